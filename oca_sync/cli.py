@@ -1,0 +1,374 @@
+"""The ``oca-sync`` command: parse options, call the core, render, exit.
+
+No logic lives here: see :mod:`oca_sync.sync` and the packages it uses.
+Status and progress go to stderr, results (plans, JSON) to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .config import Settings, load_settings
+from .errors import ExitCode, OcaError
+from .plan import Change, Plan, render_lines
+from .spec import LoadedSpec, load_spec
+from .state import StateStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (plan: no changes with --detailed-exitcode)
+  1  operational error (a service failed, a conflict on the site, a lock held)
+  2  invalid input or usage (bad spec, bad option, missing setting); nothing written
+  3  plan --detailed-exitcode: changes are pending
+  130 interrupted (Ctrl-C)"""
+
+
+class Ctx:
+    def __init__(self, config: str | None, state: str | None, verbose: int, color: bool | None) -> None:
+        self.config_file = config
+        self.state_override = state
+        self.out = Console(no_color=color is False, force_terminal=color or None, highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, no_color=color is False, highlight=False)
+        level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+        logging.basicConfig(
+            level=level, format="%(message)s", handlers=[RichHandler(console=self.err, show_path=False)], force=True
+        )
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+    def store(self) -> StateStore:
+        return StateStore(self.state_override or self.settings.state_url())
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def spec_argument(f: F) -> F:
+    return click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))(f)
+
+
+def prune_option(f: F) -> F:
+    return click.option(
+        "--prune", is_flag=True, help="Also delete objects carrying our key that the spec no longer has."
+    )(f)
+
+
+class OcaGroup(click.Group):
+    """Turns the core's errors into a message and their documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OcaError as e:
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(e.exit_code)
+
+
+@click.group(cls=OcaGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="oca-sync")
+@click.option("--config", "config", metavar="FILE", envvar="OCA_CONFIG",
+              help="TOML config file (default: ~/.config/oca-sync/config.toml).")
+@click.option("--state", metavar="URL", help="State store (SQLAlchemy URL; default: a SQLite file under ~/.local/state).")
+@click.option("-v", "--verbose", count=True, help="More output on stderr (-vv for debug).")
+@click.option("--color/--no-color", default=None, help="Force or disable colours (default: on a terminal).")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, state: str | None, verbose: int, color: bool | None) -> None:
+    """Push a training programme described in one YAML file into Moodle.
+
+    \b
+    Start here:
+      oca-sync demo                         the whole job on a local sandbox, no credentials
+      oca-sync validate course_spec/oca-kyrgyzstan-2022.yaml
+      export OCA_MOODLE_URL=https://moodle.example.org OCA_MOODLE_TOKEN=...
+      oca-sync plan course_spec/oca-kyrgyzstan-2022.yaml
+      oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
+    """
+    ctx.obj = Ctx(config, state, verbose, color)
+
+
+# -- validate -------------------------------------------------------------------
+
+
+@cli.command()
+@spec_argument
+@pass_ctx
+def validate(c: Ctx, spec: Path) -> None:
+    """Check a course spec without contacting any service.
+
+    Every problem is reported at once with file, line, column and field.
+
+    \b
+    Example:
+      oca-sync validate course_spec/oca-kyrgyzstan-2022.yaml
+    """
+    loaded = load_spec(spec)
+    s = loaded.spec
+    n_sessions = sum(len(v) for v in loaded.sessions.values())
+    n_people = sum(len(v) for v in loaded.members.values()) + len(s.staff)
+    c.out.print(
+        f"{spec}: valid. Programme {s.programme.key}: {len(s.courses)} course(s), {n_sessions} sessions, "
+        f"{len(s.organisations)} organisations, {n_people} people."
+    )
+
+
+# -- plan -----------------------------------------------------------------------
+
+
+def _moodle(c: Ctx) -> tuple[Any, dict[str, int]]:
+    from .moodle.client import MoodleClient
+
+    ms = c.settings.moodle()
+    return MoodleClient(ms.url, ms.token.get_secret_value(), timeout=ms.timeout), ms.role_ids
+
+
+def _print_plan(c: Ctx, plan: Plan) -> None:
+    color = c.out.is_terminal and not c.out.no_color
+    for line in render_lines(plan, color=color):
+        if color:
+            c.out.print(line)
+        else:
+            c.out.print(line, markup=False)
+
+
+@cli.command()
+@spec_argument
+@prune_option
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as a versioned JSON document.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 3 when there are.")
+@pass_ctx
+def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool) -> None:
+    """Show what apply would change in Moodle, and what changed outside oca-sync.
+
+    Reads the site, writes nothing. Markers: + create, ~ update, - delete.
+
+    \b
+    Examples:
+      oca-sync plan course_spec/oca-kyrgyzstan-2022.yaml
+      oca-sync plan --json spec.yaml > plan.json
+      oca-sync plan --detailed-exitcode spec.yaml || echo "changes pending"
+    """
+    from . import sync
+
+    loaded = load_spec(spec)
+    client, role_ids = _moodle(c)
+    store = c.store()
+    with c.err.status("Reading Moodle …") as st:
+        prep = sync.prepare(client, loaded, role_ids, store, prune=prune,
+                            hooks=sync.Hooks(status=lambda msg: st.update(msg)))
+    if as_json:
+        click.echo(json.dumps(prep.plan.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_plan(c, prep.plan)
+    _warnings(c, client)
+    if sync.plan_errors(prep.plan):
+        raise click.exceptions.Exit(ExitCode.ERROR)
+    if detailed_exitcode and not prep.plan.empty:
+        raise click.exceptions.Exit(ExitCode.CHANGES)
+
+
+# -- apply ----------------------------------------------------------------------
+
+
+def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, role_ids: dict[str, int], store: StateStore, *,
+              prune: bool, yes: bool) -> Any:
+    """Apply with the plan shown, a confirmation and a progress bar (shared by apply and demo)."""
+    from . import sync
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=c.err, transient=True)
+    task: list[Any] = []
+
+    def confirm(p: Plan) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise OcaError("apply needs confirmation: run it on a terminal or pass --yes")
+        return click.confirm("Apply these changes?", default=False, err=True)
+
+    def start(total: int) -> None:
+        progress.start()
+        task.append(progress.add_task("Applying", total=total))
+
+    def step(change: Change) -> None:
+        progress.update(task[-1], advance=1, description=f"{change.action.marker} {change.address}"[:60])
+
+    hooks = sync.Hooks(status=lambda msg: c.err.print(f"[dim]{msg}[/dim]"), show_plan=lambda p: _print_plan(c, p),
+                       confirm=confirm, progress_start=start, progress=step)
+    try:
+        return sync.apply(client, loaded, role_ids, store, prune=prune, hooks=hooks)
+    finally:
+        progress.stop()
+
+
+@cli.command()
+@spec_argument
+@prune_option
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def apply(c: Ctx, spec: Path, prune: bool, yes: bool) -> None:
+    """Make Moodle match the spec.
+
+    Re-reads the site, shows the plan, asks (unless --yes), applies with
+    progress and ends with counts. Running it again makes no write.
+    Only one apply per programme and site runs at a time.
+
+    \b
+    Examples:
+      oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
+      oca-sync apply --yes --prune spec.yaml
+    """
+    loaded = load_spec(spec)
+    client, role_ids = _moodle(c)
+    result = run_apply(c, loaded, client, role_ids, c.store(), prune=prune, yes=yes)
+    _warnings(c, client)
+    _report(c, result, client)
+
+
+def _report(c: Ctx, result: Any, client: Any) -> None:
+    n = result.counts
+    if result.applied:
+        c.out.print(f"Apply complete: {n.created} added, {n.updated} changed, {n.deleted} deleted "
+                    f"({client.stats.writes} write calls, {client.stats.total} calls in all).")
+    elif not result.plan.empty:
+        c.out.print("Nothing applied.")
+
+
+def _warnings(c: Ctx, client: Any) -> None:
+    for w in client.warnings:
+        c.err.print(f"[yellow]Moodle warning:[/yellow] {w}", markup=True)
+
+
+# -- sandbox and demo -------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port for the Moodle emulator (0: any free).")
+@pass_ctx
+def sandbox(c: Ctx, port: int) -> None:
+    """Run the local emulators of Moodle (and later Zoom, Drive) until Ctrl-C.
+
+    They listen on 127.0.0.1 only and keep their data in memory.
+
+    \b
+    Example:
+      oca-sync sandbox --port 8765
+      # in another shell, with the printed values:
+      export OCA_MOODLE_URL=http://127.0.0.1:8765 OCA_MOODLE_TOKEN=...
+      oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
+    """
+    from .sandbox.moodle import MoodleSandbox
+
+    with MoodleSandbox(port=port) as moodle:
+        c.out.print("Moodle sandbox running. Use it with:")
+        c.out.print(f"  export OCA_MOODLE_URL={moodle.url}", markup=False)
+        c.out.print(f"  export OCA_MOODLE_TOKEN={moodle.token}", markup=False)
+        c.out.print("Press Ctrl-C to stop.")
+        try:
+            moodle.wait()
+        except KeyboardInterrupt:
+            c.err.print("Stopped.")
+
+
+@cli.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--keep-running", is_flag=True, help="Leave the sandbox running afterwards to explore it.")
+@pass_ctx
+def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
+    """Run the whole job on the built-in sandbox: no credentials needed.
+
+    Starts a local Moodle emulator, validates the OCA Kyrgyzstan programme,
+    shows the plan, applies it, and applies it again to show that nothing
+    changes the second time.
+
+    \b
+    Example:
+      oca-sync demo
+      oca-sync demo my-programme.yaml --keep-running
+    """
+    import tempfile
+
+    from . import sync
+    from .demo import default_spec
+    from .moodle.client import MoodleClient
+    from .sandbox.moodle import MoodleSandbox
+
+    path = spec or default_spec()
+    loaded = load_spec(path)
+    c.out.print(f"[bold]1. Spec[/bold] {path}: valid ({sum(len(v) for v in loaded.sessions.values())} sessions).")
+    with tempfile.TemporaryDirectory(prefix="oca-demo-") as tmp, MoodleSandbox() as moodle:
+        c.out.print(f"[bold]2. Sandbox[/bold] Moodle emulator at {moodle.url}")
+        client = MoodleClient(moodle.url, moodle.token)
+        store = StateStore(f"sqlite:///{tmp}/state.sqlite")
+        from .config import DEFAULT_ROLE_IDS
+
+        c.out.print("[bold]3. Apply[/bold]")
+        result = run_apply(c, loaded, client, dict(DEFAULT_ROLE_IDS), store, prune=False, yes=True)
+        _report(c, result, client)
+        c.out.print("[bold]4. Apply again[/bold] (must change nothing)")
+        before = client.stats.writes
+        again = sync.prepare(client, loaded, dict(DEFAULT_ROLE_IDS), store)
+        c.out.print(f"{again.plan.summary()} Write calls in this pass: {client.stats.writes - before}.")
+        if not again.plan.empty:
+            raise OcaError("the second pass still has changes: this is a bug, please report it")
+        if keep_running:
+            c.out.print(f"Sandbox left running: export OCA_MOODLE_URL={moodle.url} OCA_MOODLE_TOKEN={moodle.token}",
+                        markup=False)
+            c.out.print("Press Ctrl-C to stop.")
+            try:
+                moodle.wait()
+            except KeyboardInterrupt:
+                pass
+
+
+# -- state maintenance ----------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name")
+@pass_ctx
+def unlock(c: Ctx, name: str) -> None:
+    """Remove a lock left by an apply that died on another host.
+
+    The lock's name is printed in the error of the apply it blocked.
+    A lock left by a dead process on this host is taken over automatically.
+
+    \b
+    Example:
+      oca-sync unlock 'apply:moodle:https://moodle.example.org:kg2022'
+    """
+    store = c.store()
+    holder = store.lock_holder(name)
+    if holder is None:
+        raise OcaError(f"no lock named {name!r}")
+    store.force_unlock(name)
+    c.out.print(f"Removed the lock {name!r} held by {holder.holder}@{holder.host} pid {holder.pid}.", markup=False)
+
+
+def main() -> None:
+    try:
+        rv = cli.main(standalone_mode=False)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(ExitCode.USAGE)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else ExitCode.OK)

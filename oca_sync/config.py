@@ -1,0 +1,153 @@
+"""Settings from environment variables and an optional TOML config file.
+
+Precedence: environment variable > config file > default. Secrets are held as
+``SecretStr`` so that printing a settings object never shows them, and they are
+never written to the state store.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import SecretStr
+
+from .errors import ConfigError
+
+#: Standard role ids of a fresh Moodle install (lib/db/install.php creates them in this order).
+DEFAULT_ROLE_IDS: dict[str, int] = {
+    "manager": 1,
+    "coursecreator": 2,
+    "editingteacher": 3,
+    "teacher": 4,
+    "student": 5,
+    "guest": 6,
+    "user": 7,
+    "frontpage": 8,
+}
+
+#: Every setting: name in the config file ("section.key") -> environment variable.
+ENV_VARS: dict[str, str] = {
+    "moodle.url": "OCA_MOODLE_URL",
+    "moodle.token": "OCA_MOODLE_TOKEN",
+    "moodle.timeout": "OCA_MOODLE_TIMEOUT",
+    "moodle.role_ids": "OCA_MOODLE_ROLE_IDS",
+    "state.url": "OCA_STATE_URL",
+}
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "oca-sync" / "config.toml"
+
+
+def default_state_url() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return f"sqlite:///{Path(base) / 'oca-sync' / 'state.sqlite'}"
+
+
+@dataclass(frozen=True)
+class MoodleSettings:
+    url: str
+    token: SecretStr
+    timeout: float = 30.0
+    role_ids: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ROLE_IDS))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings the tool knows; ``moodle()`` raises if Moodle is not configured."""
+
+    values: Mapping[str, str]
+    source: Mapping[str, str]  # setting -> where it came from (for error messages)
+
+    def get(self, name: str) -> str | None:
+        v = self.values.get(name)
+        return v if v not in (None, "") else None
+
+    def state_url(self) -> str:
+        return self.get("state.url") or default_state_url()
+
+    def moodle(self) -> MoodleSettings:
+        missing = [n for n in ("moodle.url", "moodle.token") if not self.get(n)]
+        if missing:
+            lines = [f"  export {ENV_VARS[n]}=..." for n in missing]
+            raise ConfigError(
+                "Moodle is not configured. Set "
+                + " and ".join(ENV_VARS[n] for n in missing)
+                + " (or put them under [moodle] in "
+                + str(default_config_path())
+                + "):\n"
+                + "\n".join(lines)
+                + "\nTo try oca-sync without a Moodle site, run: oca-sync demo"
+            )
+        url = str(self.get("moodle.url")).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{ENV_VARS['moodle.url']} must start with http:// or https:// (got {url!r})")
+        try:
+            timeout = float(self.get("moodle.timeout") or 30)
+        except ValueError:
+            raise ConfigError(f"{ENV_VARS['moodle.timeout']} must be a number of seconds") from None
+        return MoodleSettings(
+            url=url,
+            token=SecretStr(str(self.get("moodle.token"))),
+            timeout=timeout,
+            role_ids=parse_role_ids(self.get("moodle.role_ids")),
+        )
+
+
+def parse_role_ids(text: str | None) -> dict[str, int]:
+    """``"student=5,teacher=4"`` over the defaults of a standard install."""
+    ids = dict(DEFAULT_ROLE_IDS)
+    if not text:
+        return ids
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip().isdigit():
+            raise ConfigError(
+                f"{ENV_VARS['moodle.role_ids']}: {part.strip()!r} is not shortname=id (e.g. student=5,teacher=4)"
+            )
+        ids[name.strip()] = int(value)
+    return ids
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in data.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            if k == "role_ids":
+                out[name] = ",".join(f"{rk}={rv}" for rk, rv in v.items())
+            else:
+                out.update(_flatten(v, name + "."))
+        else:
+            out[name] = str(v)
+    return out
+
+
+def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file (if any) and the environment."""
+    env = os.environ if environ is None else environ
+    path = Path(config_file or env.get("OCA_CONFIG") or default_config_path())
+    values: dict[str, str] = {}
+    source: dict[str, str] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        for k, v in _flatten(data).items():
+            if k not in ENV_VARS:
+                raise ConfigError(f"{path}: unknown setting {k!r}; known: {', '.join(sorted(ENV_VARS))}")
+            values[k] = v
+            source[k] = str(path)
+    elif config_file:
+        raise ConfigError(f"config file {path} does not exist")
+    for name, var in ENV_VARS.items():
+        if env.get(var):
+            values[name] = env[var]
+            source[name] = f"${var}"
+    return Settings(values=values, source=source)

@@ -1,0 +1,305 @@
+"""Carry out a Moodle plan: batched writes in dependency order.
+
+Objects are created with our keys, so an apply interrupted at any point and
+run again re-observes the site and converges without duplicates. Ids of new
+objects come from the create responses and are resolved from keys at the
+moment of each write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..plan import Action, Change, Plan
+from . import model as m
+from .client import MoodleClient, chunks
+from .planner import EnrolPayload, MembersPayload, SectionPayload
+
+#: Items per write call: users, enrolments and memberships go in large batches, never one call each.
+BATCH = {"course": 50, "group": 200, "user": 200, "enrol": 500, "members": 500, "event": 100}
+
+#: The order of stages; each depends only on those before it.
+STAGES = ("category", "course", "section", "group", "user", "enrolment", "members", "event")
+
+Progress = Callable[[Change], None]
+
+
+@dataclass
+class Ids:
+    """Key -> Moodle id, from observation and then from create responses."""
+
+    category: int | None = None
+    courses: dict[str, int] = field(default_factory=dict)
+    groups: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_observed(cls, desired: m.DesiredSite, observed: m.ObservedSite) -> Ids:
+        ids = cls(category=observed.category.id if observed.category else None)
+        ids.courses = {k: c.id for k, c in observed.courses.items() if c.id}
+        ids.groups = {k: g.id for gs in observed.groups.values() for k, g in gs.items() if g.id}
+        ids.users = {k: u.id for k, u in observed.users.items() if u.id}
+        for uid, u in desired.users.items():
+            other = observed.foreign_users.get(u.username)
+            if uid not in ids.users and other is not None and other.id:
+                ids.users[uid] = other.id
+        return ids
+
+    def user(self, ref: str) -> int:
+        return int(ref[1:]) if ref.startswith("#") else self.users[ref]
+
+
+@dataclass
+class ApplyCounts:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    def count(self, change: Change) -> None:
+        if change.action is Action.CREATE:
+            self.created += 1
+        elif change.action is Action.UPDATE:
+            self.updated += 1
+        else:
+            self.deleted += 1
+
+
+def _html(fmt: bool = True) -> int:
+    return 1 if fmt else 0  # FORMAT_HTML
+
+
+def execute(
+    client: MoodleClient,
+    plan: Plan,
+    desired: m.DesiredSite,
+    observed: m.ObservedSite,
+    role_ids: dict[str, int],
+    *,
+    progress: Progress | None = None,
+    on_stage_done: Callable[[str], None] | None = None,
+) -> ApplyCounts:
+    """Run every change of ``plan`` (built from ``observed``) and return what was done."""
+    ids = Ids.from_observed(desired, observed)
+    counts = ApplyCounts()
+    by_kind: dict[str, list[Change]] = defaultdict(list)
+    for c in plan.changes:
+        by_kind[c.kind].append(c)
+
+    def done(changes: Sequence[Change]) -> None:
+        for c in changes:
+            counts.count(c)
+            if progress:
+                progress(c)
+
+    runners: dict[str, Callable[[list[Change]], None]] = {
+        "category": lambda cs: _categories(client, cs, ids, done),
+        "course": lambda cs: _courses(client, cs, ids, done),
+        "section": lambda cs: _sections(client, cs, desired, ids, done),
+        "group": lambda cs: _groups(client, cs, ids, done),
+        "user": lambda cs: _users(client, cs, ids, done),
+        "enrolment": lambda cs: _enrolments(client, cs, ids, done),
+        "members": lambda cs: _members(client, cs, ids, done),
+        "event": lambda cs: _events(client, cs, ids, done),
+    }
+    for stage in STAGES:
+        if by_kind.get(stage):
+            runners[stage](by_kind[stage])
+        if on_stage_done:
+            on_stage_done(stage)
+    return counts
+
+
+Done = Callable[[Sequence[Change]], None]
+
+
+def _categories(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
+    for c in changes:
+        if c.action is Action.CREATE:
+            cat: m.Category = c.payload
+            res = client.call("core_course_create_categories", {"categories": [{
+                "name": cat.name, "parent": cat.parent, "idnumber": cat.idnumber,
+                "description": cat.description, "descriptionformat": _html(),
+            }]})
+            ids.category = int(res[0]["id"])
+        else:
+            item: dict[str, Any] = {"id": c.payload}
+            item.update({f.name: f.new for f in c.fields})
+            if "description" in item:
+                item["descriptionformat"] = _html()
+            client.call("core_course_update_categories", {"categories": [item]})
+        done([c])
+
+
+def _course_item(fields: dict[str, Any], ids: Ids) -> dict[str, Any]:
+    item = {k: v for k, v in fields.items() if k != "category"}
+    if "category" in fields:
+        item["categoryid"] = ids.category
+    if "summary" in item:
+        item["summaryformat"] = _html()
+    for k in ("visible", "enablecompletion"):
+        if k in item:
+            item[k] = int(bool(item[k]))
+    return item
+
+
+def _courses(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
+    creates = [c for c in changes if c.action is Action.CREATE]
+    for batch in chunks(creates, BATCH["course"]):
+        items = []
+        for c in batch:
+            course, nsections = c.payload
+            item = _course_item(course.fields(), ids)
+            item["courseformatoptions"] = [{"name": "numsections", "value": nsections}]
+            items.append(item)
+        res = client.call("core_course_create_courses", {"courses": items})
+        by_short = {r["shortname"]: int(r["id"]) for r in res}
+        for c in batch:
+            ids.courses[c.payload[0].idnumber] = by_short[c.payload[0].shortname]
+        done(batch)
+    updates = [c for c in changes if c.action is Action.UPDATE]
+    for batch in chunks(updates, BATCH["course"]):
+        items = []
+        for c in batch:
+            courseid, _want = c.payload
+            items.append({"id": courseid, **_course_item({f.name: f.new for f in c.fields}, ids)})
+        client.call("core_course_update_courses", {"courses": items})
+        done(batch)
+
+
+def _sections(client: MoodleClient, changes: list[Change], desired: m.DesiredSite, ids: Ids, done: Done) -> None:
+    per_course: dict[str, list[Change]] = defaultdict(list)
+    for c in changes:
+        per_course[c.payload.course].append(c)
+    for course_key, cs in per_course.items():
+        courseid = ids.courses[course_key]
+        fmt = desired.courses[course_key].format
+        current: dict[int, int] = {}
+        if any(c.payload.id is None for c in cs):
+            current = _section_ids(client, courseid)
+            need = max(c.payload.number for c in cs if c.payload.id is None)
+            have = max(current, default=0)
+            for _ in range(need - have):  # section_add appends one section at the end
+                client.call("core_courseformat_update_course", {"action": "section_add", "courseid": courseid})
+            if need > have:
+                current = _section_ids(client, courseid)
+        for c in cs:
+            p: SectionPayload = c.payload
+            sid = p.id if p.id is not None else current[p.number]
+            client.call("core_update_inplace_editable", {
+                "component": f"format_{fmt}", "itemtype": "sectionname", "itemid": sid, "value": p.name,
+            })
+            done([c])
+
+
+def _section_ids(client: MoodleClient, courseid: int) -> dict[int, int]:
+    res = client.call("core_course_get_contents", {
+        "courseid": courseid,
+        "options": [{"name": "excludemodules", "value": 1}, {"name": "excludecontents", "value": 1}],
+    })
+    return {int(s["section"]): int(s["id"]) for s in res}
+
+
+def _groups(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
+    creates = [c for c in changes if c.action is Action.CREATE]
+    for batch in chunks(creates, BATCH["group"]):
+        res = client.call("core_group_create_groups", {"groups": [{
+            "courseid": ids.courses[c.payload.course], "name": c.payload.name,
+            "description": c.payload.description, "descriptionformat": _html(), "idnumber": c.payload.idnumber,
+        } for c in batch]})
+        for r in res:
+            ids.groups[r["idnumber"]] = int(r["id"])
+        done(batch)
+    updates = [c for c in changes if c.action is Action.UPDATE]
+    for batch in chunks(updates, BATCH["group"]):
+        client.call("core_group_update_groups", {"groups": [{
+            "id": c.payload.id, "name": c.payload.name, "idnumber": c.payload.idnumber,
+            "description": c.payload.description, "descriptionformat": _html(),
+        } for c in batch]})
+        done(batch)
+    deletes = [c for c in changes if c.action is Action.DELETE]
+    if deletes:
+        client.call("core_group_delete_groups", {"groupids": [c.payload for c in deletes]})
+        done(deletes)
+
+
+def _users(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
+    creates = [c for c in changes if c.action is Action.CREATE]
+    for batch in chunks(creates, BATCH["user"]):
+        items = []
+        for c in batch:
+            u: m.User = c.payload
+            item = {k: v for k, v in u.fields().items() if v != ""}
+            item["auth"] = u.auth
+            # Moodle generates a password and mails it; we never choose or store one.
+            item["createpassword"] = 1
+            items.append(item)
+        res = client.call("core_user_create_users", {"users": items})
+        by_name = {r["username"]: int(r["id"]) for r in res}
+        for c in batch:
+            ids.users[c.payload.idnumber] = by_name[c.payload.username]
+        done(batch)
+    updates = [c for c in changes if c.action is Action.UPDATE]
+    for batch in chunks(updates, BATCH["user"]):
+        # Only the changed fields: passwords and anything else are never sent.
+        client.call("core_user_update_users", {"users": [
+            {"id": c.payload.id, **{f.name: f.new for f in c.fields}} for c in batch
+        ]})
+        done(batch)
+
+
+def _enrolments(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
+    enrol: list[dict[str, int]] = []
+    unassign: list[dict[str, Any]] = []
+    unenrol: list[dict[str, int]] = []
+    for c in changes:
+        p: EnrolPayload = c.payload
+        userid, courseid = ids.user(p.user), ids.courses[p.course]
+        if p.unenrol:
+            unenrol.append({"userid": userid, "courseid": courseid})
+        enrol += [{"roleid": r, "userid": userid, "courseid": courseid} for r in sorted(p.add)]
+        unassign += [{"roleid": r, "userid": userid, "contextlevel": "course", "instanceid": courseid}
+                     for r in sorted(p.remove)]
+    for batch in chunks(enrol, BATCH["enrol"]):
+        client.call("enrol_manual_enrol_users", {"enrolments": list(batch)})
+    for batch in chunks(unassign, BATCH["enrol"]):
+        client.call("core_role_unassign_roles", {"unassignments": list(batch)})
+    for batch in chunks(unenrol, BATCH["enrol"]):
+        client.call("enrol_manual_unenrol_users", {"enrolments": list(batch)})
+    done(changes)
+
+
+def _members(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
+    add: list[dict[str, int]] = []
+    remove: list[dict[str, int]] = []
+    for c in changes:
+        p: MembersPayload = c.payload
+        gid = ids.groups[p.group]
+        add += [{"groupid": gid, "userid": ids.user(u)} for u in sorted(p.add)]
+        remove += [{"groupid": gid, "userid": u} for u in sorted(p.remove)]
+    for batch in chunks(add, BATCH["members"]):
+        client.call("core_group_add_group_members", {"members": list(batch)})
+    for batch in chunks(remove, BATCH["members"]):
+        client.call("core_group_delete_group_members", {"members": list(batch)})
+    done(changes)
+
+
+def _events(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
+    new = [c for c in changes if c.payload.event is not None]
+    for batch in chunks(new, BATCH["event"]):
+        items = []
+        for c in batch:
+            ev: m.Event = c.payload.event
+            items.append({
+                "name": ev.name, "description": ev.description, "format": _html(),
+                "courseid": ids.courses[ev.course], "eventtype": "course",
+                "timestart": ev.timestart, "timeduration": ev.timeduration, "visible": 1,
+            })
+        client.call("core_calendar_create_calendar_events", {"events": items})
+    # Replaced and pruned events go only after their successors exist.
+    old = [(c, i) for c in changes for i in c.payload.delete_ids]
+    for batch in chunks(old, BATCH["event"]):
+        client.call("core_calendar_delete_calendar_events", {"events": [{"eventid": i, "repeat": 0} for _, i in batch]})
+    done(changes)

@@ -1,0 +1,137 @@
+"""Spec -> the Moodle objects it asks for (pure; no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..spec import LoadedSpec
+from ..spec.models import MultiText, Person
+from ..spec.multilang import plain
+from . import model as m
+
+#: Moodle's column sizes (lib/db/install.xml): longer texts are cut to the first language.
+NAME_LIMITS = {"course.fullname": 254, "section.name": 255, "group.name": 254, "event.name": 255, "category.name": 255}
+
+
+def event_marker(key: str) -> str:
+    """Our key inside an event description (events have no idnumber)."""
+    return f"<!-- oca-key: {key} -->"
+
+
+def build(loaded: LoadedSpec) -> m.DesiredSite:
+    spec = loaded.spec
+    langs = list(spec.programme.languages)
+    keys = m.Keys(spec.programme.key_prefix, spec.programme.key)
+    tz = loaded.tz
+
+    def text(t: MultiText) -> str:
+        return loaded.text(t)
+
+    def name(t: MultiText, limit_key: str) -> str:
+        full = loaded.text(t)
+        limit = NAME_LIMITS[limit_key]
+        if len(full) <= limit:
+            return full
+        return plain(t, langs[0], langs)[:limit]
+
+    def local(day: dt.date, hour: int = 0, minute: int = 0) -> int:
+        return int(dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).timestamp())
+
+    cat = spec.moodle.category
+    site = m.DesiredSite(
+        keys=keys,
+        category=m.Category(
+            idnumber=keys.category, name=name(cat.name, "category.name"), description=text(cat.description), parent=cat.parent
+        ),
+    )
+
+    def user(p: Person) -> m.User:
+        return m.User(
+            idnumber=keys.user(p.key),
+            username=p.username or p.key,
+            firstname=p.firstname,
+            lastname=p.lastname,
+            email=p.email,
+            lang=p.lang or langs[0],
+            auth=spec.moodle.auth,
+            city=p.city or "",
+            country=p.country or "",
+        )
+
+    roles = spec.moodle.roles
+    for course in spec.courses:
+        cid = keys.course(course.shortname)
+        site.courses[cid] = m.Course(
+            idnumber=cid,
+            shortname=course.shortname,
+            fullname=name(course.fullname, "course.fullname"),
+            summary=text(course.summary),
+            category=keys.category,
+            startdate=local(course.start),
+            enddate=local(course.end, 23, 59),
+            format=course.format,
+            visible=course.visible,
+            enablecompletion=True,
+        )
+        sessions = loaded.sessions.get(course.shortname, ())
+        site.sections[cid] = [
+            m.Section(course=cid, number=i, name=name(s.title, "section.name")) for i, s in enumerate(sessions, start=1)
+        ]
+        if spec.moodle.calendar_events:
+            site.events[cid] = {
+                keys.event(course.shortname, s.key): m.Event(
+                    course=cid,
+                    key=keys.event(course.shortname, s.key),
+                    name=name(s.title, "event.name"),
+                    description=text(s.summary) + event_marker(keys.event(course.shortname, s.key)),
+                    timestart=int(s.start.timestamp()),
+                    timeduration=s.duration * 60,
+                )
+                for s in sessions
+            }
+        site.plugin_items += sum(1 + len(s.content) for s in sessions) + len(course.surveys)
+        site.plugin_items += 1 if course.attendance else 0
+        site.groups[cid] = {}
+        site.enrolments[cid] = {}
+
+    def in_course(courses: list[str] | None, shortname: str) -> bool:
+        return courses is None or shortname in courses
+
+    for org in spec.organisations:
+        for course in spec.courses:
+            if not in_course(org.courses, course.shortname):
+                continue
+            cid = keys.course(course.shortname)
+            gid = keys.group(course.shortname, org.key)
+            site.groups[cid][gid] = m.Group(
+                course=cid, idnumber=gid, name=name(org.name, "group.name"), description=text(org.description)
+            )
+            member_ids = []
+            for member in loaded.members.get(org.key, ()):
+                u = user(member)
+                site.users[u.idnumber] = u
+                role = roles.member if member.role == "member" else roles.observer
+                _add_role(site.enrolments[cid], u.idnumber, role)
+                member_ids.append(u.idnumber)
+            site.members[gid] = frozenset(member_ids)
+
+    for person in spec.staff:
+        u = user(person)
+        site.users[u.idnumber] = u
+        role = getattr(roles, person.role)
+        for course in spec.courses:
+            if in_course(person.courses, course.shortname):
+                _add_role(site.enrolments[keys.course(course.shortname)], u.idnumber, role)
+    return site
+
+
+def _add_role(enrolments: dict[str, frozenset[str]], user: str, role: str) -> None:
+    enrolments[user] = enrolments.get(user, frozenset()) | {role}
+
+
+def known_roles(site: m.DesiredSite) -> set[str]:
+    return {r for course in site.enrolments.values() for rs in course.values() for r in rs}
+
+
+def unknown_roles(site: m.DesiredSite, role_ids: dict[str, int]) -> list[str]:
+    return sorted(r for r in known_roles(site) if r not in role_ids)

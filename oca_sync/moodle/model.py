@@ -1,0 +1,167 @@
+"""Records of the Moodle objects oca-sync manages, as desired and as observed.
+
+The same record types describe both sides, so the planner compares like with
+like. ``fields()`` returns the values we manage (what a plan diffs and what the
+ledger stores); ids are kept apart since only observed objects have them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Keys:
+    """How our keys are built; everything we own starts with ``owned``."""
+
+    prefix: str
+    programme: str
+
+    @property
+    def owned(self) -> str:
+        return f"{self.prefix}:{self.programme}:"
+
+    @property
+    def category(self) -> str:
+        return f"{self.prefix}:{self.programme}"
+
+    def course(self, shortname: str) -> str:
+        return f"{self.owned}{shortname}"
+
+    def group(self, shortname: str, org: str) -> str:
+        return f"{self.owned}{shortname}:{org}"
+
+    def user(self, person: str) -> str:
+        return f"{self.owned}{person}"
+
+    def event(self, shortname: str, session: str) -> str:
+        return f"{self.owned}{shortname}:{session}"
+
+    def is_ours(self, idnumber: str | None) -> bool:
+        return bool(idnumber) and str(idnumber).startswith(self.owned)
+
+
+class Record:
+    id: int | None
+
+    def fields(self) -> dict[str, Any]:
+        d = asdict(self)  # type: ignore[call-overload]
+        d.pop("id", None)
+        return d
+
+
+@dataclass(frozen=True)
+class Category(Record):
+    idnumber: str
+    name: str
+    description: str
+    parent: int
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Course(Record):
+    idnumber: str
+    shortname: str
+    fullname: str
+    summary: str
+    category: str  # idnumber of the category (resolved to an id when writing)
+    startdate: int
+    enddate: int
+    format: str
+    visible: bool
+    enablecompletion: bool
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Section(Record):
+    course: str  # course idnumber
+    number: int
+    name: str
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Group(Record):
+    course: str
+    idnumber: str
+    name: str
+    description: str
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class User(Record):
+    idnumber: str
+    username: str
+    firstname: str
+    lastname: str
+    email: str
+    lang: str
+    auth: str
+    city: str = ""
+    country: str = ""
+    id: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        d = super().fields()
+        d.pop("auth")  # auth is chosen at creation; changing it later could lock people out
+        return d
+
+
+@dataclass(frozen=True)
+class Event(Record):
+    course: str
+    key: str
+    name: str
+    description: str
+    timestart: int
+    timeduration: int
+    id: int | None = None
+
+
+@dataclass
+class DesiredSite:
+    keys: Keys
+    category: Category
+    courses: dict[str, Course] = field(default_factory=dict)  # by idnumber
+    sections: dict[str, list[Section]] = field(default_factory=dict)  # by course idnumber, 1..N
+    groups: dict[str, dict[str, Group]] = field(default_factory=dict)  # course -> group idnumber -> group
+    users: dict[str, User] = field(default_factory=dict)  # by user idnumber
+    #: course -> user idnumber -> role shortnames
+    enrolments: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    #: group idnumber -> user idnumbers
+    members: dict[str, frozenset[str]] = field(default_factory=dict)
+    events: dict[str, dict[str, Event]] = field(default_factory=dict)  # course -> event key -> event
+    #: things the desired state holds that need the companion plugin (counted in the plan's notice)
+    plugin_items: int = 0
+
+
+@dataclass
+class Enrolled:
+    """One user enrolled in a course, as core_enrol_get_enrolled_users returns it."""
+
+    userid: int
+    username: str
+    idnumber: str
+    roles: frozenset[int]
+    groups: frozenset[int]
+
+
+@dataclass
+class ObservedSite:
+    category: Category | None = None
+    courses: dict[str, Course] = field(default_factory=dict)  # ours, by idnumber
+    #: course shortnames taken by courses that are not ours (a create would fail)
+    foreign_shortnames: dict[str, str] = field(default_factory=dict)
+    sections: dict[str, list[Section]] = field(default_factory=dict)  # by course idnumber, incl. section 0
+    groups: dict[str, dict[str, Group]] = field(default_factory=dict)  # ours, course -> idnumber -> group
+    foreign_group_names: dict[str, set[str]] = field(default_factory=dict)  # course -> names of other groups
+    users: dict[str, User] = field(default_factory=dict)  # ours, by idnumber
+    #: users the spec names (by username) that exist without our key: enrolled, never changed
+    foreign_users: dict[str, User] = field(default_factory=dict)  # by username
+    enrolled: dict[str, dict[int, Enrolled]] = field(default_factory=dict)  # course -> userid -> enrolment
+    events: dict[str, dict[str, list[Event]]] = field(default_factory=dict)  # course -> key -> events
+    plugin: bool = False

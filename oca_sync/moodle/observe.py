@@ -1,0 +1,171 @@
+"""Read what we manage from a live Moodle site (reads only, batched)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from . import model as m
+from .client import MoodleClient, chunks
+
+#: core_user_get_users_by_field values per call (a POST body; Moodle has no hard limit).
+USER_LOOKUP_BATCH = 500
+#: core_enrol_get_enrolled_users page size.
+ENROLLED_PAGE = 1000
+PLUGIN_PREFIX = "local_ocasync_"
+
+_MARKER = re.compile(r"<!-- oca-key: (\S+) -->")
+
+Progress = Callable[[str], None]
+
+
+def site_info(client: MoodleClient) -> dict[str, Any]:
+    info = client.call("core_webservice_get_site_info")
+    return info if isinstance(info, dict) else {}
+
+
+def has_plugin(info: dict[str, Any]) -> bool:
+    return any(str(f.get("name", "")).startswith(PLUGIN_PREFIX) for f in info.get("functions") or [])
+
+
+def observe(
+    client: MoodleClient, desired: m.DesiredSite, *, progress: Progress | None = None
+) -> m.ObservedSite:
+    """The current state of every object ``desired`` could touch."""
+    say = progress or (lambda _msg: None)
+    keys = desired.keys
+    site = m.ObservedSite()
+    say("site info")
+    site.plugin = has_plugin(site_info(client))
+
+    say("category")
+    for c in client.call("core_course_get_categories", {
+        "criteria": [{"key": "idnumber", "value": keys.category}], "addsubcategories": 0,
+    }, raw=True):
+        site.category = m.Category(
+            id=int(c["id"]), idnumber=c.get("idnumber") or "", name=c["name"],
+            description=c.get("description") or "", parent=int(c.get("parent") or 0),
+        )
+
+    say("courses")
+    found: dict[str, dict[str, Any]] = {}
+    if site.category and site.category.id:
+        for c in _courses(client, "category", site.category.id):
+            if keys.is_ours(c.get("idnumber")):
+                found[c["idnumber"]] = c
+    for idnumber, want in desired.courses.items():
+        if idnumber in found:
+            continue
+        hits = _courses(client, "idnumber", idnumber)  # ours, moved to another category
+        if hits:
+            found[idnumber] = hits[0]
+            continue
+        for c in _courses(client, "shortname", want.shortname):
+            site.foreign_shortnames[want.shortname] = c.get("idnumber") or ""
+    for idnumber, c in found.items():
+        site.courses[idnumber] = _course(c)
+
+    for idnumber, course in site.courses.items():
+        say(f"course {course.shortname}")
+        assert course.id is not None
+        site.sections[idnumber] = _sections(client, idnumber, course.id)
+        site.groups[idnumber] = {}
+        site.foreign_group_names[idnumber] = set()
+        for g in client.call("core_group_get_course_groups", {"courseid": course.id}, raw=True):
+            if keys.is_ours(g.get("idnumber")):
+                site.groups[idnumber][g["idnumber"]] = m.Group(
+                    id=int(g["id"]), course=idnumber, idnumber=g["idnumber"], name=g["name"],
+                    description=g.get("description") or "",
+                )
+            else:
+                site.foreign_group_names[idnumber].add(g["name"])
+        site.enrolled[idnumber] = _enrolled(client, course.id)
+
+    say("users")
+    wanted = list(desired.users)
+    for batch in chunks(wanted, USER_LOOKUP_BATCH):
+        for u in client.call("core_user_get_users_by_field", {"field": "idnumber", "values": list(batch)}, raw=True):
+            if u.get("idnumber") in desired.users:
+                site.users[u["idnumber"]] = _user(u)
+    missing = [u.username for k, u in desired.users.items() if k not in site.users]
+    for batch in chunks(missing, USER_LOOKUP_BATCH):
+        for u in client.call("core_user_get_users_by_field", {"field": "username", "values": list(batch)}, raw=True):
+            site.foreign_users[u["username"]] = _user(u)
+
+    ids = {idn: c.id for idn, c in site.courses.items() if c.id}
+    if ids:
+        say("calendar events")
+        by_id = {v: k for k, v in ids.items()}
+        result = client.call("core_calendar_get_calendar_events", {
+            "events": {"courseids": list(ids.values())},
+            "options": {"userevents": 0, "siteevents": 0, "timestart": 0, "timeend": 0, "ignorehidden": 0},
+        }, raw=True)
+        for e in result.get("events", []):
+            course_key = by_id.get(int(e.get("courseid") or 0))
+            match = _MARKER.search(e.get("description") or "")
+            if not course_key or not match or e.get("eventtype") != "course":
+                continue  # not ours: never touched
+            ev = m.Event(
+                id=int(e["id"]), course=course_key, key=match.group(1), name=e["name"],
+                description=e.get("description") or "", timestart=int(e["timestart"]),
+                timeduration=int(e.get("timeduration") or 0),
+            )
+            site.events.setdefault(course_key, {}).setdefault(ev.key, []).append(ev)
+    return site
+
+
+def _courses(client: MoodleClient, field: str, value: Any) -> list[dict[str, Any]]:
+    res = client.call("core_course_get_courses_by_field", {"field": field, "value": value}, raw=True)
+    return [c for c in res.get("courses", []) if int(c.get("id", 0)) != 1]  # 1 is the site course
+
+
+def _course(c: dict[str, Any]) -> m.Course:
+    return m.Course(
+        id=int(c["id"]), idnumber=c["idnumber"], shortname=c["shortname"], fullname=c["fullname"],
+        summary=c.get("summary") or "", category=f"#{int(c.get('categoryid') or 0)}",
+        startdate=int(c.get("startdate") or 0), enddate=int(c.get("enddate") or 0), format=c.get("format", ""),
+        visible=bool(int(c.get("visible", 1))), enablecompletion=bool(int(c.get("enablecompletion", 0))),
+    )
+
+
+def _sections(client: MoodleClient, course_key: str, courseid: int) -> list[m.Section]:
+    res = client.call("core_course_get_contents", {
+        "courseid": courseid,
+        "options": [{"name": "excludemodules", "value": 1}, {"name": "excludecontents", "value": 1}],
+    }, raw=True)
+    return [
+        m.Section(id=int(s["id"]), course=course_key, number=int(s["section"]), name=s.get("name") or "")
+        for s in sorted(res, key=lambda s: int(s["section"]))
+    ]
+
+
+def _enrolled(client: MoodleClient, courseid: int) -> dict[int, m.Enrolled]:
+    out: dict[int, m.Enrolled] = {}
+    start = 0
+    while True:
+        page = client.call("core_enrol_get_enrolled_users", {
+            "courseid": courseid,
+            "options": [
+                {"name": "userfields", "value": "id,username,idnumber,roles,groups"},
+                {"name": "limitfrom", "value": start},
+                {"name": "limitnumber", "value": ENROLLED_PAGE},
+            ],
+        }, raw=True)
+        for u in page:
+            out[int(u["id"])] = m.Enrolled(
+                userid=int(u["id"]), username=u.get("username", ""), idnumber=u.get("idnumber") or "",
+                roles=frozenset(int(r["roleid"]) for r in u.get("roles") or []),
+                groups=frozenset(int(g["id"]) for g in u.get("groups") or []),
+            )
+        if len(page) < ENROLLED_PAGE:
+            return out
+        start += ENROLLED_PAGE
+
+
+def _user(u: dict[str, Any]) -> m.User:
+    return m.User(
+        id=int(u["id"]), idnumber=u.get("idnumber") or "", username=u["username"],
+        firstname=u.get("firstname", ""), lastname=u.get("lastname", ""), email=u.get("email", ""),
+        lang=u.get("lang", ""), auth=u.get("auth", ""), city=u.get("city") or "", country=u.get("country") or "",
+    )

@@ -1,0 +1,288 @@
+"""Desired x observed (x last applied) -> the Moodle change set. Pure: no I/O.
+
+Ownership: only objects whose idnumber (or event marker) carries our key prefix
+are updated or deleted; deletions are planned only with ``prune``. Users are
+never deleted (a Moodle user deletion destroys their history): pruning removes
+their enrolments and group memberships instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..plan import Action, Change, Drift, FieldChange, Notice, Plan, diff_fields
+from . import model as m
+
+SYSTEM = "moodle"
+
+
+@dataclass(frozen=True)
+class EnrolPayload:
+    course: str
+    user: str  # desired user idnumber, or "#<id>" for a user only known by id (prune)
+    add: frozenset[int]
+    remove: frozenset[int]
+    unenrol: bool = False
+
+
+@dataclass(frozen=True)
+class MembersPayload:
+    course: str
+    group: str
+    add: frozenset[str]  # user refs
+    remove: frozenset[int]  # user ids
+
+
+@dataclass(frozen=True)
+class SectionPayload:
+    course: str
+    number: int
+    name: str
+    id: int | None  # None: the section does not exist yet
+
+
+@dataclass(frozen=True)
+class EventPayload:
+    event: m.Event | None  # to create
+    delete_ids: tuple[int, ...] = ()
+
+
+def plan_moodle(
+    desired: m.DesiredSite,
+    observed: m.ObservedSite,
+    role_ids: dict[str, int],
+    *,
+    last_applied: dict[tuple[str, str], dict[str, Any]] | None = None,
+    prune: bool = False,
+) -> Plan:
+    plan = Plan()
+    last = last_applied or {}
+    keys = desired.keys
+
+    def drift(kind: str, key: str, obs: m.Record) -> None:
+        before = last.get((kind, key))
+        if before is None:
+            return
+        now = obs.fields()
+        fields = tuple(FieldChange(k, v, now.get(k)) for k, v in before.items() if k in now and now[k] != v)
+        if fields:
+            plan.drift.append(Drift(SYSTEM, kind, key, fields))
+
+    def add(kind: str, key: str, action: Action, fields: tuple[FieldChange, ...] = (), payload: Any = None,
+            note: str = "") -> None:
+        plan.changes.append(Change(SYSTEM, kind, key, action, fields, payload, note))
+
+    def created(rec: m.Record, skip: tuple[str, ...] = ()) -> tuple[FieldChange, ...]:
+        return tuple(FieldChange(k, None, v) for k, v in rec.fields().items() if k not in skip and v not in ("", None))
+
+    # -- category ------------------------------------------------------------
+    cat_ref = desired.category.idnumber
+    if observed.category is None:
+        add("category", desired.category.idnumber, Action.CREATE, created(desired.category, ("idnumber",)),
+            desired.category)
+    else:
+        drift("category", cat_ref, observed.category)
+        fields = diff_fields(observed.category.fields(), desired.category.fields())
+        if fields:
+            add("category", cat_ref, Action.UPDATE, fields, observed.category.id)
+        cat_ref = f"#{observed.category.id}"
+
+    # -- courses -------------------------------------------------------------
+    for cid, want in desired.courses.items():
+        want_here = replace(want, category=cat_ref)
+        have = observed.courses.get(cid)
+        if have is None:
+            if want.shortname in observed.foreign_shortnames:
+                plan.notices.append(Notice("error", (
+                    f"course shortname {want.shortname!r} is taken by a course oca-sync does not manage "
+                    f"(idnumber {observed.foreign_shortnames[want.shortname] or 'empty'}); rename one of them, "
+                    f"or set that course's idnumber to {cid!r} to let oca-sync manage it")))
+                continue
+            add("course", want.shortname, Action.CREATE,
+                created(want, ("idnumber", "category")) + (FieldChange("category", None, desired.category.idnumber),),
+                (want, len(desired.sections.get(cid, []))))
+        else:
+            drift("course", want.shortname, have)
+            fields = diff_fields(have.fields(), want_here.fields())
+            if fields:
+                add("course", want.shortname, Action.UPDATE, fields, (have.id, want_here))
+
+    # -- sections (no idnumber: by position in a course that is ours) -----------
+    for cid, sections in desired.sections.items():
+        have_secs = {s.number: s for s in observed.sections.get(cid, [])}
+        short = desired.courses[cid].shortname
+        for s in sections:
+            key = f"{short}#{s.number}"
+            cur = have_secs.get(s.number)
+            if cur is None:
+                add("section", key, Action.CREATE, (FieldChange("name", None, s.name),),
+                    SectionPayload(cid, s.number, s.name, None))
+            else:
+                drift("section", key, cur)
+                if cur.name != s.name:
+                    add("section", key, Action.UPDATE, (FieldChange("name", cur.name, s.name),),
+                        SectionPayload(cid, s.number, s.name, cur.id))
+        extra = [n for n in have_secs if n > len(sections)]
+        if extra:
+            plan.notices.append(Notice("info", (
+                f"course {short}: sections {min(extra)}-{max(extra)} are beyond the spec's {len(sections)} sessions; "
+                "left in place (sections carry no key of ours without the companion plugin)")))
+
+    if not observed.plugin and desired.plugin_items:
+        plan.notices.append(Notice("warning", (
+            f"{desired.plugin_items} items (section summaries, session content, surveys, attendance) are not "
+            "managed: Moodle's core web services cannot create activities or set section summaries. Install the "
+            "companion plugin local_ocasync to manage them.")))
+
+    # -- groups --------------------------------------------------------------
+    skipped_groups: set[str] = set()
+    for cid, groups in desired.groups.items():
+        have_groups = observed.groups.get(cid, {})
+        foreign_names = observed.foreign_group_names.get(cid, set())
+        for gid, g in groups.items():
+            label = gid.removeprefix(keys.owned)
+            cur = have_groups.get(gid)
+            if cur is None:
+                if g.name in foreign_names:
+                    plan.notices.append(Notice("error", (
+                        f"group name {g.name!r} in course {desired.courses[cid].shortname} is used by a group "
+                        f"oca-sync does not manage; rename it or set its idnumber to {gid!r}")))
+                    skipped_groups.add(gid)
+                    continue
+                add("group", label, Action.CREATE, created(g, ("idnumber", "course")), g)
+            else:
+                drift("group", label, cur)
+                fields = diff_fields(cur.fields(), g.fields())
+                if fields:
+                    add("group", label, Action.UPDATE, fields, replace(g, id=cur.id))
+        if prune:
+            for gid, cur in have_groups.items():
+                if gid not in groups:
+                    add("group", gid.removeprefix(keys.owned), Action.DELETE, payload=cur.id)
+
+    # -- users ---------------------------------------------------------------
+    user_ids: dict[str, int] = {}  # desired user key -> id of an existing user
+    for uid, u in desired.users.items():
+        label = uid.removeprefix(keys.owned)
+        cur = observed.users.get(uid)
+        if cur is not None:
+            assert cur.id is not None
+            user_ids[uid] = cur.id
+            drift("user", label, cur)
+            fields = diff_fields(cur.fields(), u.fields())
+            if fields:
+                add("user", label, Action.UPDATE, fields, replace(u, id=cur.id))
+        elif u.username in observed.foreign_users:
+            other = observed.foreign_users[u.username]
+            assert other.id is not None
+            user_ids[uid] = other.id
+            plan.notices.append(Notice("warning", (
+                f"user {u.username!r} exists without oca-sync's key (idnumber {other.idnumber or 'empty'}): "
+                f"it is enrolled as the spec says but never changed; set its idnumber to {uid!r} to manage it")))
+        else:
+            add("user", label, Action.CREATE, created(u, ("idnumber",)), u)
+
+    # -- enrolments and group membership ------------------------------------------
+    managed_roles = {role_ids[r] for r in {r for c in desired.enrolments.values() for rs in c.values() for r in rs}
+                     if r in role_ids}
+    for cid, wanted in desired.enrolments.items():
+        short = desired.courses[cid].shortname
+        enrolled = observed.enrolled.get(cid, {})
+        for uid, role_names in wanted.items():
+            want_roles = frozenset(role_ids[r] for r in role_names if r in role_ids)
+            userid = user_ids.get(uid)
+            cur = enrolled.get(userid) if userid is not None else None
+            label = f"{short}/{uid.removeprefix(keys.owned)}"
+            names = ",".join(sorted(role_names))
+            if cur is None:
+                add("enrolment", label, Action.CREATE, (FieldChange("roles", None, names),),
+                    EnrolPayload(cid, uid, want_roles, frozenset()))
+                continue
+            missing = want_roles - cur.roles
+            surplus = (cur.roles & managed_roles) - want_roles
+            if missing or surplus:
+                add("enrolment", label, Action.UPDATE,
+                    (FieldChange("roles", _role_names(cur.roles, role_ids), names),),
+                    EnrolPayload(cid, uid, missing, surplus))
+        if prune:
+            wanted_ids = {user_ids.get(u) for u in wanted}
+            for e in enrolled.values():
+                if keys.is_ours(e.idnumber) and e.userid not in wanted_ids:
+                    add("enrolment", f"{short}/{e.idnumber.removeprefix(keys.owned)}", Action.DELETE,
+                        payload=EnrolPayload(cid, f"#{e.userid}", frozenset(), frozenset(), unenrol=True))
+
+        groups = observed.groups.get(cid, {})
+        for gid in desired.groups.get(cid, {}):
+            if gid in skipped_groups:
+                continue
+            want_members = desired.members.get(gid, frozenset())
+            g = groups.get(gid)
+            have_members = {e.userid for e in enrolled.values() if g is not None and g.id in e.groups}
+            to_add = frozenset(u for u in want_members if user_ids.get(u) not in have_members)
+            wanted_ids = {user_ids[u] for u in want_members if u in user_ids}
+            # Only users carrying our key are ever removed from a group.
+            ours = {e.userid for e in enrolled.values() if keys.is_ours(e.idnumber)}
+            to_remove = frozenset((have_members & ours) - wanted_ids) if prune else frozenset()
+            if to_add or to_remove:
+                label = gid.removeprefix(keys.owned)
+                fields = []
+                if to_add:
+                    fields.append(FieldChange("add", None, sorted(u.removeprefix(keys.owned) for u in to_add)))
+                if to_remove:
+                    fields.append(FieldChange("remove", sorted(to_remove), None))
+                add("members", label, Action.CREATE if not have_members else Action.UPDATE, tuple(fields),
+                    MembersPayload(cid, gid, to_add, to_remove))
+
+    # -- calendar events (keyed by a marker in their description) ----------------
+    for cid, events in desired.events.items():
+        have = observed.events.get(cid, {})
+        for key, ev in events.items():
+            label = key.removeprefix(keys.owned)
+            cur_list = have.get(key, [])
+            if not cur_list:
+                add("event", label, Action.CREATE, (FieldChange("name", None, ev.name),
+                                                    FieldChange("timestart", None, ev.timestart)), EventPayload(ev))
+                continue
+            first, dupes = cur_list[0], cur_list[1:]
+            drift("event", label, first)
+            fields = diff_fields(first.fields(), ev.fields())
+            if fields or dupes:
+                # Core has no web service to edit an event: replace it (create first, then delete).
+                note = "replaced: core cannot edit events" if fields else f"removing {len(dupes)} duplicate(s)"
+                add("event", label, Action.UPDATE, fields,
+                    EventPayload(ev if fields else None, tuple(e.id for e in (cur_list if fields else dupes) if e.id)),
+                    note)
+        if prune:
+            for key, cur_list in have.items():
+                if key not in events:
+                    add("event", key.removeprefix(keys.owned), Action.DELETE,
+                        payload=EventPayload(None, tuple(e.id for e in cur_list if e.id)))
+    return plan
+
+
+def _role_names(ids: frozenset[int], role_ids: dict[str, int]) -> str:
+    by_id = {v: k for k, v in role_ids.items()}
+    return ",".join(sorted(by_id.get(i, f"#{i}") for i in ids)) or "(none)"
+
+
+def applied_records(desired: m.DesiredSite) -> dict[tuple[str, str], dict[str, Any]]:
+    """What the ledger should hold once ``desired`` is applied (for drift detection)."""
+    keys = desired.keys
+    out: dict[tuple[str, str], dict[str, Any]] = {("category", desired.category.idnumber): desired.category.fields()}
+    for c in desired.courses.values():
+        f = c.fields()
+        f.pop("category")  # held as an id on the remote side
+        out[("course", c.shortname)] = f
+    for cid, sections in desired.sections.items():
+        for s in sections:
+            out[("section", f"{desired.courses[cid].shortname}#{s.number}")] = s.fields()
+    for groups in desired.groups.values():
+        for gid, g in groups.items():
+            out[("group", gid.removeprefix(keys.owned))] = g.fields()
+    for uid, u in desired.users.items():
+        out[("user", uid.removeprefix(keys.owned))] = u.fields()
+    for events in desired.events.values():
+        for key, ev in events.items():
+            out[("event", key.removeprefix(keys.owned))] = ev.fields()
+    return out

@@ -1,0 +1,194 @@
+"""The local state store: locks, the last-applied ledger and run history.
+
+It is a cache, a lock and a ledger, never the truth: the keys that identify our
+objects live on the remote side, so deleting this store never creates
+duplicates (it only loses drift detection until the next apply).
+Any SQLAlchemy URL works; the default is a SQLite file. No secret is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from .errors import LockedError, StateError
+
+metadata = MetaData()
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("command", String(200), nullable=False),
+)
+
+applied = Table(
+    "applied",
+    metadata,
+    Column("scope", String(200), primary_key=True),  # e.g. "moodle:kg2022"
+    Column("kind", String(50), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("data", Text, nullable=False),  # JSON of the managed fields as last written
+    Column("updated", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(200), nullable=False),
+    Column("command", String(50), nullable=False),
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("finished", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False),
+    Column("summary", Text),
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    name: str
+    holder: str
+    host: str
+    pid: int
+    since: dt.datetime
+    command: str
+
+
+class StateStore:
+    """Open (and create) the store at a SQLAlchemy URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, future=True)
+            metadata.create_all(self.engine)
+        except (SQLAlchemyError, OSError) as e:
+            raise StateError(f"cannot open the state store {url}: {e}") from None
+
+    # -- locks ---------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, name: str, command: str) -> Iterator[LockInfo]:
+        """Hold the named lock for the duration of the block, or raise LockedError.
+
+        A lock left by a process that died on this host is taken over.
+        """
+        info = LockInfo(name, getpass.getuser(), socket.gethostname(), os.getpid(), _now(), command)
+        self._acquire(info)
+        try:
+            yield info
+        finally:
+            with self.engine.begin() as conn:
+                conn.execute(delete(locks).where(locks.c.name == name, locks.c.pid == info.pid, locks.c.host == info.host))
+
+    def _acquire(self, info: LockInfo) -> None:
+        for _ in range(2):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(locks).values(**info.__dict__))
+                return
+            except IntegrityError:
+                held = self.lock_holder(info.name)
+                if held is None:
+                    continue  # released between our insert and our read
+                if held.host == info.host and not _pid_alive(held.pid):
+                    with self.engine.begin() as conn:
+                        conn.execute(delete(locks).where(locks.c.name == info.name, locks.c.pid == held.pid))
+                    continue
+                raise LockedError(
+                    f"another '{held.command}' holds the lock {info.name!r}: {held.holder}@{held.host} "
+                    f"pid {held.pid}, since {held.since:%Y-%m-%d %H:%M:%S}. Wait for it to finish; if that process "
+                    f"is gone (another host), remove the lock with: oca-sync unlock {info.name}"
+                ) from None
+        raise LockedError(f"could not take the lock {info.name!r}")
+
+    def lock_holder(self, name: str) -> LockInfo | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(locks).where(locks.c.name == name)).mappings().first()
+        return LockInfo(**row) if row else None
+
+    def force_unlock(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(locks).where(locks.c.name == name)).rowcount > 0
+
+    # -- ledger of what we last wrote (for drift detection) --------------------
+
+    def applied_state(self, scope: str) -> dict[tuple[str, str], dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(applied).where(applied.c.scope == scope)).mappings().all()
+        return {(r["kind"], r["key"]): json.loads(r["data"]) for r in rows}
+
+    def record_applied(self, scope: str, items: Mapping[tuple[str, str], Mapping[str, Any] | None]) -> None:
+        """Record (or forget, for ``None``) the fields we last wrote for each object."""
+        now = _now()
+        with self.engine.begin() as conn:
+            for (kind, key), data in items.items():
+                conn.execute(
+                    delete(applied).where(applied.c.scope == scope, applied.c.kind == kind, applied.c.key == key)
+                )
+                if data is not None:
+                    conn.execute(
+                        insert(applied).values(
+                            scope=scope, kind=kind, key=key, data=json.dumps(data, sort_keys=True), updated=now
+                        )
+                    )
+
+    # -- run history --------------------------------------------------------
+
+    def start_run(self, scope: str, command: str) -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(insert(runs).values(scope=scope, command=command, started=_now(), status="running"))
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def finish_run(self, run_id: int, status: str, summary: Mapping[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(finished=_now(), status=status, summary=json.dumps(dict(summary), sort_keys=True))
+            )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,44 @@
+import pytest
+
+from oca_sync.config import DEFAULT_ROLE_IDS, load_settings
+from oca_sync.errors import ConfigError, ExitCode
+
+
+def test_missing_moodle_settings_name_the_variables(tmp_path):
+    s = load_settings(None, environ={"OCA_CONFIG": str(tmp_path / "x.toml")})
+    with pytest.raises(ConfigError) as e:
+        s.moodle()
+    assert "OCA_MOODLE_URL" in str(e.value) and "OCA_MOODLE_TOKEN" in str(e.value)
+    assert e.value.exit_code == ExitCode.USAGE
+
+
+def test_env_overrides_file_and_token_is_secret(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('[moodle]\nurl = "https://file.example.org"\ntoken = "filetoken"\n[moodle.role_ids]\nstudent = 9\n')
+    s = load_settings(f, environ={"OCA_MOODLE_URL": "https://env.example.org/"})
+    m = s.moodle()
+    assert m.url == "https://env.example.org"
+    assert m.token.get_secret_value() == "filetoken"
+    assert "filetoken" not in repr(m) and "filetoken" not in str(m)
+    assert m.role_ids["student"] == 9 and m.role_ids["teacher"] == DEFAULT_ROLE_IDS["teacher"]
+
+
+def test_unknown_setting_in_file_is_an_error(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('[moodle]\nurll = "x"\n')
+    with pytest.raises(ConfigError, match="unknown setting 'moodle.urll'"):
+        load_settings(f, environ={})
+
+
+def test_bad_role_ids(tmp_path):
+    s = load_settings(None, environ={"OCA_CONFIG": str(tmp_path / "n.toml"), "OCA_MOODLE_URL": "http://x",
+                                     "OCA_MOODLE_TOKEN": "t", "OCA_MOODLE_ROLE_IDS": "student:5"})
+    with pytest.raises(ConfigError, match="shortname=id"):
+        s.moodle()
+
+
+def test_url_must_be_http(tmp_path):
+    s = load_settings(None, environ={"OCA_CONFIG": str(tmp_path / "n.toml"), "OCA_MOODLE_URL": "moodle.example.org",
+                                     "OCA_MOODLE_TOKEN": "t"})
+    with pytest.raises(ConfigError, match="http"):
+        s.moodle()

@@ -1,0 +1,43 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from oca_sync.errors import LockedError
+from oca_sync.state import StateStore
+
+
+def test_second_lock_is_refused_with_holder(tmp_path):
+    store = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
+    other = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
+    with store.lock("apply:x", "apply"):
+        with pytest.raises(LockedError) as e:
+            with other.lock("apply:x", "apply"):
+                pass
+        assert f"pid {os.getpid()}" in str(e.value)
+        assert "oca-sync unlock apply:x" in str(e.value)
+    with other.lock("apply:x", "apply"):  # released after the block
+        pass
+
+
+def test_lock_of_dead_process_is_taken_over(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.sqlite"
+    code = (
+        "import os; from oca_sync.state import StateStore\n"
+        f"s = StateStore({url!r}); cm = s.lock('apply:y', 'apply'); cm.__enter__(); os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    store = StateStore(url)
+    assert store.lock_holder("apply:y") is not None
+    with store.lock("apply:y", "apply") as info:
+        assert info.pid == os.getpid()
+
+
+def test_ledger_round_trip_and_forget(tmp_path):
+    store = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
+    store.record_applied("sc", {("course", "A"): {"fullname": "X"}, ("group", "g"): {"name": "G"}})
+    assert store.applied_state("sc") == {("course", "A"): {"fullname": "X"}, ("group", "g"): {"name": "G"}}
+    store.record_applied("sc", {("group", "g"): None})
+    assert store.applied_state("sc") == {("course", "A"): {"fullname": "X"}}
+    assert store.applied_state("other") == {}
