@@ -13,9 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import RemoteError
 from ..plan import Action, Change, Plan
 from . import model as m
 from .client import MoodleClient, chunks
+from .observe import course_state, sections_of
 from .planner import EnrolPayload, MembersPayload, SectionPayload
 
 #: Items per write call: users, enrolments and memberships go in large batches, never one call each.
@@ -67,8 +69,17 @@ class ApplyCounts:
             self.deleted += 1
 
 
-def _html(fmt: bool = True) -> int:
-    return 1 if fmt else 0  # FORMAT_HTML
+FORMAT_HTML = 1
+
+
+def _refused(function: str, result: Any) -> None:
+    """Some functions report a refused item as a warning, not an exception (e.g.
+    core_course_update_courses answers ``shortnametaken`` that way): stop there."""
+    warnings = result.get("warnings") if isinstance(result, dict) else None
+    if warnings:
+        text = "; ".join(f"{w.get('item', '')} {w.get('itemid', '')}: {w.get('warningcode', '')}: "
+                         f"{w.get('message', '')}".strip() for w in warnings)
+        raise RemoteError(f"Moodle refused part of {function}: {text}")
 
 
 def execute(
@@ -121,14 +132,14 @@ def _categories(client: MoodleClient, changes: list[Change], ids: Ids, done: Don
             cat: m.Category = c.payload
             res = client.call("core_course_create_categories", {"categories": [{
                 "name": cat.name, "parent": cat.parent, "idnumber": cat.idnumber,
-                "description": cat.description, "descriptionformat": _html(),
+                "description": cat.description, "descriptionformat": FORMAT_HTML,
             }]})
             ids.category = int(res[0]["id"])
         else:
             item: dict[str, Any] = {"id": c.payload}
             item.update({f.name: f.new for f in c.fields})
             if "description" in item:
-                item["descriptionformat"] = _html()
+                item["descriptionformat"] = FORMAT_HTML
             client.call("core_course_update_categories", {"categories": [item]})
         done([c])
 
@@ -138,7 +149,7 @@ def _course_item(fields: dict[str, Any], ids: Ids) -> dict[str, Any]:
     if "category" in fields:
         item["categoryid"] = ids.category
     if "summary" in item:
-        item["summaryformat"] = _html()
+        item["summaryformat"] = FORMAT_HTML
     for k in ("visible", "enablecompletion"):
         if k in item:
             item[k] = int(bool(item[k]))
@@ -165,7 +176,7 @@ def _courses(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) 
         for c in batch:
             courseid, _want = c.payload
             items.append({"id": courseid, **_course_item({f.name: f.new for f in c.fields}, ids)})
-        client.call("core_course_update_courses", {"courses": items})
+        _refused("core_course_update_courses", client.call("core_course_update_courses", {"courses": items}))
         done(batch)
 
 
@@ -195,11 +206,7 @@ def _sections(client: MoodleClient, changes: list[Change], desired: m.DesiredSit
 
 
 def _section_ids(client: MoodleClient, courseid: int) -> dict[int, int]:
-    res = client.call("core_course_get_contents", {
-        "courseid": courseid,
-        "options": [{"name": "excludemodules", "value": 1}, {"name": "excludecontents", "value": 1}],
-    })
-    return {int(s["section"]): int(s["id"]) for s in res}
+    return {sec.number: int(sec.id or 0) for sec in sections_of(course_state(client, courseid))}
 
 
 def _groups(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
@@ -207,7 +214,7 @@ def _groups(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -
     for batch in chunks(creates, BATCH["group"]):
         res = client.call("core_group_create_groups", {"groups": [{
             "courseid": ids.courses[c.payload.course], "name": c.payload.name,
-            "description": c.payload.description, "descriptionformat": _html(), "idnumber": c.payload.idnumber,
+            "description": c.payload.description, "descriptionformat": FORMAT_HTML, "idnumber": c.payload.idnumber,
         } for c in batch]})
         for r in res:
             ids.groups[r["idnumber"]] = int(r["id"])
@@ -216,7 +223,7 @@ def _groups(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -
     for batch in chunks(updates, BATCH["group"]):
         client.call("core_group_update_groups", {"groups": [{
             "id": c.payload.id, "name": c.payload.name, "idnumber": c.payload.idnumber,
-            "description": c.payload.description, "descriptionformat": _html(),
+            "description": c.payload.description, "descriptionformat": FORMAT_HTML,
         } for c in batch]})
         done(batch)
     deletes = [c for c in changes if c.action is Action.DELETE]
@@ -244,9 +251,9 @@ def _users(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) ->
     updates = [c for c in changes if c.action is Action.UPDATE]
     for batch in chunks(updates, BATCH["user"]):
         # Only the changed fields: passwords and anything else are never sent.
-        client.call("core_user_update_users", {"users": [
+        _refused("core_user_update_users", client.call("core_user_update_users", {"users": [
             {"id": c.payload.id, **{f.name: f.new for f in c.fields}} for c in batch
-        ]})
+        ]}))
         done(batch)
 
 
@@ -293,11 +300,12 @@ def _events(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -
         for c in batch:
             ev: m.Event = c.payload.event
             items.append({
-                "name": ev.name, "description": ev.description, "format": _html(),
+                "name": ev.name, "description": ev.description, "format": FORMAT_HTML,
                 "courseid": ids.courses[ev.course], "eventtype": "course",
                 "timestart": ev.timestart, "timeduration": ev.timeduration, "visible": 1,
             })
-        client.call("core_calendar_create_calendar_events", {"events": items})
+        _refused("core_calendar_create_calendar_events",
+                 client.call("core_calendar_create_calendar_events", {"events": items}))
     # Replaced and pruned events go only after their successors exist.
     old = [(c, i) for c in changes for i in c.payload.delete_ids]
     for batch in chunks(old, BATCH["event"]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -69,7 +70,7 @@ def observe(
     for idnumber, course in site.courses.items():
         say(f"course {course.shortname}")
         assert course.id is not None
-        site.sections[idnumber] = _sections(client, idnumber, course.id)
+        site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
         site.groups[idnumber] = {}
         site.foreign_group_names[idnumber] = set()
         for g in client.call("core_group_get_course_groups", {"courseid": course.id}, raw=True):
@@ -129,14 +130,23 @@ def _course(c: dict[str, Any]) -> m.Course:
     )
 
 
-def _sections(client: MoodleClient, course_key: str, courseid: int) -> list[m.Section]:
-    res = client.call("core_course_get_contents", {
-        "courseid": courseid,
-        "options": [{"name": "excludemodules", "value": 1}, {"name": "excludecontents", "value": 1}],
-    }, raw=True)
+def course_state(client: MoodleClient, courseid: int) -> dict[str, Any]:
+    """The course editor's state: the only core read that returns a section's stored name.
+
+    core_course_get_contents runs names through the format's filters even with
+    ``moodlewssettingraw`` (format_base::get_section_name), so multilang names
+    would never compare equal; get_state gives ``rawtitle`` (null when unnamed).
+    """
+    state = client.call("core_courseformat_get_state", {"courseid": courseid})
+    return json.loads(state) if isinstance(state, str) else state
+
+
+def sections_of(state: dict[str, Any], course_key: str = "") -> list[m.Section]:
+    """Top-level sections by number (5.x subsections, delegated to a module, are left out)."""
     return [
-        m.Section(id=int(s["id"]), course=course_key, number=int(s["section"]), name=s.get("name") or "")
-        for s in sorted(res, key=lambda s: int(s["section"]))
+        m.Section(id=int(s["id"]), course=course_key, number=int(s["number"]), name=s.get("rawtitle") or "")
+        for s in sorted(state.get("section", []), key=lambda s: int(s["number"]))
+        if not s.get("component")
     ]
 
 

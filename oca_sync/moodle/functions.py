@@ -1,0 +1,33 @@
+"""The Moodle web-service functions oca-sync calls: what a least-privilege token needs.
+
+tests/unit/test_functions.py checks that this list matches the calls in the code.
+"""
+
+CORE_FUNCTIONS: tuple[str, ...] = (
+    "core_webservice_get_site_info",
+    "core_course_get_categories",
+    "core_course_create_categories",
+    "core_course_update_categories",
+    "core_course_get_courses_by_field",
+    "core_course_create_courses",
+    "core_course_update_courses",
+    "core_courseformat_get_state",
+    "core_courseformat_update_course",
+    "core_update_inplace_editable",
+    "core_group_get_course_groups",
+    "core_group_create_groups",
+    "core_group_update_groups",
+    "core_group_delete_groups",
+    "core_group_add_group_members",
+    "core_group_delete_group_members",
+    "core_user_get_users_by_field",
+    "core_user_create_users",
+    "core_user_update_users",
+    "core_enrol_get_enrolled_users",
+    "enrol_manual_enrol_users",
+    "enrol_manual_unenrol_users",
+    "core_role_unassign_roles",
+    "core_calendar_get_calendar_events",
+    "core_calendar_create_calendar_events",
+    "core_calendar_delete_calendar_events",
+)

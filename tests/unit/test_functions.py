@@ -1,0 +1,15 @@
+import re
+from pathlib import Path
+
+import oca_sync
+from oca_sync.moodle.functions import CORE_FUNCTIONS
+
+
+def test_function_list_matches_the_calls_in_the_code():
+    root = Path(oca_sync.__file__).parent
+    called = set()
+    for path in list((root / "moodle").glob("*.py")) + [root / "sync.py"]:
+        called |= set(re.findall(r"""call(?:_batched)?\(\s*["']((?:core|enrol|mod|local)_[a-z_]+)["']""",
+                                 path.read_text()))
+    assert called, "no calls found: the pattern is stale"
+    assert called == set(CORE_FUNCTIONS)
