@@ -19,7 +19,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
-from .config import Settings, load_settings
+from .config import Settings, SiteOptions, load_settings
 from .errors import ExitCode, OcaError
 from .plan import Change, Plan, render_lines
 from .spec import LoadedSpec, load_spec
@@ -136,7 +136,7 @@ def _moodle(c: Ctx) -> tuple[Any, dict[str, int]]:
     from .moodle.client import MoodleClient
 
     ms = c.settings.moodle()
-    return MoodleClient(ms.url, ms.token.get_secret_value(), timeout=ms.timeout), ms.role_ids
+    return MoodleClient(ms.url, ms.token.get_secret_value(), timeout=ms.timeout), ms.site
 
 
 def _print_plan(c: Ctx, plan: Plan) -> None:
@@ -168,10 +168,10 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
     from . import sync
 
     loaded = load_spec(spec)
-    client, role_ids = _moodle(c)
+    client, site = _moodle(c)
     store = c.store()
     with c.err.status("Reading Moodle …") as st:
-        prep = sync.prepare(client, loaded, role_ids, store, prune=prune,
+        prep = sync.prepare(client, loaded, site, store, prune=prune,
                             hooks=sync.Hooks(status=lambda msg: st.update(msg)))
     if as_json:
         click.echo(json.dumps(prep.plan.to_json(), indent=2, ensure_ascii=False))
@@ -187,7 +187,7 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
 # -- apply ----------------------------------------------------------------------
 
 
-def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, role_ids: dict[str, int], store: StateStore, *,
+def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store: StateStore, *,
               prune: bool, yes: bool) -> Any:
     """Apply with the plan shown, a confirmation and a progress bar (shared by apply and demo)."""
     from . import sync
@@ -213,7 +213,7 @@ def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, role_ids: dict[str, int],
     hooks = sync.Hooks(status=lambda msg: c.err.print(f"[dim]{msg}[/dim]"), show_plan=lambda p: _print_plan(c, p),
                        confirm=confirm, progress_start=start, progress=step)
     try:
-        return sync.apply(client, loaded, role_ids, store, prune=prune, hooks=hooks)
+        return sync.apply(client, loaded, site, store, prune=prune, hooks=hooks)
     finally:
         progress.stop()
 
@@ -236,8 +236,8 @@ def apply(c: Ctx, spec: Path, prune: bool, yes: bool) -> None:
       oca-sync apply --yes --prune spec.yaml
     """
     loaded = load_spec(spec)
-    client, role_ids = _moodle(c)
-    result = run_apply(c, loaded, client, role_ids, c.store(), prune=prune, yes=yes)
+    client, site = _moodle(c)
+    result = run_apply(c, loaded, client, site, c.store(), prune=prune, yes=yes)
     _warnings(c, client)
     _report(c, result, client)
 
@@ -317,14 +317,12 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
         c.out.print(f"[bold]2. Sandbox[/bold] Moodle emulator at {moodle.url}")
         client = MoodleClient(moodle.url, moodle.token)
         store = StateStore(f"sqlite:///{tmp}/state.sqlite")
-        from .config import DEFAULT_ROLE_IDS
-
         c.out.print("[bold]3. Apply[/bold]")
-        result = run_apply(c, loaded, client, dict(DEFAULT_ROLE_IDS), store, prune=False, yes=True)
+        result = run_apply(c, loaded, client, moodle.site_options(), store, prune=False, yes=True)
         _report(c, result, client)
         c.out.print("[bold]4. Apply again[/bold] (must change nothing)")
         before = client.stats.writes
-        again = sync.prepare(client, loaded, dict(DEFAULT_ROLE_IDS), store)
+        again = sync.prepare(client, loaded, moodle.site_options(), store)
         c.out.print(f"{again.plan.summary()} Write calls in this pass: {client.stats.writes - before}.")
         if not again.plan.empty:
             raise OcaError("the second pass still has changes: this is a bug, please report it")

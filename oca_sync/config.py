@@ -35,6 +35,7 @@ ENV_VARS: dict[str, str] = {
     "moodle.token": "OCA_MOODLE_TOKEN",
     "moodle.timeout": "OCA_MOODLE_TIMEOUT",
     "moodle.role_ids": "OCA_MOODLE_ROLE_IDS",
+    "moodle.languages": "OCA_MOODLE_LANGUAGES",
     "state.url": "OCA_STATE_URL",
 }
 
@@ -50,11 +51,20 @@ def default_state_url() -> str:
 
 
 @dataclass(frozen=True)
+class SiteOptions:
+    """Facts about a Moodle site that its core web services cannot tell us."""
+
+    role_ids: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ROLE_IDS))
+    #: Installed language packs: Moodle rejects a user ``lang`` that is not installed.
+    languages: tuple[str, ...] = ("en",)
+
+
+@dataclass(frozen=True)
 class MoodleSettings:
     url: str
     token: SecretStr
     timeout: float = 30.0
-    role_ids: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ROLE_IDS))
+    site: SiteOptions = field(default_factory=SiteOptions)
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,10 @@ class Settings:
             url=url,
             token=SecretStr(str(self.get("moodle.token"))),
             timeout=timeout,
-            role_ids=parse_role_ids(self.get("moodle.role_ids")),
+            site=SiteOptions(
+                role_ids=parse_role_ids(self.get("moodle.role_ids")),
+                languages=parse_languages(self.get("moodle.languages")),
+            ),
         )
 
 
@@ -114,6 +127,17 @@ def parse_role_ids(text: str | None) -> dict[str, int]:
     return ids
 
 
+def parse_languages(text: str | None) -> tuple[str, ...]:
+    """``"en,ru,ky"``: the language packs installed on the site (default: en only)."""
+    if not text:
+        return ("en",)
+    langs = tuple(x.strip() for x in text.split(",") if x.strip())
+    bad = [x for x in langs if not x.replace("_", "").isalnum()]
+    if bad or not langs:
+        raise ConfigError(f"{ENV_VARS['moodle.languages']}: expected language codes like en,ru,ky (got {text!r})")
+    return langs
+
+
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in data.items():
@@ -123,6 +147,8 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
                 out[name] = ",".join(f"{rk}={rv}" for rk, rv in v.items())
             else:
                 out.update(_flatten(v, name + "."))
+        elif isinstance(v, list):
+            out[name] = ",".join(str(x) for x in v)
         else:
             out[name] = str(v)
     return out

@@ -8,6 +8,7 @@ versioned JSON document.
 from __future__ import annotations
 
 import enum
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -140,12 +141,17 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+_MULTILANG = re.compile(r'<span lang="([a-z_]+)" class="multilang">(.*?)</span>', re.S)
+
+
 def short(v: Any, width: int = 60) -> str:
-    """A value as shown in a plan: quoted texts, shortened to ``width``."""
+    """A value as shown in a plan: quoted texts, multilang spans as ``en:… | ru:…``, cut to ``width``."""
     if v is None:
         return "(none)"
     if isinstance(v, (set, frozenset)):
         v = sorted(v, key=str)
+    if isinstance(v, str):
+        v = _MULTILANG.sub(lambda mt: f"{mt.group(1)}:{mt.group(2)} | ", v).removesuffix(" | ")
     text = repr(v) if isinstance(v, str) else str(_jsonable(v))
     return text if len(text) <= width else text[: width - 1] + "…"
 

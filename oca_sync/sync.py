@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .config import SiteOptions
 from .errors import OcaError, UsageError, WriteOutcomeUnknown
 from .moodle import model as m
 from .moodle.apply import ApplyCounts, execute
@@ -61,15 +62,15 @@ def scope(client: MoodleClient, loaded: LoadedSpec) -> str:
 def prepare(
     client: MoodleClient,
     loaded: LoadedSpec,
-    role_ids: dict[str, int],
+    site: SiteOptions,
     store: StateStore | None,
     *,
     prune: bool = False,
     hooks: Hooks | None = None,
 ) -> Prepared:
     hooks = hooks or Hooks()
-    desired = build(loaded)
-    missing = unknown_roles(desired, role_ids)
+    desired = build(loaded, site.languages)
+    missing = unknown_roles(desired, site.role_ids)
     if missing:
         raise UsageError(
             f"the spec uses Moodle roles with no known id: {', '.join(missing)}. Set their ids, e.g. "
@@ -79,7 +80,7 @@ def prepare(
     hooks.status(f"Reading {client.url} …")
     observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"))
     last = store.applied_state(scope(client, loaded)) if store else {}
-    plan = plan_moodle(desired, observed, role_ids, last_applied=last, prune=prune)
+    plan = plan_moodle(desired, observed, site.role_ids, last_applied=last, prune=prune)
     return Prepared(desired, observed, plan)
 
 
@@ -90,7 +91,7 @@ def plan_errors(plan: Plan) -> list[str]:
 def apply(
     client: MoodleClient,
     loaded: LoadedSpec,
-    role_ids: dict[str, int],
+    site: SiteOptions,
     store: StateStore,
     *,
     prune: bool = False,
@@ -101,7 +102,7 @@ def apply(
     sc = scope(client, loaded)
     result = ApplyResult()
     with store.lock(f"apply:{sc}", "apply"):
-        prep = prepare(client, loaded, role_ids, store, prune=prune, hooks=hooks)
+        prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks)
         result.plan = prep.plan
         hooks.show_plan(prep.plan)
         errors = plan_errors(prep.plan)
@@ -117,7 +118,7 @@ def apply(
                 hooks.progress_start(len(prep.plan.changes))
                 try:
                     counts = execute(
-                        client, prep.plan, prep.desired, prep.observed, role_ids,
+                        client, prep.plan, prep.desired, prep.observed, site.role_ids,
                         progress=hooks.progress,
                         on_stage_done=lambda stage: store.record_applied(
                             sc, {k: v for k, v in ledger.items() if k[0] == stage}),
@@ -129,7 +130,7 @@ def apply(
                         raise
                     result.replans += 1
                     hooks.status(f"{e}")
-                    prep = prepare(client, loaded, role_ids, store, prune=prune, hooks=hooks)
+                    prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks)
                     if prep.plan.empty:
                         break
             # Forget ledger entries of objects that are no longer in the spec.

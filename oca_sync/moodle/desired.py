@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from ..spec import LoadedSpec
 from ..spec.models import MultiText, Person
@@ -18,7 +19,8 @@ def event_marker(key: str) -> str:
     return f"<!-- oca-key: {key} -->"
 
 
-def build(loaded: LoadedSpec) -> m.DesiredSite:
+def build(loaded: LoadedSpec, site_languages: Sequence[str] = ("en",)) -> m.DesiredSite:
+    """The Moodle objects ``loaded`` asks for; ``site_languages`` are the installed language packs."""
     spec = loaded.spec
     langs = list(spec.programme.languages)
     keys = m.Keys(spec.programme.key_prefix, spec.programme.key)
@@ -27,19 +29,32 @@ def build(loaded: LoadedSpec) -> m.DesiredSite:
     def text(t: MultiText) -> str:
         return loaded.text(t)
 
+    notes: list[str] = []
+
     def name(t: MultiText, limit_key: str) -> str:
         full = loaded.text(t)
         limit = NAME_LIMITS[limit_key]
         if len(full) <= limit:
             return full
+        notes.append(f"{limit_key} {plain(t, langs[0], langs)[:40]!r}…: the {len(langs)} languages together "
+                          f"exceed Moodle's {limit} characters; only {langs[0]!r} is used")
         return plain(t, langs[0], langs)[:limit]
 
     def local(day: dt.date, hour: int = 0, minute: int = 0) -> int:
         return int(dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).timestamp())
 
+    def user_lang(lang: str) -> str:
+        if lang in site_languages:
+            return lang
+        fallback = next((x for x in langs if x in site_languages), site_languages[0])
+        notes.append(f"language {lang!r} is not installed on the site (OCA_MOODLE_LANGUAGES): "
+                          f"people who prefer it get {fallback!r}")
+        return fallback
+
     cat = spec.moodle.category
     site = m.DesiredSite(
         keys=keys,
+        notes=notes,
         category=m.Category(
             idnumber=keys.category, name=name(cat.name, "category.name"), description=text(cat.description), parent=cat.parent
         ),
@@ -52,7 +67,7 @@ def build(loaded: LoadedSpec) -> m.DesiredSite:
             firstname=p.firstname,
             lastname=p.lastname,
             email=p.email,
-            lang=p.lang or langs[0],
+            lang=user_lang(p.lang or langs[0]),
             auth=spec.moodle.auth,
             city=p.city or "",
             country=p.country or "",

@@ -137,6 +137,8 @@ class DesiredSite:
     events: dict[str, dict[str, Event]] = field(default_factory=dict)  # course -> event key -> event
     #: things the desired state holds that need the companion plugin (counted in the plan's notice)
     plugin_items: int = 0
+    #: remarks made while building (texts shortened, languages replaced), shown once in the plan
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

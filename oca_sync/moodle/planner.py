@@ -76,6 +76,9 @@ def plan_moodle(
     def created(rec: m.Record, skip: tuple[str, ...] = ()) -> tuple[FieldChange, ...]:
         return tuple(FieldChange(k, None, v) for k, v in rec.fields().items() if k not in skip and v not in ("", None))
 
+    for note in dict.fromkeys(desired.notes):
+        plan.notices.append(Notice("info", note))
+
     # -- category ------------------------------------------------------------
     cat_ref = desired.category.idnumber
     if observed.category is None:

@@ -100,7 +100,8 @@ class RoleMap(Strict):
     trainer: str = "editingteacher"
     mentor: str = "teacher"
     manager: str = "manager"
-    observer: str = "guest"
+    #: "guest" is not assignable in a course on a standard site; use a custom role if the site has one
+    observer: str = "student"
 
 
 class MoodleSettings(Strict):

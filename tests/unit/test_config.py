@@ -20,7 +20,8 @@ def test_env_overrides_file_and_token_is_secret(tmp_path):
     assert m.url == "https://env.example.org"
     assert m.token.get_secret_value() == "filetoken"
     assert "filetoken" not in repr(m) and "filetoken" not in str(m)
-    assert m.role_ids["student"] == 9 and m.role_ids["teacher"] == DEFAULT_ROLE_IDS["teacher"]
+    assert m.site.role_ids["student"] == 9 and m.site.role_ids["teacher"] == DEFAULT_ROLE_IDS["teacher"]
+    assert m.site.languages == ("en",)
 
 
 def test_unknown_setting_in_file_is_an_error(tmp_path):
@@ -42,3 +43,13 @@ def test_url_must_be_http(tmp_path):
                                      "OCA_MOODLE_TOKEN": "t"})
     with pytest.raises(ConfigError, match="http"):
         s.moodle()
+
+
+def test_site_languages_from_env_or_file_list(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('[moodle]\nurl = "https://m.example.org"\ntoken = "t"\nlanguages = ["en", "ru", "ky"]\n')
+    assert load_settings(f, environ={}).moodle().site.languages == ("en", "ru", "ky")
+    env = {"OCA_MOODLE_LANGUAGES": "en, ru"}
+    assert load_settings(f, environ=env).moodle().site.languages == ("en", "ru")
+    with pytest.raises(ConfigError, match="language codes"):
+        load_settings(f, environ={"OCA_MOODLE_LANGUAGES": "en;ru"}).moodle()

@@ -1,0 +1,350 @@
+"""Checks that need the whole spec: references, uniqueness, dates, files, rosters.
+
+The pydantic models check each value on its own; everything here looks across
+values. Every check returns findings ``(location, message)`` instead of raising,
+so that one run reports every problem of a spec; the caller turns locations
+into file, line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ValidationError
+
+from oca_sync.spec.expand import expand, localize
+from oca_sync.spec.loader import SpecPath, error_message, format_path
+from oca_sync.spec.models import Course, CourseSpec, Member, Person, Session, Staff
+
+MULTICHOICE = ("multichoice", "multichoice_multi")
+NO_OPTIONS = ("text", "textarea", "numeric", "info")
+MIN_MAX = ("rating", "numeric")
+ROSTER_REQUIRED = ("key", "firstname", "lastname", "email")
+
+
+@dataclass(frozen=True)
+class CsvLocation:
+    """A place in a roster CSV file (a different file than the spec)."""
+
+    file: str
+    line: int
+    column: str = ""  # column name, shown as the issue's field path
+
+
+Location = SpecPath | CsvLocation
+Finding = tuple[Location, str]
+
+
+@dataclass
+class Checked:
+    """What the checks produced: expanded sessions, members with rosters, and all findings."""
+
+    sessions: dict[str, tuple[Session, ...]] = field(default_factory=dict)
+    members: dict[str, tuple[Member, ...]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def run(spec: CourseSpec, base_dir: Path) -> Checked:
+    """Run every check on a spec that passed model validation."""
+    out = Checked()
+    tz = _zone(spec.programme.timezone)
+    if tz is None:
+        out.findings.append((("programme", "timezone"), f"unknown time zone {spec.programme.timezone!r}"))
+    out.findings += check_languages(spec)
+    out.findings += check_courses(spec, base_dir, tz)
+    out.findings += check_organisations(spec)
+    members, people, roster_findings = load_members(spec, base_dir)
+    out.members = members
+    out.findings += roster_findings
+    out.findings += check_people(people)
+    if tz is not None:
+        out.sessions, found = expand(spec, tz)
+        out.findings += found
+        out.findings += check_sessions(spec, out.sessions, tz)
+    return out
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # ValueError: not a key at all ("../x", "")
+        return None
+
+
+def _duplicates(items: Iterable[tuple[Location, str]], what: str = "key") -> Iterator[Finding]:
+    """A finding at every repeat of a value (the first occurrence is fine)."""
+    first: dict[str, Location] = {}
+    for where, value in items:
+        if value in first:
+            yield where, f"duplicate {what} {value!r} (first used {_at(first[value])})"
+        else:
+            first[value] = where
+
+
+def _first_per_place(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per location (e.g. a whole series clashing with another is one problem)."""
+    seen: set[Location] = set()
+    unique: list[Finding] = []
+    for where, message in findings:
+        if where not in seen:
+            seen.add(where)
+            unique.append((where, message))
+    return unique
+
+
+def _at(where: Location) -> str:
+    if isinstance(where, CsvLocation):
+        return f"in {Path(where.file).name} line {where.line}"
+    return f"at {format_path(where)}"
+
+
+# --- multilingual texts ------------------------------------------------------------
+
+
+def _multitexts(value: object, path: SpecPath) -> Iterator[tuple[SpecPath, dict[str, str]]]:
+    """Every per-language dict in a model tree (MultiText is the only dict in the models)."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _multitexts(getattr(value, name), path + (name,))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _multitexts(item, path + (i,))
+    elif isinstance(value, dict):
+        yield path, value
+
+
+def check_languages(spec: CourseSpec) -> list[Finding]:
+    languages = spec.programme.languages
+    findings: list[Finding] = []
+    if len(set(languages)) != len(languages):
+        findings.append((("programme", "languages"), "a language is listed twice"))
+    for path, text in _multitexts(spec, ()):
+        for lang in text:
+            if lang not in languages:
+                findings.append(
+                    (path + (lang,), f"language {lang!r} is not in programme.languages ({', '.join(languages)})")
+                )
+    return findings
+
+
+# --- courses, sessions, surveys ------------------------------------------------------
+
+
+def check_courses(spec: CourseSpec, base_dir: Path, tz: ZoneInfo | None) -> list[Finding]:
+    findings: list[Finding] = list(
+        _duplicates(
+            ((("courses", i, "shortname"), c.shortname) for i, c in enumerate(spec.courses)), "course shortname"
+        )
+    )
+    staff = {s.key: s for s in spec.staff}
+    for i, course in enumerate(spec.courses):
+        where: SpecPath = ("courses", i)
+        if course.end < course.start:
+            findings.append((where + ("end",), f"the course ends ({course.end}) before it starts ({course.start})"))
+        findings += _check_session_specs(course, where, staff, base_dir)
+        findings += _check_surveys(course, where, tz)
+        findings += _duplicates(_module_keys(course, where), "activity key")
+    return findings
+
+
+def _module_keys(course: Course, where: SpecPath) -> Iterator[tuple[Location, str]]:
+    """Keys of the course's activities (content, surveys, attendance): one namespace,
+    because each becomes a Moodle course-module idnumber in the same course."""
+    for j, session in enumerate(course.sessions):
+        for k, item in enumerate(session.content):
+            yield where + ("sessions", j, "content", k, "key"), item.key
+    for j, survey in enumerate(course.surveys):
+        yield where + ("surveys", j, "key"), survey.key
+    if course.attendance is not None:
+        yield where + ("attendance", "key"), course.attendance.key
+
+
+def _check_session_specs(course: Course, where: SpecPath, staff: dict[str, Staff], base_dir: Path) -> list[Finding]:
+    findings: list[Finding] = []
+    for j, session in enumerate(course.sessions):
+        here = where + ("sessions", j)
+        if session.start is None and session.recurrence is None:
+            findings.append((here, "give start (one session) or recurrence (a series)"))
+        elif session.start is not None and session.recurrence is not None:
+            findings.append((here + ("recurrence",), "give either start or recurrence, not both"))
+        if session.host is not None:
+            host = staff.get(session.host)
+            if host is None:
+                findings.append((here + ("host",), f"host {session.host!r} is not a staff key"))
+            elif host.courses is not None and course.shortname not in host.courses:
+                findings.append((here + ("host",), f"host {session.host!r} is not assigned to {course.shortname}"))
+        for k, item in enumerate(session.content):
+            if item.type == "file" and not (base_dir / item.path).is_file():
+                findings.append(
+                    (here + ("content", k, "path"), f"file {item.path!r} not found (relative to {base_dir})")
+                )
+    return findings
+
+
+def _check_surveys(course: Course, where: SpecPath, tz: ZoneInfo | None) -> list[Finding]:
+    findings: list[Finding] = []
+    for j, survey in enumerate(course.surveys):
+        here = where + ("surveys", j)
+        if survey.opens and survey.closes:
+            zone = tz or dt.UTC  # a bad zone is reported elsewhere; still compare the times
+            if localize(survey.closes, zone) <= localize(survey.opens, zone):
+                findings.append((here + ("closes",), "the survey closes before it opens"))
+        questions = ((here + ("questions", q, "key"), x.key) for q, x in enumerate(survey.questions))
+        findings += _duplicates(questions, "question key")
+        for q, question in enumerate(survey.questions):
+            qwhere = here + ("questions", q)
+            if question.type in MULTICHOICE and len(question.options) < 2:
+                findings.append((qwhere + ("options",), f"a {question.type} question needs at least two options"))
+            if question.type in NO_OPTIONS and question.options:
+                findings.append((qwhere + ("options",), f"a {question.type} question takes no options"))
+            if question.type not in MIN_MAX and (question.min is not None or question.max is not None):
+                findings.append((qwhere, "min and max are only for rating and numeric questions"))
+            if question.min is not None and question.max is not None and question.min >= question.max:
+                findings.append((qwhere + ("max",), "max must be greater than min"))
+    return findings
+
+
+def check_sessions(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], tz: ZoneInfo) -> list[Finding]:
+    """Checks on expanded sessions: unique keys per course, inside the course dates."""
+    findings: list[Finding] = []
+    for i, course in enumerate(spec.courses):
+        expanded = sessions.get(course.shortname, ())
+        by_source = sorted(expanded, key=lambda s: (s.source_index, s.start))
+        keys = ((("courses", i, "sessions", s.source_index, "key"), s.key) for s in by_source)
+        findings += _first_per_place(_duplicates(keys, "session key"))
+        first = dt.datetime.combine(course.start, dt.time.min, tzinfo=tz)
+        last = dt.datetime.combine(course.end, dt.time(23, 59, 59), tzinfo=tz)
+        outside: dict[int, list[Session]] = {}
+        for s in by_source:
+            if s.start < first or s.end > last:
+                outside.setdefault(s.source_index, []).append(s)
+        for index, bad in outside.items():
+            spec_entry = course.sessions[index]
+            field_name = "start" if spec_entry.recurrence is None else "recurrence"
+            example = bad[0]
+            when = f"{example.start:%Y-%m-%d %H:%M}-{example.end:%H:%M}"
+            extra = f" ({len(bad)} sessions of this series)" if len(bad) > 1 else ""
+            findings.append(
+                (
+                    ("courses", i, "sessions", index, field_name),
+                    f"session {example.key} ({when}) is outside the course dates {course.start} to {course.end}{extra}",
+                )
+            )
+    return findings
+
+
+# --- organisations, staff, rosters ------------------------------------------------------
+
+
+def check_organisations(spec: CourseSpec) -> list[Finding]:
+    findings: list[Finding] = list(
+        _duplicates(
+            ((("organisations", i, "key"), o.key) for i, o in enumerate(spec.organisations)), "organisation key"
+        )
+    )
+    shortnames = {c.shortname for c in spec.courses}
+    owners = [("organisations", i, o.courses) for i, o in enumerate(spec.organisations)]
+    owners += [("staff", i, s.courses) for i, s in enumerate(spec.staff)]
+    for section, i, courses in owners:
+        for k, name in enumerate(courses or []):
+            if name not in shortnames:
+                findings.append(
+                    ((section, i, "courses", k), f"unknown course {name!r} (known: {', '.join(sorted(shortnames))})")
+                )
+    return findings
+
+
+def load_members(
+    spec: CourseSpec, base_dir: Path
+) -> tuple[dict[str, tuple[Member, ...]], list[tuple[Person, Location]], list[Finding]]:
+    """Members per organisation (inline, then roster rows), every person with where it is defined, findings."""
+    members: dict[str, tuple[Member, ...]] = {}
+    people: list[tuple[Person, Location]] = []
+    findings: list[Finding] = []
+    for i, org in enumerate(spec.organisations):
+        located: list[tuple[Person, Location]] = [
+            (m, ("organisations", i, "members", j)) for j, m in enumerate(org.members)
+        ]
+        if org.roster is not None:
+            rows, found = read_roster(base_dir / org.roster, ("organisations", i, "roster"))
+            located += rows
+            findings += found
+        people += located
+        members.setdefault(org.key, tuple(m for m, _ in located if isinstance(m, Member)))
+    # Staff last: in specs they usually come after the organisations, so a clash is reported at the later one.
+    people += [(s, ("staff", i)) for i, s in enumerate(spec.staff)]
+    return members, people, findings
+
+
+def read_roster(path: Path, where: SpecPath) -> tuple[list[tuple[Person, Location]], list[Finding]]:
+    """Members from a roster CSV (header row, one member per row), with their CSV line."""
+    name = str(path)
+    try:
+        # utf-8-sig: spreadsheets often save a byte-order mark.
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows = list(_csv_rows(f))
+    except FileNotFoundError:
+        return [], [(where, f"roster file not found: {path}")]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        return [], [(where, f"cannot read the roster {path}: {e}")]
+    if not rows:
+        return [], [(CsvLocation(name, 1), "the roster is empty (expected a header row)")]
+    _, header = rows[0]
+    header = [h.strip() for h in header]
+    findings: list[Finding] = []
+    missing = [c for c in ROSTER_REQUIRED if c not in header]
+    if missing:
+        findings.append((CsvLocation(name, 1), f"missing column(s): {', '.join(missing)}"))
+    allowed = list(Member.model_fields)
+    for column in header:
+        if column not in allowed:
+            findings.append((CsvLocation(name, 1, column), f"unknown column {column!r}; allowed: {', '.join(allowed)}"))
+    for dup in {c for c in header if header.count(c) > 1}:
+        findings.append((CsvLocation(name, 1, dup), f"column {dup!r} appears twice"))
+    if findings:
+        return [], findings
+    out: list[tuple[Person, Location]] = []
+    for line, values in rows[1:]:
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) > len(header):
+            findings.append((CsvLocation(name, line), f"{len(values)} values for {len(header)} columns"))
+            continue
+        record = {column: value.strip() for column, value in zip(header, values, strict=False) if value.strip()}
+        try:
+            out.append((Member.model_validate(record), CsvLocation(name, line)))
+        except ValidationError as e:
+            for err in e.errors(include_url=False):
+                column = str(err["loc"][0]) if err["loc"] else ""
+                findings.append((CsvLocation(name, line, column), error_message(err, Member)))
+    return out, findings
+
+
+def _csv_rows(f: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """CSV rows with the line number each starts on (a quoted value may span lines)."""
+    reader = csv.reader(f)
+    line = 1
+    for values in reader:
+        yield line, values
+        line = reader.line_num + 1
+
+
+def check_people(people: list[tuple[Person, Location]]) -> list[Finding]:
+    """Keys, usernames and e-mail addresses are unique across members and staff (Moodle users)."""
+
+    def at(where: Location, field_name: str) -> Location:
+        if isinstance(where, CsvLocation):
+            return CsvLocation(where.file, where.line, field_name)
+        return where + (field_name,)
+
+    findings = list(_duplicates(((at(w, "key"), p.key) for p, w in people), "person key"))
+    # The username defaults to the key: a clash of both is reported once, at the key.
+    usernames = ((at(w, "username" if p.username else "key"), p.username or p.key) for p, w in people)
+    findings += _duplicates(usernames, "username")
+    findings += _duplicates(((at(w, "email"), p.email.casefold()) for p, w in people), "e-mail address")
+    return _first_per_place(findings)

@@ -1,0 +1,367 @@
+"""Checks across the whole spec: each problem is reported with file, line, column and field path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oca_sync.errors import SpecError, SpecIssue
+from oca_sync.spec import LoadedSpec, load_spec
+
+BASE = """\
+programme:
+  key: p
+  name: P
+  languages: [en, ru]
+moodle:
+  category:
+    name: C
+courses:
+  - shortname: C1
+    fullname: Course
+    start: 2022-01-10
+    end: 2022-05-06
+    sessions:
+      - key: s1
+        kind: training
+        title: One
+        start: 2022-01-17 15:00
+        duration: 90
+        host: trainer
+        content:
+          - {type: file, key: notes, title: Notes, path: notes.md}
+      - key: m
+        kind: mentoring
+        title: "Mentoring {n}"
+        recurrence:
+          rrule: FREQ=WEEKLY;BYDAY=TU;COUNT=3
+          start: 2022-02-22 15:00
+        duration: 60
+        host: mentor
+    surveys:
+      - key: pre
+        kind: pre
+        title: Before
+        opens: 2022-01-10 09:00
+        closes: 2022-01-16 23:59
+        questions:
+          - {key: q1, type: multichoice, text: Pick, options: [A, B]}
+          - {key: q2, type: text, text: Why}
+organisations:
+  - key: org
+    name: Org
+    members:
+      - {key: ann, firstname: Ann, lastname: Lee, email: ann@example.org}
+staff:
+  - {key: trainer, firstname: T, lastname: R, email: t@example.org, role: trainer}
+  - {key: mentor, firstname: M, lastname: N, email: m@example.org, role: mentor}
+"""
+
+
+def write(tmp_path: Path, text: str, files: dict[str, str] | None = None) -> Path:
+    (tmp_path / "notes.md").write_text("# Notes\n", encoding="utf-8")
+    for name, content in (files or {}).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def issues_of(tmp_path: Path, text: str, files: dict[str, str] | None = None) -> list[SpecIssue]:
+    path = write(tmp_path, text, files)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    return info.value.issues
+
+
+def one(tmp_path: Path, text: str, files: dict[str, str] | None = None) -> SpecIssue:
+    issues = issues_of(tmp_path, text, files)
+    assert len(issues) == 1, issues
+    assert issues[0].file == str(tmp_path / "spec.yaml")
+    return issues[0]
+
+
+def where(issue: SpecIssue) -> tuple[int | None, int | None, str]:
+    return issue.line, issue.column, issue.path
+
+
+def add_after(text: str, anchor: str, lines: str) -> str:
+    assert text.count(anchor) == 1, anchor
+    return text.replace(anchor, anchor + lines)
+
+
+def test_base_is_valid(tmp_path: Path) -> None:
+    loaded = load_spec(write(tmp_path, BASE))
+    assert isinstance(loaded, LoadedSpec)
+    assert [s.key for s in loaded.sessions["C1"]] == ["s1", "m-01", "m-02", "m-03"]
+    assert [m.key for m in loaded.members["org"]] == ["ann"]
+
+
+def test_session_without_start_or_recurrence(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("        start: 2022-01-17 15:00\n", ""))
+    assert where(issue) == (14, 9, "courses[0].sessions[0]")
+    assert issue.message == "give start (one session) or recurrence (a series)"
+
+
+def test_session_with_start_and_recurrence(tmp_path: Path) -> None:
+    issue = one(tmp_path, add_after(BASE, '        title: "Mentoring {n}"\n', "        start: 2022-02-22 15:00\n"))
+    assert where(issue) == (26, 9, "courses[0].sessions[1].recurrence")
+    assert issue.message == "give either start or recurrence, not both"
+
+
+def test_duplicate_session_key_after_expansion(tmp_path: Path) -> None:
+    extra = "      - {key: m-02, kind: event, title: Extra, start: 2022-03-02 10:00, duration: 30}\n"
+    issue = one(tmp_path, add_after(BASE, "        host: mentor\n", extra))
+    assert where(issue) == (30, 15, "courses[0].sessions[2].key")
+    assert issue.message == "duplicate session key 'm-02' (first used at courses[0].sessions[1].key)"
+
+
+def test_duplicate_content_key(tmp_path: Path) -> None:
+    extra = "          - {type: label, key: notes, text: Read this}\n"
+    issue = one(tmp_path, add_after(BASE, "path: notes.md}\n", extra))
+    assert where(issue) == (22, 32, "courses[0].sessions[0].content[1].key")
+    assert issue.message == "duplicate activity key 'notes' (first used at courses[0].sessions[0].content[0].key)"
+
+
+def test_survey_key_shares_the_activity_namespace(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("      - key: pre\n", "      - key: notes\n"))
+    assert where(issue) == (31, 14, "courses[0].surveys[0].key")
+    assert "duplicate activity key 'notes'" in issue.message
+
+
+def test_duplicate_survey_key(tmp_path: Path) -> None:
+    extra = "      - {key: pre, kind: post, title: After, questions: [{key: q, type: text, text: T}]}\n"
+    issue = one(tmp_path, add_after(BASE, "          - {key: q2, type: text, text: Why}\n", extra))
+    assert where(issue) == (39, 15, "courses[0].surveys[1].key")
+    assert issue.message == "duplicate activity key 'pre' (first used at courses[0].surveys[0].key)"
+
+
+def test_duplicate_question_key(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("{key: q2, type: text", "{key: q1, type: text"))
+    assert where(issue) == (38, 19, "courses[0].surveys[0].questions[1].key")
+    assert issue.message.startswith("duplicate question key 'q1'")
+
+
+def test_duplicate_organisation_key(tmp_path: Path) -> None:
+    issue = one(
+        tmp_path,
+        add_after(
+            BASE,
+            "      - {key: ann, firstname: Ann, lastname: Lee, email: ann@example.org}\n",
+            "  - {key: org, name: Other}\n",
+        ),
+    )
+    assert where(issue) == (44, 11, "organisations[1].key")
+    assert issue.message == "duplicate organisation key 'org' (first used at organisations[0].key)"
+
+
+def test_duplicate_person_key_across_members_and_staff(tmp_path: Path) -> None:
+    issue = one(
+        tmp_path,
+        BASE.replace("{key: mentor, firstname: M", "{key: ann, firstname: M").replace("host: mentor", "host: ann"),
+    )
+    assert where(issue) == (46, 11, "staff[1].key")
+    assert issue.message == "duplicate person key 'ann' (first used at organisations[0].members[0].key)"
+
+
+def test_duplicate_username(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("email: ann@example.org}", "email: ann@example.org, username: trainer}"))
+    assert where(issue) == (45, 11, "staff[0].key")
+    assert issue.message == "duplicate username 'trainer' (first used at organisations[0].members[0].username)"
+
+
+def test_duplicate_email_ignores_case(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("email: m@example.org", "email: Ann@Example.org"))
+    assert where(issue) == (46, 53, "staff[1].email")
+    assert (
+        issue.message == "duplicate e-mail address 'ann@example.org' (first used at organisations[0].members[0].email)"
+    )
+
+
+def test_course_end_before_start(tmp_path: Path) -> None:
+    issues = issues_of(tmp_path, BASE.replace("end: 2022-05-06", "end: 2022-01-09"))
+    assert where(issues[0]) == (12, 10, "courses[0].end")
+    assert issues[0].message == "the course ends (2022-01-09) before it starts (2022-01-10)"
+
+
+def test_survey_closes_before_opens(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("closes: 2022-01-16 23:59", "closes: 2022-01-09 23:59"))
+    assert where(issue) == (35, 17, "courses[0].surveys[0].closes")
+    assert issue.message == "the survey closes before it opens"
+
+
+def test_unknown_time_zone(tmp_path: Path) -> None:
+    issue = one(tmp_path, add_after(BASE, "  languages: [en, ru]\n", "  timezone: Asia/Bishkekk\n"))
+    assert where(issue) == (5, 13, "programme.timezone")
+    assert issue.message == "unknown time zone 'Asia/Bishkekk'"
+
+
+def test_session_before_course_start(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("start: 2022-01-17 15:00", "start: 2022-01-09 23:30"))
+    assert where(issue) == (17, 16, "courses[0].sessions[0].start")
+    assert issue.message == "session s1 (2022-01-09 23:30-01:00) is outside the course dates 2022-01-10 to 2022-05-06"
+
+
+def test_session_ending_after_course_end(tmp_path: Path) -> None:
+    # Starts on the last day but ends after 23:59:59.
+    issue = one(tmp_path, BASE.replace("start: 2022-01-17 15:00", "start: 2022-05-06 23:00"))
+    assert where(issue) == (17, 16, "courses[0].sessions[0].start")
+
+
+def test_series_running_past_course_end(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("COUNT=3", "COUNT=14"))
+    assert where(issue) == (25, 9, "courses[0].sessions[1].recurrence")
+    assert issue.message == (
+        "session m-12 (2022-05-10 15:00-16:00) is outside the course dates 2022-01-10 to 2022-05-06"
+        " (3 sessions of this series)"
+    )
+
+
+def test_host_not_staff(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("host: trainer", "host: ann"))
+    assert where(issue) == (19, 15, "courses[0].sessions[0].host")
+    assert issue.message == "host 'ann' is not a staff key"
+
+
+def test_unknown_course_in_organisation_and_staff(tmp_path: Path) -> None:
+    text = BASE.replace("    name: Org\n", "    name: Org\n    courses: [C1, C2]\n").replace(
+        "role: mentor}", "role: mentor, courses: [X]}"
+    )
+    issues = issues_of(tmp_path, text)
+    assert [where(i) for i in issues] == [
+        (29, 15, "courses[0].sessions[1].host"),
+        (42, 19, "organisations[0].courses[1]"),
+        (47, 92, "staff[1].courses[0]"),
+    ]
+    messages = {i.path: i.message for i in issues}
+    assert messages["organisations[0].courses[1]"] == "unknown course 'C2' (known: C1)"
+    assert messages["courses[0].sessions[1].host"] == "host 'mentor' is not assigned to C1"
+
+
+def test_language_not_in_programme(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("title: One", "title: {en: One, ky: Бир}"))
+    assert where(issue) == (16, 30, "courses[0].sessions[0].title.ky")
+    assert issue.message == "language 'ky' is not in programme.languages (en, ru)"
+
+
+def test_duplicate_course_shortname(tmp_path: Path) -> None:
+    extra = "  - {shortname: C1, fullname: Again, start: 2022-01-10, end: 2022-05-06}\n"
+    issue = one(tmp_path, add_after(BASE, "          - {key: q2, type: text, text: Why}\n", extra))
+    assert where(issue) == (39, 17, "courses[1].shortname")
+    assert issue.message == "duplicate course shortname 'C1' (first used at courses[0].shortname)"
+
+
+def test_rrule_that_cannot_be_parsed(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("FREQ=WEEKLY;BYDAY=TU;COUNT=3", "FREQ=SOMETIMES;COUNT=3"))
+    assert where(issue) == (26, 18, "courses[0].sessions[1].recurrence.rrule")
+    assert issue.message.startswith("cannot parse the rule 'FREQ=SOMETIMES;COUNT=3'")
+
+
+def test_missing_content_file(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("path: notes.md", "path: slides/missing.pdf"))
+    assert where(issue) == (21, 58, "courses[0].sessions[0].content[0].path")
+    assert issue.message == f"file 'slides/missing.pdf' not found (relative to {tmp_path})"
+
+
+def test_multichoice_needs_options(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace(", options: [A, B]}", "}"))
+    assert where(issue) == (37, 13, "courses[0].surveys[0].questions[0].options")
+    assert issue.message == "a multichoice question needs at least two options"
+
+
+def test_text_question_takes_no_options(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("text: Why}", "text: Why, options: [A]}"))
+    assert where(issue) == (38, 46, "courses[0].surveys[0].questions[1].options")
+    assert issue.message == "a text question takes no options"
+
+
+ROSTER_SPEC = BASE.replace(
+    "    name: Org\n    members:\n      - {key: ann, firstname: Ann, lastname: Lee, email: ann@example.org}\n",
+    "    name: Org\n    roster: people/org.csv\n",
+)
+
+
+def test_roster_members_are_loaded(tmp_path: Path) -> None:
+    csv_text = "key,firstname,lastname,email,lang\nbob,Bob,Ray,bob@example.org,ru\n\ncat,Cat,Day,cat@example.org,\n"
+    loaded = load_spec(write(tmp_path, ROSTER_SPEC, {"people/org.csv": csv_text}))
+    assert [(m.key, m.lang) for m in loaded.members["org"]] == [("bob", "ru"), ("cat", None)]
+
+
+def test_roster_file_missing(tmp_path: Path) -> None:
+    issue = one(tmp_path, ROSTER_SPEC)
+    assert where(issue) == (42, 13, "organisations[0].roster")
+    assert issue.message == f"roster file not found: {tmp_path / 'people' / 'org.csv'}"
+
+
+def test_roster_missing_columns(tmp_path: Path) -> None:
+    path = write(tmp_path, ROSTER_SPEC, {"people/org.csv": "key,firstname,mail\nbob,Bob,bob@example.org\n"})
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    csv_name = str(tmp_path / "people" / "org.csv")
+    assert [(i.file, i.line, i.path, i.message) for i in info.value.issues] == [
+        (csv_name, 1, "", "missing column(s): lastname, email"),
+        (
+            csv_name,
+            1,
+            "mail",
+            "unknown column 'mail'; allowed: key, firstname, lastname, email, username, lang, city, country, role",
+        ),
+    ]
+
+
+def test_roster_row_problems_have_csv_line_numbers(tmp_path: Path) -> None:
+    csv_text = (
+        "key,firstname,lastname,email\n"
+        "bob,Bob,Ray,bob@example.org\n"
+        'cat,Cat,"Day\nSecond line",not-an-email\n'  # a quoted value spanning two lines
+        "bob,Robert,Ray,robert@example.org\n"
+        "trainer,Tim,Ray,tim@example.org\n"
+    )
+    path = write(tmp_path, ROSTER_SPEC, {"people/org.csv": csv_text})
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    csv_name = str(tmp_path / "people" / "org.csv")
+    spec_name = str(path)
+    got = [(i.file, i.line, i.path, i.message) for i in info.value.issues]
+    assert got == [
+        (spec_name, 44, "staff[0].key", "duplicate person key 'trainer' (first used in org.csv line 6)"),
+        (csv_name, 3, "email", "'not-an-email' is not valid: expected an e-mail address"),
+        (csv_name, 5, "key", "duplicate person key 'bob' (first used in org.csv line 2)"),
+    ]
+
+
+def test_many_check_errors_reported_together(tmp_path: Path) -> None:
+    text = (
+        BASE.replace("host: trainer", "host: nobody")
+        .replace("closes: 2022-01-16 23:59", "closes: 2022-01-01 00:00")
+        .replace("COUNT=3", "COUNT=x")
+        .replace("path: notes.md", "path: gone.md")
+    )
+    issues = issues_of(tmp_path, text)
+    assert [(i.line, i.path) for i in issues] == [
+        (19, "courses[0].sessions[0].host"),
+        (21, "courses[0].sessions[0].content[0].path"),
+        (26, "courses[0].sessions[1].recurrence.rrule"),
+        (35, "courses[0].surveys[0].closes"),
+    ]
+    assert str(SpecError(issues)).startswith("4 errors in the course specification:\n")
+
+
+def test_two_series_with_the_same_key_are_one_issue(tmp_path: Path) -> None:
+    series = BASE[BASE.index("      - key: m\n") : BASE.index("    surveys:\n")]
+    issue = one(tmp_path, add_after(BASE, "        host: mentor\n", series.replace("2022-02-22", "2022-03-22")))
+    assert where(issue) == (30, 14, "courses[0].sessions[2].key")
+    assert issue.message == "duplicate session key 'm-01' (first used at courses[0].sessions[1].key)"
+
+
+def test_yaml_structure_and_check_issues_reported_together(tmp_path: Path) -> None:
+    text = BASE.replace("        title: One\n", "        title: One\n        title: Uno\n").replace(
+        "host: trainer", "host: nobody"
+    )
+    issues = issues_of(tmp_path, text)
+    assert [(i.line, i.path, i.message) for i in issues] == [
+        (17, "courses[0].sessions[0].title", "duplicate key 'title' (first at line 16)"),
+        (20, "courses[0].sessions[0].host", "host 'nobody' is not a staff key"),
+    ]
