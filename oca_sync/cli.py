@@ -336,6 +336,72 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
                 pass
 
 
+# -- moodle site tools ----------------------------------------------------------------
+
+
+@cli.group()
+def moodle() -> None:
+    """Check a Moodle site and build the companion plugin."""
+
+
+@moodle.command()
+@pass_ctx
+def doctor(c: Ctx) -> None:
+    """Check that the configured Moodle site is ready for oca-sync.
+
+    Checks the Moodle version, web services and REST, the functions of the
+    token's service, the companion plugin and its version, mod_attendance,
+    the multilang filter and role ids; each problem comes with its fix.
+    Exits 1 when a check fails.
+
+    \b
+    Example:
+      export OCA_MOODLE_URL=https://moodle.example.org OCA_MOODLE_TOKEN=...
+      oca-sync moodle doctor
+    """
+    from rich.table import Table
+
+    from .moodle.doctor import diagnose
+
+    client, site = _moodle(c)
+    checks = diagnose(client, site.role_ids)
+    table = Table(show_header=True, header_style="bold")
+    for col in ("check", "status", "detail", "fix"):
+        table.add_column(col, overflow="fold")
+    style = {"ok": "green", "warn": "yellow", "fail": "red"}
+    for ch in checks:
+        table.add_row(ch.name, f"[{style[ch.status]}]{ch.status}[/]", ch.detail, ch.fix)
+    c.out.print(table)
+    if any(ch.status == "fail" for ch in checks):
+        raise click.exceptions.Exit(ExitCode.ERROR)
+
+
+@moodle.group()
+def plugin() -> None:
+    """The companion plugin local_ocasync."""
+
+
+@plugin.command("build")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="ZIP file or directory to write it in.")
+@pass_ctx
+def plugin_build(c: Ctx, output: Path) -> None:
+    """Write the installable ZIP of local_ocasync.
+
+    Install it in Site administration > Plugins > Install plugins, then
+    issue a token for its "oca-sync" service.
+
+    \b
+    Example:
+      oca-sync moodle plugin build -o dist/
+    """
+    from .moodle.plugin_zip import build_zip, plugin_version
+
+    path = build_zip(output)
+    version, release = plugin_version()
+    c.out.print(f"Wrote {path} (local_ocasync {release or version}).", markup=False)
+
+
 # -- state maintenance ----------------------------------------------------------------
 
 

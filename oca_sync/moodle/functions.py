@@ -31,3 +31,17 @@ CORE_FUNCTIONS: tuple[str, ...] = (
     "core_calendar_create_calendar_events",
     "core_calendar_delete_calendar_events",
 )
+
+#: The companion plugin's functions (docs/plugin-api.md).
+PLUGIN_FUNCTIONS: tuple[str, ...] = (
+    "local_ocasync_get_info",
+    "local_ocasync_list_roles",
+    "local_ocasync_get_course_state",
+    "local_ocasync_upsert_sections",
+    "local_ocasync_upsert_modules",
+    "local_ocasync_delete_modules",
+    "local_ocasync_delete_sections",
+)
+
+#: Moodle 4.1 LTS, the oldest release the plugin and the client support.
+MIN_MOODLE_VERSION = 2022112800
