@@ -313,7 +313,8 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
     path = spec or default_spec()
     loaded = load_spec(path)
     c.out.print(f"[bold]1. Spec[/bold] {path}: valid ({sum(len(v) for v in loaded.sessions.values())} sessions).")
-    with tempfile.TemporaryDirectory(prefix="oca-demo-") as tmp, MoodleSandbox() as moodle:
+    with tempfile.TemporaryDirectory(prefix="oca-demo-") as tmp, \
+            MoodleSandbox(langs=("en", "ru", "ky"), multilang_filter=True, filterall=True) as moodle:
         c.out.print(f"[bold]2. Sandbox[/bold] Moodle emulator at {moodle.url}")
         client = MoodleClient(moodle.url, moodle.token)
         store = StateStore(f"sqlite:///{tmp}/state.sqlite")
@@ -436,3 +437,7 @@ def main() -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else ExitCode.OK)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,497 @@
+"""In-memory state of the emulated Moodle site.
+
+The tables mirror the Moodle database tables the emulated functions touch
+(``course``, ``course_categories``, ``course_sections``, ``course_modules``,
+``user``, ``enrol``, ``user_enrolments``, ``role_assignments``, ``groups``,
+``groups_members``, ``event``, ``context``), as plain dicts of dicts. A fresh
+state looks like a fresh Moodle install: guest user (id 1), admin (id 2), the
+front-page "site" course (id 1, format ``site``), the ``Miscellaneous``
+category (id 1) and the eight standard roles.
+
+The state is not thread-safe by itself: :class:`~oca_sync.sandbox.moodle.MoodleSandbox`
+holds one lock around every call.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .moodle_params import (
+    FORMAT_HTML,
+    FORMAT_MOODLE,
+    FilterConfig,
+    OutputSettings,
+    format_string,
+    missing_record,
+)
+
+SITEID = 1
+
+CONTEXT_SYSTEM = 10
+CONTEXT_USER = 30
+CONTEXT_COURSECAT = 40
+CONTEXT_COURSE = 50
+CONTEXT_MODULE = 70
+
+#: MAX_COURSES_IN_CATEGORY in public/lib/datalib.php (the category sortorder step)
+MAX_COURSES_IN_CATEGORY = 10000
+
+ENROL_INSTANCE_ENABLED = 0
+ENROL_INSTANCE_DISABLED = 1
+ENROL_USER_ACTIVE = 0
+ENROL_USER_SUSPENDED = 1
+
+#: Standard roles as public/lib/db/install.php creates them (names are empty:
+#: the displayed names come from language strings).
+STANDARD_ROLES: list[tuple[int, str, str]] = [
+    (1, "manager", "manager"),
+    (2, "coursecreator", "coursecreator"),
+    (3, "editingteacher", "editingteacher"),
+    (4, "teacher", "teacher"),
+    (5, "student", "student"),
+    (6, "guest", "guest"),
+    (7, "user", "user"),
+    (8, "frontpage", "frontpage"),
+]
+
+#: Role archetypes assignable per context level (get_compatible_role_archetypes
+#: in public/lib/classes/context/*.php).
+ASSIGNABLE_ARCHETYPES: dict[int, tuple[str, ...]] = {
+    CONTEXT_SYSTEM: ("manager", "coursecreator"),
+    CONTEXT_COURSECAT: ("manager", "coursecreator"),
+    CONTEXT_COURSE: ("manager", "editingteacher", "teacher", "student"),
+    CONTEXT_MODULE: ("editingteacher", "teacher", "student"),
+    CONTEXT_USER: (),
+}
+
+#: Archetypes whose users are tracked by completion (moodle/course:isincompletionreports).
+TRACKED_ARCHETYPES = ("student",)
+
+CONTEXT_LEVEL_NAMES = {
+    "system": CONTEXT_SYSTEM, "user": CONTEXT_USER, "coursecat": CONTEXT_COURSECAT,
+    "course": CONTEXT_COURSE, "module": CONTEXT_MODULE, "block": 80,
+}
+
+
+def now() -> int:
+    return int(time.time())
+
+
+@dataclass
+class SiteSettings:
+    """Site-wide settings the emulated functions read."""
+
+    sitename: str = "Sandbox Moodle"
+    shortname: str = "sandbox"
+    release: str = "5.1+ (Build: 20251017)"
+    version: str = "2025100600.02"
+    lang: str = "en"
+    calendartype: str = "gregorian"
+    timezone: str = "Asia/Bishkek"
+    enablecompletion: bool = True
+    passwordpolicy: bool = True
+    minpasswordlength: int = 8
+    minpassworddigits: int = 1
+    minpasswordlower: int = 1
+    minpasswordupper: int = 1
+    minpasswordnonalphanum: int = 1
+    allowaccountssameemail: bool = False
+    # moodlecourse/* defaults (public/admin/settings/courses.php)
+    course_format: str = "topics"
+    course_visible: int = 1
+    course_newsitems: int = 5
+    course_showgrades: int = 1
+    course_showreports: int = 0
+    course_maxbytes: int = 0
+    course_groupmode: int = 0
+    course_groupmodeforce: int = 0
+    course_enablecompletion: int = 1
+    course_showcompletionconditions: int = 1
+    course_showactivitydates: int = 1
+    course_hiddensections: int = 1
+    course_coursedisplay: int = 0
+    course_enddateenabled: bool = True
+    course_duration: int = 365 * 24 * 3600
+    filters: FilterConfig = field(default_factory=FilterConfig)
+
+
+@dataclass
+class MoodleState:
+    """All tables of the emulated site plus id counters."""
+
+    settings: SiteSettings = field(default_factory=SiteSettings)
+    contexts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    users: dict[int, dict[str, Any]] = field(default_factory=dict)
+    categories: dict[int, dict[str, Any]] = field(default_factory=dict)
+    courses: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sections: dict[int, dict[str, Any]] = field(default_factory=dict)
+    modules: dict[int, dict[str, Any]] = field(default_factory=dict)
+    enrol: dict[int, dict[str, Any]] = field(default_factory=dict)
+    user_enrolments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    role_assignments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    roles: dict[int, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    group_members: dict[int, dict[str, Any]] = field(default_factory=dict)
+    events: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: course id -> list of completion criteria dicts (sandbox-only helper data)
+    completion_criteria: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    #: (userid, cmid) -> completion state
+    cm_completion: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    _next: dict[str, int] = field(default_factory=dict)
+
+    # -- ids -------------------------------------------------------------------
+
+    def next_id(self, table: str) -> int:
+        value = self._next.get(table, 1)
+        self._next[table] = value + 1
+        return value
+
+    def snapshot(self) -> MoodleState:
+        return copy.deepcopy(self)
+
+    def restore(self, other: MoodleState) -> None:
+        self.__dict__.update(copy.deepcopy(other).__dict__)
+
+    # -- contexts --------------------------------------------------------------
+
+    def add_context(self, level: int, instanceid: int, parent: int | None) -> int:
+        cid = self.next_id("context")
+        parent_path = self.contexts[parent]["path"] if parent else ""
+        self.contexts[cid] = {"id": cid, "contextlevel": level, "instanceid": instanceid,
+                              "path": f"{parent_path}/{cid}", "parent": parent}
+        return cid
+
+    def context_id(self, level: int, instanceid: int) -> int | None:
+        for ctx in self.contexts.values():
+            if ctx["contextlevel"] == level and ctx["instanceid"] == instanceid:
+                return ctx["id"]
+        return None
+
+    def system_context(self) -> int:
+        return 1
+
+    def course_context(self, courseid: int) -> int | None:
+        return self.context_id(CONTEXT_COURSE, courseid)
+
+    # -- users -----------------------------------------------------------------
+
+    def new_user(self, **fields: Any) -> dict[str, Any]:
+        uid = self.next_id("user")
+        t = now()
+        user: dict[str, Any] = {
+            "id": uid, "auth": "manual", "confirmed": 1, "policyagreed": 0, "deleted": 0,
+            "suspended": 0, "mnethostid": 1, "username": "", "password": "", "idnumber": "",
+            "firstname": "", "lastname": "", "email": "", "emailstop": 0, "phone1": "",
+            "phone2": "", "institution": "", "department": "", "address": "", "city": "",
+            "country": "", "lang": self.settings.lang, "calendartype": self.settings.calendartype,
+            "theme": "", "timezone": "99", "firstaccess": 0, "lastaccess": 0, "lastlogin": 0,
+            "currentlogin": 0, "lastip": "", "secret": "", "picture": 0, "description": None,
+            "descriptionformat": FORMAT_HTML, "mailformat": 1, "maildigest": 0, "maildisplay": 2,
+            "autosubscribe": 1, "trackforums": 0, "timecreated": t, "timemodified": t,
+            "firstnamephonetic": None, "lastnamephonetic": None, "middlename": None,
+            "alternatename": None, "interests": [], "customfields": {}, "preferences": {},
+        }
+        user.update(fields)
+        self.users[uid] = user
+        self.add_context(CONTEXT_USER, uid, self.system_context())
+        return user
+
+    def user_by_username(self, username: str) -> dict[str, Any] | None:
+        for u in self.users.values():
+            if u["username"] == username and u["mnethostid"] == 1:
+                return u
+        return None
+
+    def get_user(self, userid: int) -> dict[str, Any]:
+        """core_user::get_user($id, '*', MUST_EXIST)."""
+        user = self.users.get(userid)
+        if user is None:
+            raise missing_record("user", {"id": userid})
+        return user
+
+    # -- categories ------------------------------------------------------------
+
+    def fix_sortorder(self) -> None:
+        """A simplified fix_course_sortorder(): categories depth-first, steps of 10000,
+        courses numbered inside their category; course counts recomputed."""
+        order = 0
+
+        def walk(parent: int) -> None:
+            nonlocal order
+            children = [c for c in self.categories.values() if c["parent"] == parent]
+            children.sort(key=lambda c: (c["_pos"], c["id"]))
+            for cat in children:
+                order += 1
+                cat["sortorder"] = order * MAX_COURSES_IN_CATEGORY
+                walk(cat["id"])
+
+        walk(0)
+        for cat in self.categories.values():
+            courses = [c for c in self.courses.values() if c["category"] == cat["id"]]
+            cat["coursecount"] = len(courses)
+            # New courses go to the top of their category (create_course: sortorder 0).
+            courses.sort(key=lambda c: (-c["_pos"], c["id"]))
+            for i, course in enumerate(courses, start=1):
+                course["sortorder"] = cat["sortorder"] + i
+        if SITEID in self.courses:
+            self.courses[SITEID]["sortorder"] = 1
+
+    def add_category(self, name: str, parent: int = 0, idnumber: str | None = None,
+                      description: str = "", descriptionformat: int = FORMAT_MOODLE,
+                      visible: int | None = None, theme: str | None = None) -> dict[str, Any]:
+        """core_course_category::create() minus validation (done by the caller)."""
+        cid = self.next_id("course_categories")
+        if parent:
+            p = self.categories[parent]
+            depth, path, parent_visible = p["depth"] + 1, p["path"], p["visible"]
+            parent_ctx = self.context_id(CONTEXT_COURSECAT, parent)
+        else:
+            depth, path, parent_visible = 1, "", 1
+            parent_ctx = self.system_context()
+        if visible is not None and not visible:
+            vis, visold = 0, 0
+        else:
+            vis, visold = parent_visible, 1
+        cat = {"id": cid, "name": name, "idnumber": idnumber, "description": description,
+               "descriptionformat": descriptionformat, "parent": parent, "sortorder": 0,
+               "coursecount": 0, "visible": vis, "visibleold": visold, "timemodified": now(),
+               "depth": depth, "path": f"{path}/{cid}", "theme": theme, "_pos": cid}
+        self.categories[cid] = cat
+        self.add_context(CONTEXT_COURSECAT, cid, parent_ctx)
+        self.fix_sortorder()
+        return cat
+
+    def get_category(self, catid: int) -> dict[str, Any]:
+        cat = self.categories.get(catid)
+        if cat is None:
+            raise missing_record("course_categories", {"id": catid})
+        return cat
+
+    # -- courses ---------------------------------------------------------------
+
+    def get_course(self, courseid: int) -> dict[str, Any]:
+        """$DB->get_record('course', ['id' => $id], '*', MUST_EXIST)."""
+        course = self.courses.get(courseid)
+        if course is None:
+            raise missing_record("course", {"id": courseid})
+        return course
+
+    def course_sections(self, courseid: int) -> list[dict[str, Any]]:
+        secs = [s for s in self.sections.values() if s["course"] == courseid]
+        secs.sort(key=lambda s: s["section"])
+        return secs
+
+    def add_section(self, courseid: int, sectionnum: int | None = None) -> dict[str, Any]:
+        """course_create_section(): append (None) or insert at a position."""
+        existing = self.course_sections(courseid)
+        if sectionnum is None:
+            sectionnum = (existing[-1]["section"] + 1) if existing else 0
+        else:
+            for s in existing:
+                if s["section"] >= sectionnum:
+                    s["section"] += 1
+        sid = self.next_id("course_sections")
+        section: dict[str, Any] = {"id": sid, "course": courseid, "section": sectionnum, "name": None,
+                   "summary": "", "summaryformat": FORMAT_HTML, "sequence": [], "visible": 1,
+                   "availability": None, "component": None, "itemid": None,
+                   "timemodified": now()}
+        self.sections[sid] = section
+        return section
+
+    def last_section_number(self, courseid: int) -> int:
+        secs = self.course_sections(courseid)
+        return secs[-1]["section"] if secs else -1
+
+    def section_name(self, section: dict[str, Any], out: OutputSettings, lang: str) -> str:
+        """get_section_name(): the stored name, or the format's default name."""
+        if section["name"] is not None and str(section["name"]) != "":
+            return format_string(section["name"], out, self.settings.filters, lang)
+        return self.default_section_name(section)
+
+    def default_section_name(self, section: dict[str, Any]) -> str:
+        course = self.courses[section["course"]]
+        if course["format"] == "weeks" and section["section"] > 0:
+            start = course["startdate"] + 7 * 24 * 3600 * (section["section"] - 1) + 7200
+            end = start + 6 * 24 * 3600
+            return f"{_day_month(start)} - {_day_month(end)}"
+        if section["section"] == 0:
+            return "General"  # format_topics section0name
+        return "New section"  # format_topics newsection
+
+    def course_modules(self, courseid: int) -> list[dict[str, Any]]:
+        """Modules in course order (section number, then sequence)."""
+        out: list[dict[str, Any]] = []
+        for section in self.course_sections(courseid):
+            out.extend(self.modules[cmid] for cmid in section["sequence"] if cmid in self.modules)
+        return out
+
+    # -- enrolments and roles --------------------------------------------------
+
+    def course_enrol_instances(self, courseid: int, enabled_only: bool = False) -> list[dict[str, Any]]:
+        out = [e for e in self.enrol.values() if e["courseid"] == courseid]
+        if enabled_only:
+            out = [e for e in out if e["status"] == ENROL_INSTANCE_ENABLED]
+        return sorted(out, key=lambda e: (e["sortorder"], e["id"]))
+
+    def user_enrolments_in(self, courseid: int, userid: int) -> list[dict[str, Any]]:
+        ids = {e["id"] for e in self.enrol.values() if e["courseid"] == courseid}
+        return [ue for ue in self.user_enrolments.values()
+                if ue["enrolid"] in ids and ue["userid"] == userid]
+
+    def is_enrolled(self, courseid: int, userid: int, onlyactive: bool = False) -> bool:
+        for ue in self.user_enrolments_in(courseid, userid):
+            if not onlyactive:
+                return True
+            instance = self.enrol[ue["enrolid"]]
+            t = now()
+            if (ue["status"] == ENROL_USER_ACTIVE and instance["status"] == ENROL_INSTANCE_ENABLED
+                    and ue["timestart"] <= t and (ue["timeend"] == 0 or ue["timeend"] > t)):
+                return True
+        return False
+
+    def role_by_id(self, roleid: int) -> dict[str, Any] | None:
+        return self.roles.get(roleid)
+
+    def user_roles_in_context(self, contextid: int, userid: int) -> list[dict[str, Any]]:
+        ras = [ra for ra in self.role_assignments.values()
+               if ra["contextid"] == contextid and ra["userid"] == userid]
+        seen: dict[int, dict[str, Any]] = {}
+        for ra in sorted(ras, key=lambda r: (self.roles[r["roleid"]]["sortorder"], r["id"])):
+            seen.setdefault(ra["roleid"], ra)
+        return list(seen.values())
+
+    def role_assign(self, roleid: int, userid: int, contextid: int, component: str = "",
+                    itemid: int = 0) -> int:
+        for ra in self.role_assignments.values():
+            if (ra["roleid"], ra["contextid"], ra["userid"], ra["component"], ra["itemid"]) == (
+                    roleid, contextid, userid, component, itemid):
+                return ra["id"]
+        raid = self.next_id("role_assignments")
+        self.role_assignments[raid] = {"id": raid, "roleid": roleid, "contextid": contextid,
+                                       "userid": userid, "component": component,
+                                       "itemid": itemid, "timemodified": now()}
+        return raid
+
+    def role_unassign(self, roleid: int, userid: int, contextid: int) -> None:
+        for raid in [ra["id"] for ra in self.role_assignments.values()
+                     if ra["roleid"] == roleid and ra["userid"] == userid
+                     and ra["contextid"] == contextid and ra["component"] == ""]:
+            del self.role_assignments[raid]
+
+    def assignable_roles(self, contextid: int) -> dict[int, dict[str, Any]]:
+        """get_assignable_roles() for a site administrator."""
+        level = self.contexts[contextid]["contextlevel"]
+        allowed = ASSIGNABLE_ARCHETYPES.get(level, ())
+        return {r["id"]: r for r in sorted(self.roles.values(), key=lambda r: r["sortorder"])
+                if r["archetype"] in allowed}
+
+    # -- groups ----------------------------------------------------------------
+
+    def group_members_of(self, groupid: int) -> list[dict[str, Any]]:
+        return [m for m in self.group_members.values() if m["groupid"] == groupid]
+
+    def is_group_member(self, groupid: int, userid: int) -> bool:
+        return any(m["userid"] == userid for m in self.group_members_of(groupid))
+
+    def user_groups_in_course(self, courseid: int, userid: int) -> list[dict[str, Any]]:
+        gids = {m["groupid"] for m in self.group_members.values() if m["userid"] == userid}
+        groups = [g for g in self.groups.values() if g["courseid"] == courseid and g["id"] in gids]
+        return sorted(groups, key=lambda g: (g["name"], g["id"]))
+
+
+def _day_month(ts: int) -> str:
+    t = time.gmtime(ts)
+    return f"{t.tm_mday} {time.strftime('%B', t)}"
+
+
+def new_site(settings: SiteSettings | None = None, admin_email: str = "admin@example.com") -> MoodleState:
+    """A state shaped like a fresh Moodle 5.1 install (public/lib/db/install.php)."""
+    state = MoodleState(settings=settings or SiteSettings())
+    state.add_context(CONTEXT_SYSTEM, 0, None)  # context id 1
+    for rid, shortname, archetype in STANDARD_ROLES:
+        state.roles[rid] = {"id": rid, "name": "", "shortname": shortname, "description": "",
+                            "sortorder": rid, "archetype": archetype}
+    state._next["role"] = len(STANDARD_ROLES) + 1
+
+    # Front page course (SITEID) with sections 0 and 1.
+    t = now()
+    state._next["course"] = SITEID
+    site = _course_record(state, SITEID, fullname=state.settings.sitename,
+                          shortname=state.settings.shortname, category=0, format="site",
+                          newsitems=3, summary=None, timecreated=t, enablecompletion=0,
+                          startdate=0, enddate=0)
+    site["showcompletionconditions"] = None
+    state._next["course"] = SITEID + 1
+    state.courses[SITEID] = site
+    state.add_context(CONTEXT_COURSE, SITEID, state.system_context())
+    state.add_section(SITEID, 0)
+    state.add_section(SITEID, 1)
+
+    state.new_user(username="guest", firstname="Guest user", lastname=" ", auth="manual",
+                   email="root@localhost", description="This user is a special user that allows "
+                   "read-only access to some courses.", descriptionformat=FORMAT_MOODLE,
+                   mnethostid=1, confirmed=1)
+    state.new_user(username="admin", firstname="Admin", lastname="User", email=admin_email,
+                   confirmed=1, lang=state.settings.lang, timezone="99", firstaccess=t,
+                   lastaccess=t)
+    state.add_category(name="Miscellaneous", parent=0)
+    return state
+
+
+def _course_record(state: MoodleState, courseid: int, **fields: Any) -> dict[str, Any]:
+    s = state.settings
+    t = now()
+    course: dict[str, Any] = {
+        "id": courseid, "category": 1, "sortorder": 0, "fullname": "", "shortname": "",
+        "idnumber": "", "summary": "", "summaryformat": FORMAT_HTML, "format": s.course_format,
+        "showgrades": s.course_showgrades, "newsitems": s.course_newsitems, "startdate": 0,
+        "enddate": 0, "relativedatesmode": 0, "marker": 0, "maxbytes": s.course_maxbytes,
+        "legacyfiles": 0, "showreports": s.course_showreports, "visible": s.course_visible,
+        "visibleold": s.course_visible, "downloadcontent": None,
+        "groupmode": s.course_groupmode, "groupmodeforce": s.course_groupmodeforce,
+        "defaultgroupingid": 0, "lang": "", "calendartype": "", "theme": "",
+        "timecreated": t, "timemodified": t, "requested": 0,
+        "enablecompletion": s.course_enablecompletion, "completionnotify": 0, "cacherev": t,
+        "originalcourseid": None, "showactivitydates": s.course_showactivitydates,
+        "showcompletionconditions": s.course_showcompletionconditions, "pdfexportfont": None,
+        "format_options": {"hiddensections": str(s.course_hiddensections),
+                           "coursedisplay": str(s.course_coursedisplay)},
+        "customfields": {}, "_pos": courseid,
+    }
+    course.update(fields)
+    return course
+
+
+
+
+def create_course_record(state: MoodleState, data: dict[str, Any]) -> dict[str, Any]:
+    """The storage part of course/lib.php create_course(): insert the course, its
+    context, default enrolment instances and sections 0..numsections."""
+    cid = state.next_id("course")
+    numsections = data.pop("numsections", None)
+    format_options = {}
+    for key in ("hiddensections", "coursedisplay"):
+        if key in data:
+            format_options[key] = str(data.pop(key))
+    course = _course_record(state, cid, **data)
+    course["format_options"].update(format_options)
+    state.courses[cid] = course
+    catctx = state.context_id(CONTEXT_COURSECAT, course["category"]) or state.system_context()
+    state.add_context(CONTEXT_COURSE, cid, catctx)
+    # enrol_course_updated(true, ...): manual (enabled), guest and self (disabled),
+    # as the default enrol plugin settings add them.
+    for sortorder, (plugin, status) in enumerate(
+            [("manual", ENROL_INSTANCE_ENABLED), ("guest", ENROL_INSTANCE_DISABLED),
+             ("self", ENROL_INSTANCE_DISABLED)]):
+        eid = state.next_id("enrol")
+        state.enrol[eid] = {"id": eid, "enrol": plugin, "status": status, "courseid": cid,
+                            "sortorder": sortorder, "roleid": 5 if plugin != "guest" else 0,
+                            "name": None}
+    n = int(numsections) if numsections not in (None, "") else 0
+    for num in range(max(n, 0) + 1):
+        state.add_section(cid, num)
+    state.fix_sortorder()
+    return course
