@@ -19,7 +19,6 @@ from pathlib import Path
 import yaml
 
 from oca_sync import sync
-from oca_sync.config import DEFAULT_ROLE_IDS
 from oca_sync.moodle.client import MoodleClient, is_read
 from oca_sync.sandbox.moodle import MoodleSandbox
 from oca_sync.spec import load_spec
@@ -62,7 +61,7 @@ def make_spec(courses: int, sessions: int, users: int, orgs_per_course: int) -> 
 def run_pass(label: str, moodle: MoodleSandbox, loaded, store: StateStore) -> dict:
     client = MoodleClient(moodle.url, moodle.token, timeout=120)
     t0 = time.perf_counter()
-    result = sync.apply(client, loaded, dict(DEFAULT_ROLE_IDS), store)
+    result = sync.apply(client, loaded, moodle.site_options(), store)
     elapsed = time.perf_counter() - t0
     calls: Counter[str] = client.stats.calls
     writes = sum(n for f, n in calls.items() if not is_read(f))

@@ -279,7 +279,8 @@ class modules {
                 throw new moodle_exception('unsupportedmodname', 'local_ocasync', '', $modname);
             }
             $module = $DB->get_record('modules', ['name' => $modname]);
-            if (!$module || !$module->visible || !file_exists(\core_component::get_component_directory('mod_' . $modname))) {
+            $dir = \core_component::get_component_directory('mod_' . $modname);
+            if (!$module || !$module->visible || !$dir || !is_dir($dir)) {
                 throw new moodle_exception('modulenotinstalled', 'local_ocasync', '', $modname);
             }
             $settings = self::parse_settings($modname, $item['settings']);
@@ -472,7 +473,14 @@ class modules {
 
         // What update_moduleinfo must write.
         $differs = [];
-        if (($plan->modname !== 'label' || $item['name'] !== '') && (string)$instance->name !== $item['name']) {
+        $wantname = $item['name'];
+        if ($plan->modname === 'label' && $wantname !== '') {
+            // What mod_label stores for this name (older releases derive it from the text).
+            include_modulelib('label');
+            $wantname = get_label_name((object)['name' => $wantname, 'intro' => $item['intro'],
+                'introformat' => FORMAT_HTML, 'coursemodule' => $cm->id]);
+        }
+        if (($plan->modname !== 'label' || $item['name'] !== '') && (string)$instance->name !== $wantname) {
             $differs[] = 'name';
         }
         if ((string)$instance->intro !== $item['intro'] || (int)$instance->introformat !== (int)FORMAT_HTML) {

@@ -31,7 +31,7 @@ $string['serviceshortnamefreed'] = 'An external service created by hand already 
 
 // Error codes of the web-service functions (docs/plugin-api.md of oca-sync).
 $string['cannotdeletesection'] = 'The section with key "{$a}" cannot be deleted (the course format or your capabilities do not allow it).';
-$string['duplicateidnumber'] = 'More than one course module in this course has the idnumber "{$a}"; fix it by hand first.';
+$string['duplicateidnumber'] = 'The idnumber "{$a}" is given twice in the request, or more than one course module of this course has it (then fix it by hand first).';
 $string['feedbackhasresponses'] = 'The questions of the feedback "{$a}" differ from the requested ones, but it already has responses: its questions are not replaced.';
 $string['invalididnumber'] = 'Invalid idnumber "{$a}": it must be 1 to 100 characters without leading or trailing spaces.';
 $string['invalidkey'] = 'Invalid key "{$a}": it must match ^[A-Za-z0-9:_.#-]{1,100}$ and be given once.';
