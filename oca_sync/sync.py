@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import SiteOptions
 from .errors import OcaError, UsageError, WriteOutcomeUnknown
@@ -44,6 +45,7 @@ class Prepared:
     desired: m.DesiredSite
     observed: m.ObservedSite
     plan: Plan
+    role_ids: dict[str, int]
 
 
 @dataclass
@@ -70,18 +72,21 @@ def prepare(
 ) -> Prepared:
     hooks = hooks or Hooks()
     desired = build(loaded, site.languages)
-    missing = unknown_roles(desired, site.role_ids)
+    hooks.status(f"Reading {client.url} …")
+    observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"))
+    last = store.applied_state(scope(client, loaded)) if store else {}
+    # With the plugin, role ids come from the site itself; else from the settings.
+    role_ids = observed.role_ids if observed.role_ids is not None else site.role_ids
+    missing = unknown_roles(desired, role_ids)
+    if missing and observed.role_ids is not None:
+        raise UsageError(f"the site has no role with shortname {', '.join(missing)} (see moodle.roles in the spec)")
     if missing:
         raise UsageError(
             f"the spec uses Moodle roles with no known id: {', '.join(missing)}. Set their ids, e.g. "
             f"OCA_MOODLE_ROLE_IDS={','.join(f'{r}=ID' for r in missing)} (see Site administration > Users > "
-            "Define roles)"
-        )
-    hooks.status(f"Reading {client.url} …")
-    observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"))
-    last = store.applied_state(scope(client, loaded)) if store else {}
-    plan = plan_moodle(desired, observed, site.role_ids, last_applied=last, prune=prune)
-    return Prepared(desired, observed, plan)
+            "Define roles), or install the companion plugin, which reads them from the site")
+    plan = plan_moodle(desired, observed, role_ids, last_applied=last, prune=prune)
+    return Prepared(desired, observed, plan, role_ids)
 
 
 def plan_errors(plan: Plan) -> list[str]:
@@ -108,17 +113,21 @@ def apply(
         errors = plan_errors(prep.plan)
         if errors:
             raise OcaError("the plan has conflicts; nothing was written:\n" + "\n".join(f"  {e}" for e in errors))
-        if prep.plan.empty or not hooks.confirm(prep.plan):
+        ledger = applied_records(prep.desired, prep.observed)
+        if prep.plan.empty:
+            # The site matches the spec: what we would have written is what is there.
+            _replace_ledger(store, sc, ledger)
+            return result
+        if not hooks.confirm(prep.plan):
             return result
         run_id = store.start_run(sc, "apply")
-        ledger = applied_records(prep.desired)
         status = "failed"
         try:
             while True:
                 hooks.progress_start(len(prep.plan.changes))
                 try:
                     counts = execute(
-                        client, prep.plan, prep.desired, prep.observed, site.role_ids,
+                        client, prep.plan, prep.desired, prep.observed, prep.role_ids,
                         progress=hooks.progress,
                         on_stage_done=lambda stage: store.record_applied(
                             sc, {k: v for k, v in ledger.items() if k[0] == stage}),
@@ -133,10 +142,7 @@ def apply(
                     prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks)
                     if prep.plan.empty:
                         break
-            # Forget ledger entries of objects that are no longer in the spec.
-            stale = {k: None for k in store.applied_state(sc) if k not in ledger}
-            if stale:
-                store.record_applied(sc, stale)
+            _replace_ledger(store, sc, ledger)
             result.applied = True
             status = "ok"
         finally:
@@ -145,6 +151,12 @@ def apply(
                 "deleted": result.counts.deleted, "calls": client.stats.total, "writes": client.stats.writes,
             })
     return result
+
+
+def _replace_ledger(store: StateStore, sc: str, ledger: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Record ``ledger`` and forget entries of objects that are no longer in the spec."""
+    stale: dict[tuple[str, str], dict[str, Any] | None] = {k: None for k in store.applied_state(sc) if k not in ledger}
+    store.record_applied(sc, {**ledger, **stale})
 
 
 def _add(total: ApplyCounts, more: ApplyCounts) -> None:

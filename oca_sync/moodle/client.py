@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,6 +33,7 @@ from ..errors import MoodleError, MoodleTransportError, WriteOutcomeUnknown
 log = logging.getLogger("oca_sync.moodle")
 
 REST_PATH = "/webservice/rest/server.php"
+UPLOAD_PATH = "/webservice/upload.php"
 
 Params = Mapping[str, Any]
 
@@ -219,6 +221,42 @@ class MoodleClient:
             )
             self.warnings.append(warning)
             log.warning("Moodle warning: %s", warning)
+
+    # -- files ---------------------------------------------------------------
+
+    def upload_file(self, path: str) -> int:
+        """Upload a file into the token user's draft area; returns its draft item id.
+
+        POST /webservice/upload.php (multipart, token in the form). Repeating an
+        upload only leaves another draft, which Moodle cleans up, so it is retried
+        like a read.
+        """
+        function = "webservice/upload.php"
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.calls[function] += 1
+            try:
+                with open(path, "rb") as fh:
+                    resp = self.session.post(self.url + UPLOAD_PATH, data={"token": self._token, "filearea": "draft"},
+                                             files={"file_1": (os.path.basename(path), fh)}, timeout=self.timeout)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+                if attempt < self.max_attempts:
+                    self._wait(attempt, function, _short(e))
+                    continue
+                raise MoodleTransportError(f"cannot upload {path} to Moodle: {_short(e)}") from None
+            if resp.status_code >= 500 and attempt < self.max_attempts:
+                self._wait(attempt, function, f"HTTP {resp.status_code}")
+                continue
+            data = self._decode(function, resp)
+            if isinstance(data, dict) and "error" in data:  # upload.php's own error shape
+                raise MoodleError(str(data.get("errorcode", "uploaderror")), str(data["error"]), function=function)
+            if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("error"):
+                raise MoodleError(str(data[0].get("errortype", "uploaderror")), str(data[0]["error"]), function=function)
+            try:
+                return int(data[0]["itemid"])
+            except (LookupError, TypeError, ValueError):
+                raise MoodleTransportError(f"unexpected answer from {function}: {str(data)[:120]}") from None
 
     # -- helpers for batched calls ---------------------------------------------
 

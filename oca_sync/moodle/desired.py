@@ -9,9 +9,10 @@ from ..spec import LoadedSpec
 from ..spec.models import MultiText, Person
 from ..spec.multilang import plain
 from . import model as m
+from .content import build_course
 
 #: Moodle's column sizes (lib/db/install.xml): longer texts are cut to the first language.
-NAME_LIMITS = {"course.fullname": 254, "section.name": 255, "group.name": 254, "event.name": 255, "category.name": 255}
+NAME_LIMITS = {"module.name": 255, "question.name": 255, "course.fullname": 254, "section.name": 255, "group.name": 254, "event.name": 255, "category.name": 255}
 
 
 def event_marker(key: str) -> str:
@@ -104,8 +105,10 @@ def build(loaded: LoadedSpec, site_languages: Sequence[str] = ("en",)) -> m.Desi
                 )
                 for s in sessions
             }
-        site.plugin_items += sum(1 + len(s.content) for s in sessions) + len(course.surveys)
-        site.plugin_items += 1 if course.attendance else 0
+        sections, modules, att_events = build_course(loaded, course, cid, keys, text, name)
+        site.plugin_sections[cid] = sections
+        site.modules[cid] = modules
+        site.attendance_events[cid] = att_events
         site.groups[cid] = {}
         site.enrolments[cid] = {}
 

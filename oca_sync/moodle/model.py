@@ -35,6 +35,9 @@ class Keys:
     def user(self, person: str) -> str:
         return f"{self.owned}{person}"
 
+    def module(self, shortname: str, local: str) -> str:
+        return f"{self.owned}{shortname}:{local}"
+
     def event(self, shortname: str, session: str) -> str:
         return f"{self.owned}{shortname}:{session}"
 
@@ -77,10 +80,43 @@ class Course(Record):
 
 @dataclass(frozen=True)
 class Section(Record):
+    """A course section; ``key``, ``summary`` and ``visible`` are managed only through the plugin."""
+
     course: str  # course idnumber
     number: int
     name: str
+    key: str = ""
+    summary: str = ""
+    visible: bool = True
     id: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        d = super().fields()
+        d.pop("course")
+        return d
+
+
+@dataclass(frozen=True)
+class Module(Record):
+    """A course module managed through the companion plugin, keyed by its idnumber."""
+
+    course: str
+    idnumber: str
+    modname: str
+    section: str  # our section key, "" for section 0
+    name: str  # "" for a label: Moodle derives it from the text
+    intro: str
+    visible: bool
+    settings: str  # canonical JSON of the type's settings (docs/plugin-api.md)
+    #: for a resource: the local file to upload (not compared; its hash is in ``settings``)
+    file: str | None = None
+    id: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        d = super().fields()
+        for k in ("course", "file"):
+            d.pop(k)
+        return d
 
 
 @dataclass(frozen=True)
@@ -135,8 +171,11 @@ class DesiredSite:
     #: group idnumber -> user idnumbers
     members: dict[str, frozenset[str]] = field(default_factory=dict)
     events: dict[str, dict[str, Event]] = field(default_factory=dict)  # course -> event key -> event
-    #: things the desired state holds that need the companion plugin (counted in the plan's notice)
-    plugin_items: int = 0
+    #: sections and modules as managed through the companion plugin (course -> ...)
+    plugin_sections: dict[str, list[Section]] = field(default_factory=dict)
+    modules: dict[str, dict[str, Module]] = field(default_factory=dict)  # course -> idnumber -> module
+    #: sessions whose calendar events mod_attendance makes (course -> event keys), when the plugin is there
+    attendance_events: dict[str, set[str]] = field(default_factory=dict)
     #: remarks made while building (texts shortened, languages replaced), shown once in the plan
     notes: list[str] = field(default_factory=list)
 
@@ -167,3 +206,8 @@ class ObservedSite:
     enrolled: dict[str, dict[int, Enrolled]] = field(default_factory=dict)  # course -> userid -> enrolment
     events: dict[str, dict[str, list[Event]]] = field(default_factory=dict)  # course -> key -> events
     plugin: bool = False
+    #: through the plugin: sections with their keys, our modules, role ids, mod_attendance present
+    plugin_sections: dict[str, list[Section]] = field(default_factory=dict)
+    modules: dict[str, dict[str, Module]] = field(default_factory=dict)
+    role_ids: dict[str, int] | None = None
+    attendance: bool = False

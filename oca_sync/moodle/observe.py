@@ -39,6 +39,10 @@ def observe(
     site = m.ObservedSite()
     say("site info")
     site.plugin = has_plugin(site_info(client))
+    if site.plugin:
+        info = client.call("local_ocasync_get_info")
+        site.attendance = int(info.get("attendance_version") or 0) > 0
+        site.role_ids = {r["shortname"]: int(r["id"]) for r in client.call("local_ocasync_list_roles")}
 
     say("category")
     for c in client.call("core_course_get_categories", {
@@ -70,7 +74,10 @@ def observe(
     for idnumber, course in site.courses.items():
         say(f"course {course.shortname}")
         assert course.id is not None
-        site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
+        if site.plugin:
+            _plugin_state(client, site, keys, idnumber, course.id)
+        else:
+            site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
         site.groups[idnumber] = {}
         site.foreign_group_names[idnumber] = set()
         for g in client.call("core_group_get_course_groups", {"courseid": course.id}, raw=True):
@@ -114,6 +121,26 @@ def observe(
             )
             site.events.setdefault(course_key, {}).setdefault(ev.key, []).append(ev)
     return site
+
+
+def _plugin_state(client: MoodleClient, site: m.ObservedSite, keys: m.Keys, course_key: str, courseid: int) -> None:
+    """Sections with their keys and our modules, in one call (docs/plugin-api.md)."""
+    state = client.call("local_ocasync_get_course_state", {"courseid": courseid})
+    site.plugin_sections[course_key] = [
+        m.Section(id=int(s["id"]), course=course_key, number=int(s["number"]), name=s.get("name") or "",
+                  key=s.get("key") or "", summary=s.get("summary") or "", visible=bool(s.get("visible", True)))
+        for s in state.get("sections", [])
+    ]
+    keyed = {int(s["number"]): s.get("key") or "" for s in state.get("sections", [])}
+    site.modules[course_key] = {
+        mod["idnumber"]: m.Module(
+            id=int(mod["cmid"]), course=course_key, idnumber=mod["idnumber"], modname=mod["modname"],
+            section=keyed.get(int(mod["sectionnumber"]), f"#{mod['sectionnumber']}") if mod["sectionnumber"] else "",
+            name=mod.get("name") or "", intro=mod.get("intro") or "", visible=bool(mod.get("visible", True)),
+            settings=mod.get("settings") or "{}",
+        )
+        for mod in state.get("modules", []) if keys.is_ours(mod.get("idnumber"))
+    }
 
 
 def _courses(client: MoodleClient, field: str, value: Any) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ their enrolments and group memberships instead.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,9 +45,23 @@ class SectionPayload:
 
 
 @dataclass(frozen=True)
+class ContentPayload:
+    """A section or module change through the plugin; apply sends whole courses at a time."""
+
+    course: str
+    module: m.Module | None = None
+    delete: str = ""  # section key or module idnumber to delete
+    adopt: tuple[str, int] | None = None  # (section key, id of the existing unkeyed section to take)
+
+
+@dataclass(frozen=True)
 class EventPayload:
     event: m.Event | None  # to create
     delete_ids: tuple[int, ...] = ()
+
+
+Add = Callable[..., None]
+DriftFn = Callable[[str, str, m.Record], None]
 
 
 def plan_moodle(
@@ -64,7 +80,8 @@ def plan_moodle(
         before = last.get((kind, key))
         if before is None:
             return
-        now = obs.fields()
+        before = _comparable(kind, before)
+        now = _comparable(kind, obs.fields())
         fields = tuple(FieldChange(k, v, now.get(k)) for k, v in before.items() if k in now and now[k] != v)
         if fields:
             plan.drift.append(Drift(SYSTEM, kind, key, fields))
@@ -111,32 +128,10 @@ def plan_moodle(
             if fields:
                 add("course", want.shortname, Action.UPDATE, fields, (have.id, want_here))
 
-    # -- sections (no idnumber: by position in a course that is ours) -----------
-    for cid, sections in desired.sections.items():
-        have_secs = {s.number: s for s in observed.sections.get(cid, [])}
-        short = desired.courses[cid].shortname
-        for s in sections:
-            key = f"{short}#{s.number}"
-            cur = have_secs.get(s.number)
-            if cur is None:
-                add("section", key, Action.CREATE, (FieldChange("name", None, s.name),),
-                    SectionPayload(cid, s.number, s.name, None))
-            else:
-                drift("section", key, cur)
-                if cur.name != s.name:
-                    add("section", key, Action.UPDATE, (FieldChange("name", cur.name, s.name),),
-                        SectionPayload(cid, s.number, s.name, cur.id))
-        extra = [n for n in have_secs if n > len(sections)]
-        if extra:
-            plan.notices.append(Notice("info", (
-                f"course {short}: sections {min(extra)}-{max(extra)} are beyond the spec's {len(sections)} sessions; "
-                "left in place (sections carry no key of ours without the companion plugin)")))
-
-    if not observed.plugin and desired.plugin_items:
-        plan.notices.append(Notice("warning", (
-            f"{desired.plugin_items} items (section summaries, session content, surveys, attendance) are not "
-            "managed: Moodle's core web services cannot create activities or set section summaries. Install the "
-            "companion plugin local_ocasync to manage them.")))
+    if observed.plugin:
+        _plan_content(desired, observed, plan, add, drift, prune)
+    else:
+        _plan_core_sections(desired, observed, plan, add, drift)
 
     # -- groups --------------------------------------------------------------
     skipped_groups: set[str] = set()
@@ -238,7 +233,7 @@ def plan_moodle(
                     MembersPayload(cid, gid, to_add, to_remove))
 
     # -- calendar events (keyed by a marker in their description) ----------------
-    for cid, events in desired.events.items():
+    for cid, events in managed_events(desired, observed).items():
         have = observed.events.get(cid, {})
         for key, ev in events.items():
             label = key.removeprefix(keys.owned)
@@ -261,6 +256,12 @@ def plan_moodle(
                 if key not in events:
                     add("event", key.removeprefix(keys.owned), Action.DELETE,
                         payload=EventPayload(None, tuple(e.id for e in cur_list if e.id)))
+        else:
+            superseded = [k for k in have if k not in events and k in desired.events.get(cid, {})]
+            if superseded:
+                plan.notices.append(Notice("info", (
+                    f"{len(superseded)} calendar events made by oca-sync are now also made by mod_attendance "
+                    "for its sessions; `apply --prune` removes ours")))
     return plan
 
 
@@ -269,7 +270,15 @@ def _role_names(ids: frozenset[int], role_ids: dict[str, int]) -> str:
     return ",".join(sorted(by_id.get(i, f"#{i}") for i in ids)) or "(none)"
 
 
-def applied_records(desired: m.DesiredSite) -> dict[tuple[str, str], dict[str, Any]]:
+def managed_events(desired: m.DesiredSite, observed: m.ObservedSite) -> dict[str, dict[str, m.Event]]:
+    """Course events we manage: not those whose sessions mod_attendance puts in the calendar itself."""
+    if not (observed.plugin and observed.attendance):
+        return desired.events
+    return {cid: {k: e for k, e in events.items() if k not in desired.attendance_events.get(cid, set())}
+            for cid, events in desired.events.items()}
+
+
+def applied_records(desired: m.DesiredSite, observed: m.ObservedSite) -> dict[tuple[str, str], dict[str, Any]]:
     """What the ledger should hold once ``desired`` is applied (for drift detection)."""
     keys = desired.keys
     out: dict[tuple[str, str], dict[str, Any]] = {("category", desired.category.idnumber): desired.category.fields()}
@@ -277,15 +286,144 @@ def applied_records(desired: m.DesiredSite) -> dict[tuple[str, str], dict[str, A
         f = c.fields()
         f.pop("category")  # held as an id on the remote side
         out[("course", c.shortname)] = f
-    for cid, sections in desired.sections.items():
-        for s in sections:
-            out[("section", f"{desired.courses[cid].shortname}#{s.number}")] = s.fields()
+    if observed.plugin:
+        for cid, sections in desired.plugin_sections.items():
+            for s in sections:
+                out[("section", f"{desired.courses[cid].shortname}#{s.key}")] = s.fields()
+        for modules in desired.modules.values():
+            for idn, mod in modules.items():
+                f = _comparable("module", mod.fields())
+                if mod.modname == "label" and not mod.name:
+                    f.pop("name")  # Moodle names labels itself
+                out[("module", idn.removeprefix(keys.owned))] = f
+    else:
+        for cid, sections in desired.sections.items():
+            for s in sections:
+                out[("section", f"{desired.courses[cid].shortname}#{s.number}")] = {"name": s.name}
     for groups in desired.groups.values():
         for gid, g in groups.items():
             out[("group", gid.removeprefix(keys.owned))] = g.fields()
     for uid, u in desired.users.items():
         out[("user", uid.removeprefix(keys.owned))] = u.fields()
-    for events in desired.events.values():
+    for events in managed_events(desired, observed).values():
         for key, ev in events.items():
             out[("event", key.removeprefix(keys.owned))] = ev.fields()
     return out
+
+
+def _plan_core_sections(desired: m.DesiredSite, observed: m.ObservedSite, plan: Plan, add: Add, drift: DriftFn) -> None:
+    """Without the plugin: section names by position (sections have no key) and a notice."""
+    for cid, sections in desired.sections.items():
+        have_secs = {s.number: s for s in observed.sections.get(cid, [])}
+        short = desired.courses[cid].shortname
+        for s in sections:
+            key = f"{short}#{s.number}"
+            cur = have_secs.get(s.number)
+            if cur is None:
+                add("section", key, Action.CREATE, (FieldChange("name", None, s.name),),
+                    SectionPayload(cid, s.number, s.name, None))
+            else:
+                drift("section", key, cur)
+                if cur.name != s.name:
+                    add("section", key, Action.UPDATE, (FieldChange("name", cur.name, s.name),),
+                        SectionPayload(cid, s.number, s.name, cur.id))
+        extra = [n for n in have_secs if n > len(sections)]
+        if extra:
+            plan.notices.append(Notice("info", (
+                f"course {short}: sections {min(extra)}-{max(extra)} are beyond the spec's {len(sections)} sessions; "
+                "left in place (sections carry no key of ours without the companion plugin)")))
+
+    items = sum(len(v) for v in desired.modules.values()) + sum(len(v) for v in desired.plugin_sections.values())
+    if items:
+        plan.notices.append(Notice("warning", (
+            f"{items} items (section summaries, session content, surveys, attendance) are not "
+            "managed: Moodle's core web services cannot create activities or set section summaries. Install the "
+            "companion plugin local_ocasync to manage them (oca-sync moodle doctor).")))
+
+
+def _plan_content(desired: m.DesiredSite, observed: m.ObservedSite, plan: Plan, add: Add, drift: DriftFn,
+                  prune: bool) -> None:
+    """With the plugin: keyed sections (name, summary, position) and modules by idnumber."""
+    keys = desired.keys
+    for cid, sections in desired.plugin_sections.items():
+        short = desired.courses[cid].shortname
+        have = {s.key: s for s in observed.plugin_sections.get(cid, []) if s.key}
+        # Sections made before the plugin (no key) at the position of a session are taken, not duplicated.
+        unkeyed = {s.number: s for s in observed.plugin_sections.get(cid, []) if not s.key and s.number > 0}
+        for s in sections:
+            label = f"{short}#{s.key}"
+            cur = have.get(s.key)
+            if cur is None and s.number in unkeyed:
+                old = unkeyed[s.number]
+                assert old.id is not None
+                fields = diff_fields({**old.fields(), "key": None}, s.fields())
+                add("section", label, Action.UPDATE, fields, ContentPayload(cid, adopt=(s.key, old.id)),
+                    note="existing section taken under our key")
+                continue
+            if cur is None:
+                add("section", label, Action.CREATE, (FieldChange("number", None, s.number),
+                                                      FieldChange("name", None, s.name)), ContentPayload(cid))
+                continue
+            drift("section", label, cur)
+            fields = diff_fields(cur.fields(), s.fields())
+            if fields:
+                add("section", label, Action.UPDATE, fields, ContentPayload(cid))
+        if prune:
+            wanted = {s.key for s in sections}
+            for k in have:
+                if k not in wanted:
+                    add("section", f"{short}#{k}", Action.DELETE, payload=ContentPayload(cid, delete=k))
+
+    for cid, modules in desired.modules.items():
+        have_mods = observed.modules.get(cid, {})
+        for idn, mod in modules.items():
+            label = idn.removeprefix(keys.owned)
+            cur = have_mods.get(idn)
+            if cur is None:
+                add("module", label, Action.CREATE, (FieldChange("type", None, mod.modname),
+                                                     FieldChange("name", None, mod.name or mod.intro)),
+                    ContentPayload(cid, module=mod))
+                continue
+            if cur.modname != mod.modname:
+                plan.notices.append(Notice("error", (
+                    f"activity {idn!r} is a {cur.modname} on the site but a {mod.modname} in the spec; "
+                    "delete it in Moodle or give the content another key")))
+                continue
+            drift("module", label, cur)
+            fields = _module_diff(cur, mod)
+            if fields:
+                add("module", label, Action.UPDATE, fields, ContentPayload(cid, module=mod))
+        if prune:
+            for idn in have_mods:
+                if idn not in modules:
+                    add("module", idn.removeprefix(keys.owned), Action.DELETE, payload=ContentPayload(cid, delete=idn))
+
+
+def _comparable(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Module settings compare as data, not as JSON text (key order differs)."""
+    if kind == "module" and isinstance(fields.get("settings"), str):
+        fields = {**fields, "settings": json.loads(fields["settings"] or "{}")}
+    return fields
+
+
+def _module_diff(cur: m.Module, want: m.Module) -> tuple[FieldChange, ...]:
+    old, new = cur.fields(), want.fields()
+    if want.modname == "label" and not want.name:
+        new["name"] = old["name"]  # Moodle derives a label's name from its text
+    changes = []
+    for k, v in new.items():
+        if k == "settings":
+            if json.loads(old[k] or "{}") != json.loads(v):
+                changes.append(FieldChange(k, _settings_summary(old[k]), _settings_summary(v)))
+        elif old.get(k) != v:
+            changes.append(FieldChange(k, old.get(k), v))
+    return tuple(changes)
+
+
+def _settings_summary(text: str) -> str:
+    """Settings as shown in a plan: short JSON (questions and sessions counted, not listed)."""
+    data = json.loads(text or "{}")
+    for k in ("questions", "sessions"):
+        if isinstance(data.get(k), list):
+            data[k] = f"{len(data[k])} {k}"
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)

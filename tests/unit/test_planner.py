@@ -33,7 +33,7 @@ def desired() -> m.DesiredSite:
 
 def observed_matching(d: m.DesiredSite) -> m.ObservedSite:
     """A site exactly as ``d`` asks, with ids."""
-    o = m.ObservedSite(plugin=True)
+    o = m.ObservedSite()
     o.category = replace(d.category, id=7)
     o.courses = {CID: replace(d.courses[CID], id=20, category="#7")}
     o.sections = {CID: [m.Section(course=CID, number=0, name="General", id=100)]
@@ -51,7 +51,7 @@ def observed_matching(d: m.DesiredSite) -> m.ObservedSite:
 
 def test_empty_site_creates_everything_in_order():
     d = desired()
-    plan = plan_moodle(d, m.ObservedSite(plugin=True), DEFAULT_ROLE_IDS)
+    plan = plan_moodle(d, m.ObservedSite(), DEFAULT_ROLE_IDS)
     kinds = [(c.kind, c.action) for c in plan.changes]
     assert kinds == [("category", Action.CREATE), ("course", Action.CREATE), ("section", Action.CREATE),
                      ("section", Action.CREATE), ("group", Action.CREATE), ("user", Action.CREATE),
@@ -86,7 +86,7 @@ def test_drift_is_reported_against_the_ledger():
     d = desired()
     o = observed_matching(d)
     o.groups[CID][GID] = replace(o.groups[CID][GID], name="Renamed by hand")
-    plan = plan_moodle(d, o, DEFAULT_ROLE_IDS, last_applied=applied_records(d))
+    plan = plan_moodle(d, o, DEFAULT_ROLE_IDS, last_applied=applied_records(d, o))
     assert [(x.kind, x.key, x.fields[0].old, x.fields[0].new) for x in plan.drift] == [
         ("group", "C1:cso-a", "CSO A", "Renamed by hand")]
     assert [c.action for c in plan.changes] == [Action.UPDATE]
@@ -125,7 +125,7 @@ def test_role_change_adds_and_removes_only_managed_roles():
 
 def test_conflicts_become_errors_not_writes():
     d = desired()
-    o = m.ObservedSite(plugin=True, foreign_shortnames={"C1": "someone-else"})
+    o = m.ObservedSite(foreign_shortnames={"C1": "someone-else"})
     plan = plan_moodle(d, o, DEFAULT_ROLE_IDS)
     assert any(n.level == "error" and "C1" in n.message for n in plan.notices)
     assert not any(c.kind == "course" for c in plan.changes)
@@ -152,7 +152,8 @@ def test_event_change_is_a_replacement_and_duplicates_are_cleaned():
 
 def test_missing_plugin_is_explained():
     d = desired()
-    d.plugin_items = 5
+    d.modules[CID] = {f"{CID}:m{i}": m.Module(course=CID, idnumber=f"{CID}:m{i}", modname="label", section="",
+                                               name="", intro="x", visible=True, settings="{}") for i in range(5)}
     o = observed_matching(d)
     o.plugin = False
     plan = plan_moodle(d, o, DEFAULT_ROLE_IDS)
@@ -162,7 +163,7 @@ def test_missing_plugin_is_explained():
 
 def test_json_document_is_versioned():
     d = desired()
-    doc = plan_moodle(d, m.ObservedSite(plugin=True), DEFAULT_ROLE_IDS).to_json()
+    doc = plan_moodle(d, m.ObservedSite(), DEFAULT_ROLE_IDS).to_json()
     assert doc["format_version"] == "1.0"
     assert doc["summary"] == {"add": 11, "change": 0, "delete": 0}
     assert doc["changes"][0]["address"] == "moodle.category[oca:p1]"

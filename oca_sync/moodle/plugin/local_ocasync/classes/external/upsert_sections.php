@@ -51,6 +51,8 @@ class upsert_sections extends external_api {
                 'name' => new external_value(PARAM_TEXT, 'name (multilang spans allowed), "" for the default', VALUE_DEFAULT, ''),
                 'summary' => new external_value(PARAM_RAW, 'summary (HTML)', VALUE_DEFAULT, ''),
                 'visible' => new external_value(PARAM_BOOL, 'visible', VALUE_DEFAULT, true),
+                'sectionid' => new external_value(PARAM_INT,
+                    'existing unmapped section of the course to take under this key, 0 for none', VALUE_DEFAULT, 0),
             ])),
         ]);
     }

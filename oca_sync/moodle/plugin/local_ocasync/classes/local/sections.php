@@ -66,6 +66,30 @@ class sections {
     }
 
     /**
+     * Map an existing top-level section to a key (sections made before the plugin was installed).
+     *
+     * @param int $courseid
+     * @param int $sectionid
+     * @param string $key
+     * @return \stdClass record of course_sections
+     */
+    public static function adopt(int $courseid, int $sectionid, string $key): \stdClass {
+        global $DB;
+        $section = $DB->get_record('course_sections', ['id' => $sectionid, 'course' => $courseid]);
+        if (!$section || util::is_delegated($section) || (int)$section->section === 0
+                || $DB->record_exists(self::TABLE, ['sectionid' => $sectionid])) {
+            throw new moodle_exception('invalidsectionid', 'local_ocasync', '', $sectionid);
+        }
+        $DB->insert_record(self::TABLE, (object)[
+            'courseid' => $courseid,
+            'sectionid' => $sectionid,
+            'skey' => $key,
+            'timemodified' => time(),
+        ]);
+        return $section;
+    }
+
+    /**
      * State of the top-level sections, for get_course_state.
      *
      * @param int $courseid
@@ -116,6 +140,9 @@ class sections {
             $created = false;
             $changed = false;
             $section = self::find($courseid, $key);
+            if (!$section && !empty($item['sectionid'])) {
+                $section = self::adopt($courseid, (int)$item['sectionid'], $key);
+            }
             if (!$section) {
                 $course = util::course($courseid);
                 $last = util::last_regular_number($courseid);

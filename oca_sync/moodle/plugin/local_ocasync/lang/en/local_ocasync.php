@@ -36,6 +36,7 @@ $string['feedbackhasresponses'] = 'The questions of the feedback "{$a}" differ f
 $string['invalididnumber'] = 'Invalid idnumber "{$a}": it must be 1 to 100 characters without leading or trailing spaces.';
 $string['invalidkey'] = 'Invalid key "{$a}": it must match ^[A-Za-z0-9:_.#-]{1,100}$ and be given once.';
 $string['invalidposition'] = 'Invalid position {$a} for a section: positions start at 1.';
+$string['invalidsectionid'] = 'Section {$a} cannot be taken under a key: it is not a top-level section of this course other than section 0, or it already has a key.';
 $string['invalidsettings'] = 'Invalid settings: {$a}';
 $string['modulenotinstalled'] = 'The activity module "{$a}" is not installed or is disabled on this site.';
 $string['sectionnotempty'] = 'The section with key "{$a}" still holds modules: delete or move them first.';

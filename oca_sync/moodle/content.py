@@ -1,0 +1,152 @@
+"""Spec -> what the companion plugin manages in a course: keyed sections and modules.
+
+Pure; the shapes of ``settings`` follow docs/plugin-api.md, so that what we
+would send compares equal to what ``local_ocasync_get_course_state`` returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..spec import LoadedSpec
+from ..spec.models import Attendance, Course, FileContent, LabelContent, MultiText, PageContent, Question, Survey
+from ..spec.models import Session, UrlContent
+from . import model as m
+
+#: Our spec's question types -> mod_feedback item types.
+FEEDBACK_TYP = {
+    "text": "textfield", "textarea": "textarea", "multichoice": "multichoice",
+    "multichoice_multi": "multichoice", "rating": "multichoicerated", "numeric": "numeric", "info": "label",
+}
+
+Text = Callable[[MultiText], str]
+Name = Callable[[MultiText, str], str]  # a text cut to fit a named Moodle column
+
+
+def settings_json(settings: dict[str, Any]) -> str:
+    """Canonical JSON, so that equal settings compare equal as text."""
+    return json.dumps(settings, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def file_facts(path: Path) -> dict[str, Any]:
+    """What get_course_state reports of a resource's file: name, size, SHA-1 (Moodle's contenthash)."""
+    sha1 = hashlib.sha1()
+    size = 0
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            sha1.update(chunk)
+            size += len(chunk)
+    return {"filename": path.name, "filesize": size, "contenthash": sha1.hexdigest()}
+
+
+def section_summary(session: Session, loaded: LoadedSpec, text: Text) -> str:
+    """When, how long, who hosts, then the session's own summary."""
+    tz = loaded.tz
+    start = session.start.astimezone(tz)
+    end = session.end.astimezone(tz)
+    when = f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({tz.key})"
+    parts = [f'<p class="oca-when"><strong>{html.escape(when)}</strong></p>']
+    host = next((p for p in loaded.spec.staff if p.key == session.host), None)
+    if host is not None:
+        parts.append(f'<p class="oca-host">{html.escape(host.firstname)} {html.escape(host.lastname)}</p>')
+    summary = text(session.summary)
+    if summary:
+        parts.append(summary if summary.lstrip().startswith("<") else f"<p>{summary}</p>")
+    return "\n".join(parts)
+
+
+def _question(q: Question, position: int, text: Text, name: Name) -> dict[str, Any]:
+    typ = FEEDBACK_TYP[q.type]
+    options = [text(o) for o in q.options]
+    if q.type in ("multichoice", "multichoice_multi"):
+        presentation = ("c" if q.type == "multichoice_multi" else "r") + ">>>>>" + "|".join(options)
+    elif q.type == "rating":
+        if not options:
+            low, high = q.min if q.min is not None else 1, q.max if q.max is not None else 5
+            options = [str(v) for v in range(low, high + 1)]
+        presentation = "r>>>>>" + "|".join(f"{i}####{o}" for i, o in enumerate(options, start=1))
+    elif q.type == "numeric":
+        presentation = f"{'-' if q.min is None else q.min}|{'-' if q.max is None else q.max}"
+    elif q.type == "textarea":
+        presentation = "40|5"
+    elif q.type == "info":
+        presentation = text(q.text)
+    else:
+        presentation = "30|255"
+    return {
+        "key": q.key, "typ": typ, "name": "" if q.type == "info" else name(q.text, "question.name"), "label": "",
+        "presentation": presentation, "required": bool(q.required) and q.type != "info", "position": position,
+    }
+
+
+def build_course(
+    loaded: LoadedSpec, course: Course, cid: str, keys: m.Keys, text: Text, name: Name,
+) -> tuple[list[m.Section], dict[str, m.Module], set[str]]:
+    """Sections, modules and the event keys mod_attendance will create, for one course."""
+    sessions = loaded.sessions.get(course.shortname, ())
+    base = loaded.path.parent
+    sections = [
+        m.Section(course=cid, number=i, key=s.key, name=name(s.title, "section.name"),
+                  summary=section_summary(s, loaded, text), visible=True)
+        for i, s in enumerate(sessions, start=1)
+    ]
+    modules: dict[str, m.Module] = {}
+
+    def add(idnumber: str, **kw: Any) -> None:
+        modules[idnumber] = m.Module(course=cid, idnumber=idnumber, **kw)
+
+    for s in sessions:
+        for c in s.content:
+            idn = keys.module(course.shortname, f"{s.key}:{c.key}")
+            if isinstance(c, UrlContent):
+                add(idn, modname="url", section=s.key, name=name(c.title, "module.name"), intro=text(c.description),
+                    visible=True, settings=settings_json({"externalurl": c.url, "display": 0}))
+            elif isinstance(c, PageContent):
+                add(idn, modname="page", section=s.key, name=name(c.title, "module.name"), intro="", visible=True,
+                    settings=settings_json({"content": text(c.body)}))
+            elif isinstance(c, LabelContent):
+                add(idn, modname="label", section=s.key, name="", intro=text(c.text), visible=True,
+                    settings=settings_json({}))
+            elif isinstance(c, FileContent):
+                path = (base / c.path).resolve()
+                add(idn, modname="resource", section=s.key, name=name(c.title, "module.name"),
+                    intro=text(c.description), visible=True, settings=settings_json(file_facts(path)), file=str(path))
+    for survey in course.surveys:
+        add(keys.module(course.shortname, survey.key), modname="feedback", section="",
+            name=name(survey.title, "module.name"), intro=text(survey.intro), visible=True,
+            settings=settings_json(_feedback(survey, loaded, text, name)))
+    events: set[str] = set()
+    if course.attendance:
+        att_sessions = [s for s in sessions if s.kind in course.attendance.sessions]
+        add(keys.module(course.shortname, course.attendance.key), modname="attendance", section="",
+            name=name(course.attendance.name, "module.name"), intro="", visible=True,
+            settings=settings_json(_attendance(course.attendance, att_sessions, text)))
+        events = {keys.event(course.shortname, s.key) for s in att_sessions}
+    return sections, modules, events
+
+
+def _feedback(survey: Survey, loaded: LoadedSpec, text: Text, name: Name) -> dict[str, Any]:
+    def epoch(t: Any) -> int:
+        return int(t.replace(tzinfo=t.tzinfo or loaded.tz).timestamp()) if t else 0
+
+    return {
+        "anonymous": 1 if survey.anonymous else 2,
+        "timeopen": epoch(survey.opens),
+        "timeclose": epoch(survey.closes),
+        "questions": [_question(q, i, text, name) for i, q in enumerate(survey.questions, start=1)],
+    }
+
+
+def _attendance(att: Attendance, sessions: list[Session], text: Text) -> dict[str, Any]:
+    return {
+        "grade": att.grade,
+        "sessions": [
+            {"sessdate": int(s.start.timestamp()), "duration": s.duration * 60, "description": text(s.title)}
+            for s in sessions
+        ],
+    }
