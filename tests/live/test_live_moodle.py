@@ -9,7 +9,7 @@ import time
 import pytest
 
 from oca_sync import sync
-from oca_sync.config import parse_role_ids
+from oca_sync.config import SiteOptions, parse_languages, parse_role_ids
 from oca_sync.errors import MoodleError
 from oca_sync.moodle.client import MoodleClient
 from oca_sync.spec import parse_spec_text
@@ -28,8 +28,26 @@ courses:
     start: 2022-01-10
     end: 2022-04-30
     sessions:
-      - {{key: t1, kind: training, title: {{en: "{title}", ru: Цифровые кампании}}, start: 2022-01-17T15:00, duration: 90}}
+      - key: t1
+        kind: training
+        title: {{en: "{title}", ru: Цифровые кампании}}
+        summary: {{en: Plan a campaign, ru: Планируем кампанию}}
+        start: 2022-01-17T15:00
+        duration: 90
+        content:
+          - {{type: url, key: slides, title: Slides, url: "https://example.org/slides"}}
+          - {{type: page, key: notes, title: Notes, body: "<p>Notes</p>"}}
+          - {{type: label, key: hw, text: Homework for next week}}
       - {{key: t2, kind: training, title: Storytelling, start: 2022-01-19T15:00, duration: 90}}
+    surveys:
+      - key: pre
+        kind: pre
+        title: Pre survey
+        questions:
+          - {{key: q1, type: rating, text: "How confident are you?"}}
+          - {{key: q2, type: multichoice, text: "Your role?", options: [Lead, Staff]}}
+          - {{key: q3, type: text, text: "Anything else?"}}
+    attendance: {{key: att, name: Attendance}}
 organisations:
   - key: cso
     name: Live CSO {run}
@@ -44,7 +62,8 @@ def test_apply_reapply_and_change_on_a_real_site(live_moodle: MoodleClient, tmp_
     import os
 
     run = str(int(time.time()))
-    roles = parse_role_ids(os.environ.get("OCA_MOODLE_ROLE_IDS"))
+    roles = SiteOptions(role_ids=parse_role_ids(os.environ.get("OCA_MOODLE_ROLE_IDS")),
+                        languages=parse_languages(os.environ.get("OCA_MOODLE_LANGUAGES")))
     store = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
     loaded = parse_spec_text(spec_text(run), "live.yaml", tmp_path)
     first = sync.apply(live_moodle, loaded, roles, store)
@@ -58,13 +77,23 @@ def test_apply_reapply_and_change_on_a_real_site(live_moodle: MoodleClient, tmp_
 
         changed = parse_spec_text(spec_text(run, "Digital campaigns II"), "live.yaml", tmp_path)
         plan = sync.prepare(live_moodle, changed, roles, store).plan
-        assert {(c.kind, c.action.value) for c in plan.changes} == {("section", "update"), ("event", "update")}
+        kinds = {(c.kind, c.action.value) for c in plan.changes}
+        # the title is in the section name, the attendance session's text and (without the plugin) the event
+        assert ("section", "update") in kinds and kinds <= {("section", "update"), ("event", "update"),
+                                                            ("module", "update")}
         sync.apply(live_moodle, changed, roles, store)
         assert sync.prepare(live_moodle, changed, roles, store).plan.empty
         course = live_moodle.call("core_course_get_courses_by_field",
                                   {"field": "shortname", "value": f"LIVE-{run}"})["courses"][0]
         course_id = course["id"]
         assert course["idnumber"] == f"oca:live{run}:LIVE-{run}"
+        if sync.prepare(live_moodle, changed, roles, store).observed.plugin:
+            state = live_moodle.call("local_ocasync_get_course_state", {"courseid": course_id})
+            keyed = {s["key"]: s for s in state["sections"] if s["key"]}
+            assert set(keyed) == {"t1", "t2"} and "Plan a campaign" in keyed["t1"]["summary"]
+            mods = {m["idnumber"].rsplit(":", 1)[-1]: m for m in state["modules"]}
+            assert {k: m["modname"] for k, m in mods.items()} == {
+                "slides": "url", "notes": "page", "hw": "label", "pre": "feedback", "att": "attendance"}
     finally:
         if course_id:
             try:
