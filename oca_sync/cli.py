@@ -139,6 +139,16 @@ def _moodle(c: Ctx) -> tuple[Any, dict[str, int]]:
     return MoodleClient(ms.url, ms.token.get_secret_value(), timeout=ms.timeout), ms.site
 
 
+def _zoom(c: Ctx) -> Any:
+    from .zoom.client import ZoomClient
+
+    zs = c.settings.zoom()
+    if zs is None:
+        return None
+    return ZoomClient(zs.account_id, zs.client_id, zs.client_secret.get_secret_value(), api_base=zs.api_url,
+                      oauth_url=zs.oauth_url)
+
+
 def _print_plan(c: Ctx, plan: Plan) -> None:
     color = c.out.is_terminal and not c.out.no_color
     for line in render_lines(plan, color=color):
@@ -171,7 +181,7 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
     client, site = _moodle(c)
     store = c.store()
     with c.err.status("Reading Moodle …") as st:
-        prep = sync.prepare(client, loaded, site, store, prune=prune,
+        prep = sync.prepare(client, loaded, site, store, prune=prune, zoom=_zoom(c),
                             hooks=sync.Hooks(status=lambda msg: st.update(msg)))
     if as_json:
         click.echo(json.dumps(prep.plan.to_json(), indent=2, ensure_ascii=False))
@@ -188,7 +198,7 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
 
 
 def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store: StateStore, *,
-              prune: bool, yes: bool) -> Any:
+              prune: bool, yes: bool, zoom: Any = None) -> Any:
     """Apply with the plan shown, a confirmation and a progress bar (shared by apply and demo)."""
     from . import sync
 
@@ -213,7 +223,7 @@ def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store:
     hooks = sync.Hooks(status=lambda msg: c.err.print(f"[dim]{msg}[/dim]"), show_plan=lambda p: _print_plan(c, p),
                        confirm=confirm, progress_start=start, progress=step)
     try:
-        return sync.apply(client, loaded, site, store, prune=prune, hooks=hooks)
+        return sync.apply(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom)
     finally:
         progress.stop()
 
@@ -237,7 +247,7 @@ def apply(c: Ctx, spec: Path, prune: bool, yes: bool) -> None:
     """
     loaded = load_spec(spec)
     client, site = _moodle(c)
-    result = run_apply(c, loaded, client, site, c.store(), prune=prune, yes=yes)
+    result = run_apply(c, loaded, client, site, c.store(), prune=prune, yes=yes, zoom=_zoom(c))
     _warnings(c, client)
     _report(c, result, client)
 
@@ -335,6 +345,52 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
                 moodle.wait()
             except KeyboardInterrupt:
                 pass
+
+
+# -- calendar ------------------------------------------------------------------------
+
+
+@cli.group()
+def calendar() -> None:
+    """Calendars of the programme's sessions."""
+
+
+@calendar.command("export")
+@spec_argument
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: <programme>[-<organisation>].ics).")
+@click.option("--org", "organisation", metavar="KEY", help="Only the sessions of this organisation's courses.")
+@click.option("--lang", metavar="CODE", help="Language of titles and descriptions (default: the first of the spec).")
+@pass_ctx
+def calendar_export(c: Ctx, spec: Path, output: Path | None, organisation: str | None, lang: str | None) -> None:
+    """Write an iCalendar (.ics) file of every session, with its Zoom join link.
+
+    Times carry the programme's time zone. Join links are read from Zoom
+    (nothing is written there) when Zoom is configured; otherwise the file
+    has no links.
+
+    \b
+    Examples:
+      oca-sync calendar export course_spec/oca-kyrgyzstan-2022.yaml
+      oca-sync calendar export spec.yaml --org ala-too-youth --lang ru -o ala-too.ics
+    """
+    from .calendar import export_calendar
+    from .zoom.meetings import desired_meetings, join_urls, observe_meetings
+
+    loaded = load_spec(spec)
+    zoom = _zoom(c)
+    links: dict[str, str] = {}
+    if zoom is not None:
+        hosts = {m.host for m in desired_meetings(loaded).meetings.values()}
+        with c.err.status("Reading Zoom meetings …"):
+            links = join_urls(observe_meetings(zoom, hosts))
+    else:
+        c.err.print("[yellow]Zoom is not configured: the calendar has no join links.[/yellow]")
+    data = export_calendar(loaded, links, organisation=organisation, lang=lang)
+    path = output or Path(f"{loaded.spec.programme.key}{'-' + organisation if organisation else ''}.ics")
+    path.write_bytes(data)
+    c.out.print(f"Wrote {path}: {data.count(b'BEGIN:VEVENT')} sessions, {len(links)} with a join link.",
+                markup=False)
 
 
 # -- moodle site tools ----------------------------------------------------------------

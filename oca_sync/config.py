@@ -37,7 +37,14 @@ ENV_VARS: dict[str, str] = {
     "moodle.role_ids": "OCA_MOODLE_ROLE_IDS",
     "moodle.languages": "OCA_MOODLE_LANGUAGES",
     "state.url": "OCA_STATE_URL",
+    "zoom.account_id": "OCA_ZOOM_ACCOUNT_ID",
+    "zoom.client_id": "OCA_ZOOM_CLIENT_ID",
+    "zoom.client_secret": "OCA_ZOOM_CLIENT_SECRET",
+    "zoom.api_url": "OCA_ZOOM_API_URL",
+    "zoom.oauth_url": "OCA_ZOOM_OAUTH_URL",
 }
+
+ZOOM_REQUIRED = ("zoom.account_id", "zoom.client_id", "zoom.client_secret")
 
 
 def default_config_path() -> Path:
@@ -81,6 +88,22 @@ class Settings:
     def state_url(self) -> str:
         return self.get("state.url") or default_state_url()
 
+    def zoom(self) -> ZoomSettings | None:
+        """Zoom's Server-to-Server OAuth app, or None when none of its settings is given."""
+        given = [n for n in ZOOM_REQUIRED if self.get(n)]
+        if not given:
+            return None
+        missing = [n for n in ZOOM_REQUIRED if not self.get(n)]
+        if missing:
+            raise ConfigError("Zoom is partly configured: also set " + " and ".join(ENV_VARS[n] for n in missing))
+        return ZoomSettings(
+            account_id=str(self.get("zoom.account_id")),
+            client_id=str(self.get("zoom.client_id")),
+            client_secret=SecretStr(str(self.get("zoom.client_secret"))),
+            api_url=str(self.get("zoom.api_url") or "https://api.zoom.us/v2").rstrip("/"),
+            oauth_url=str(self.get("zoom.oauth_url") or "https://zoom.us/oauth/token"),
+        )
+
     def moodle(self) -> MoodleSettings:
         missing = [n for n in ("moodle.url", "moodle.token") if not self.get(n)]
         if missing:
@@ -110,6 +133,15 @@ class Settings:
                 languages=parse_languages(self.get("moodle.languages")),
             ),
         )
+
+
+@dataclass(frozen=True)
+class ZoomSettings:
+    account_id: str
+    client_id: str
+    client_secret: SecretStr
+    api_url: str = "https://api.zoom.us/v2"
+    oauth_url: str = "https://zoom.us/oauth/token"
 
 
 def parse_role_ids(text: str | None) -> dict[str, int]:

@@ -19,9 +19,20 @@ from .moodle.client import MoodleClient
 from .moodle.desired import build, unknown_roles
 from .moodle.observe import observe
 from .moodle.planner import applied_records, plan_moodle
-from .plan import Change, Plan
+from .plan import Action, Change, Notice, Plan
 from .spec import LoadedSpec
 from .state import StateStore
+from .zoom.client import ZoomClient
+from .zoom.meetings import (
+    DesiredMeetings,
+    Meeting,
+    ZoomResult,
+    apply_zoom,
+    desired_meetings,
+    join_urls,
+    observe_meetings,
+    plan_zoom,
+)
 
 log = logging.getLogger("oca_sync")
 
@@ -44,8 +55,10 @@ class Hooks:
 class Prepared:
     desired: m.DesiredSite
     observed: m.ObservedSite
-    plan: Plan
+    plan: Plan  # Zoom and Moodle changes
     role_ids: dict[str, int]
+    zoom: ZoomPrepared | None = None
+    links: dict[str, str] = field(default_factory=dict)  # session key -> Zoom join link
 
 
 @dataclass
@@ -61,6 +74,17 @@ def scope(client: MoodleClient, loaded: LoadedSpec) -> str:
     return f"moodle:{client.url}:{loaded.spec.programme.key}"
 
 
+#: Shown in a plan where a Zoom join link will exist only once the meeting is created.
+PENDING_LINK = "https://zoom.invalid/known-after-apply"
+
+
+@dataclass
+class ZoomPrepared:
+    desired: DesiredMeetings
+    observed: dict[str, list[Meeting]]
+    plan: Plan
+
+
 def prepare(
     client: MoodleClient,
     loaded: LoadedSpec,
@@ -69,9 +93,15 @@ def prepare(
     *,
     prune: bool = False,
     hooks: Hooks | None = None,
+    zoom: ZoomClient | None = None,
 ) -> Prepared:
+    """Observe the systems and plan; no write."""
     hooks = hooks or Hooks()
-    desired = build(loaded, site.languages)
+    zp = _prepare_zoom(zoom, loaded, prune, hooks)
+    links = join_urls(zp.observed) if zp else {}
+    if zp:
+        links.update({c.payload.meeting.key: PENDING_LINK for c in zp.plan.changes if c.action is Action.CREATE})
+    desired = build(loaded, site.languages, links)
     hooks.status(f"Reading {client.url} …")
     observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"))
     last = store.applied_state(scope(client, loaded)) if store else {}
@@ -85,8 +115,24 @@ def prepare(
             f"the spec uses Moodle roles with no known id: {', '.join(missing)}. Set their ids, e.g. "
             f"OCA_MOODLE_ROLE_IDS={','.join(f'{r}=ID' for r in missing)} (see Site administration > Users > "
             "Define roles), or install the companion plugin, which reads them from the site")
-    plan = plan_moodle(desired, observed, role_ids, last_applied=last, prune=prune)
-    return Prepared(desired, observed, plan, role_ids)
+    plan = Plan()
+    if zp:
+        plan.extend(zp.plan)
+    elif loaded.spec.zoom.enabled and any(s.host for ss in loaded.sessions.values() for s in ss):
+        plan.notices.append(Notice("info", "Zoom is not configured (OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, "
+                                           "OCA_ZOOM_CLIENT_SECRET): meetings are not managed"))
+    plan.extend(plan_moodle(desired, observed, role_ids, last_applied=last, prune=prune))
+    return Prepared(desired, observed, plan, role_ids, zp, links)
+
+
+def _prepare_zoom(zoom: ZoomClient | None, loaded: LoadedSpec, prune: bool, hooks: Hooks) -> ZoomPrepared | None:
+    if zoom is None or not loaded.spec.zoom.enabled:
+        return None
+    desired = desired_meetings(loaded)
+    hosts = {m.host for m in desired.meetings.values()}
+    hooks.status(f"Reading Zoom meetings of {len(hosts)} host(s) …")
+    observed = observe_meetings(zoom, hosts)
+    return ZoomPrepared(desired, observed, plan_zoom(desired, observed, prune=prune))
 
 
 def plan_errors(plan: Plan) -> list[str]:
@@ -101,31 +147,53 @@ def apply(
     *,
     prune: bool = False,
     hooks: Hooks | None = None,
+    zoom: ZoomClient | None = None,
 ) -> ApplyResult:
-    """Apply ``loaded`` to the site under a lock; re-plan after any write whose outcome was lost."""
+    """Apply ``loaded`` to Zoom and Moodle under a lock.
+
+    Zoom goes first, so that the join links of new meetings reach Moodle in
+    the same run. After any write whose outcome was lost, everything is
+    observed and planned again.
+    """
     hooks = hooks or Hooks()
     sc = scope(client, loaded)
     result = ApplyResult()
     with store.lock(f"apply:{sc}", "apply"):
-        prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks)
+        prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom)
         result.plan = prep.plan
         hooks.show_plan(prep.plan)
         errors = plan_errors(prep.plan)
         if errors:
             raise OcaError("the plan has conflicts; nothing was written:\n" + "\n".join(f"  {e}" for e in errors))
-        ledger = applied_records(prep.desired, prep.observed)
         if prep.plan.empty:
             # The site matches the spec: what we would have written is what is there.
-            _replace_ledger(store, sc, ledger)
+            _replace_ledger(store, sc, applied_records(prep.desired, prep.observed))
             return result
         if not hooks.confirm(prep.plan):
             return result
         run_id = store.start_run(sc, "apply")
         status = "failed"
+        stopped: ZoomResult | None = None
         try:
             while True:
                 hooks.progress_start(len(prep.plan.changes))
                 try:
+                    if prep.zoom and prep.zoom.plan.changes:
+                        assert zoom is not None
+                        zr = apply_zoom(zoom, prep.zoom.plan, progress=hooks.progress)
+                        result.counts.created += zr.created
+                        result.counts.updated += zr.updated
+                        result.counts.deleted += zr.deleted
+                        stopped = zr if zr.stopped else None
+                        if zr.join_urls:
+                            # Moodle's plan had placeholders for these links: plan it again with the real ones.
+                            links = {**prep.links, **zr.join_urls}
+                            links = {k: v for k, v in links.items() if v != PENDING_LINK}
+                            desired = build(loaded, site.languages, links)
+                            prep = Prepared(desired, prep.observed, plan_moodle(
+                                desired, prep.observed, prep.role_ids,
+                                last_applied=store.applied_state(sc), prune=prune), prep.role_ids, None, links)
+                    ledger = applied_records(prep.desired, prep.observed)
                     counts = execute(
                         client, prep.plan, prep.desired, prep.observed, prep.role_ids,
                         progress=hooks.progress,
@@ -139,10 +207,10 @@ def apply(
                         raise
                     result.replans += 1
                     hooks.status(f"{e}")
-                    prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks)
+                    prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom)
                     if prep.plan.empty:
                         break
-            _replace_ledger(store, sc, ledger)
+            _replace_ledger(store, sc, applied_records(prep.desired, prep.observed))
             result.applied = True
             status = "ok"
         finally:
@@ -150,6 +218,9 @@ def apply(
                 "created": result.counts.created, "updated": result.counts.updated,
                 "deleted": result.counts.deleted, "calls": client.stats.total, "writes": client.stats.writes,
             })
+    if stopped and stopped.stopped:
+        raise OcaError(f"{stopped.stopped}; {stopped.remaining} Zoom change(s) left for the next run "
+                       "(everything else was applied)")
     return result
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +84,19 @@ def _question(q: Question, position: int, text: Text, name: Name) -> dict[str, A
     }
 
 
+#: Name of the activity holding a session's Zoom join link.
+ZOOM_LINK_NAME = {"en": "Join on Zoom", "ru": "Подключиться в Zoom", "ky": "Zoom аркылуу кошулуу"}
+
+
 def build_course(
     loaded: LoadedSpec, course: Course, cid: str, keys: m.Keys, text: Text, name: Name,
+    links: Mapping[str, str] | None = None,
 ) -> tuple[list[m.Section], dict[str, m.Module], set[str]]:
-    """Sections, modules and the event keys mod_attendance will create, for one course."""
+    """Sections, modules and the event keys mod_attendance will create, for one course.
+
+    ``links`` maps a session's key (as ``Keys.event``) to its Zoom join link; each
+    becomes a URL activity at the top of the session's section.
+    """
     sessions = loaded.sessions.get(course.shortname, ())
     base = loaded.path.parent
     sections = [
@@ -100,7 +109,13 @@ def build_course(
     def add(idnumber: str, **kw: Any) -> None:
         modules[idnumber] = m.Module(course=cid, idnumber=idnumber, **kw)
 
+    langs = loaded.spec.programme.languages
+    zoom_name = text({lang: ZOOM_LINK_NAME[lang] for lang in langs})
     for s in sessions:
+        link = (links or {}).get(keys.event(course.shortname, s.key))
+        if link:
+            add(keys.module(course.shortname, f"{s.key}:zoom"), modname="url", section=s.key, name=zoom_name,
+                intro="", visible=True, settings=settings_json({"externalurl": link, "display": 0}))
         for c in s.content:
             idn = keys.module(course.shortname, f"{s.key}:{c.key}")
             if isinstance(c, UrlContent):

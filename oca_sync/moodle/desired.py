@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import html
+from collections.abc import Mapping, Sequence
 
 from ..spec import LoadedSpec
 from ..spec.models import MultiText, Person
@@ -15,13 +16,24 @@ from .content import build_course
 NAME_LIMITS = {"module.name": 255, "question.name": 255, "course.fullname": 254, "section.name": 255, "group.name": 254, "event.name": 255, "category.name": 255}
 
 
+def _join(link: str | None) -> str:
+    return f'<p class="oca-join"><a href="{html.escape(link)}">Zoom</a></p>' if link else ""
+
+
 def event_marker(key: str) -> str:
     """Our key inside an event description (events have no idnumber)."""
     return f"<!-- oca-key: {key} -->"
 
 
-def build(loaded: LoadedSpec, site_languages: Sequence[str] = ("en",)) -> m.DesiredSite:
-    """The Moodle objects ``loaded`` asks for; ``site_languages`` are the installed language packs."""
+def build(
+    loaded: LoadedSpec, site_languages: Sequence[str] = ("en",), links: Mapping[str, str] | None = None
+) -> m.DesiredSite:
+    """The Moodle objects ``loaded`` asks for.
+
+    ``site_languages`` are the installed language packs; ``links`` the Zoom join
+    links by session key (placed in the session's section and calendar event).
+    """
+    links = links or {}
     spec = loaded.spec
     langs = list(spec.programme.languages)
     keys = m.Keys(spec.programme.key_prefix, spec.programme.key)
@@ -99,13 +111,14 @@ def build(loaded: LoadedSpec, site_languages: Sequence[str] = ("en",)) -> m.Desi
                     course=cid,
                     key=keys.event(course.shortname, s.key),
                     name=name(s.title, "event.name"),
-                    description=text(s.summary) + event_marker(keys.event(course.shortname, s.key)),
+                    description=text(s.summary) + _join(links.get(keys.event(course.shortname, s.key)))
+                    + event_marker(keys.event(course.shortname, s.key)),
                     timestart=int(s.start.timestamp()),
                     timeduration=s.duration * 60,
                 )
                 for s in sessions
             }
-        sections, modules, att_events = build_course(loaded, course, cid, keys, text, name)
+        sections, modules, att_events = build_course(loaded, course, cid, keys, text, name, links)
         site.plugin_sections[cid] = sections
         site.modules[cid] = modules
         site.attendance_events[cid] = att_events

@@ -258,6 +258,9 @@ class Organisation(Strict):
 
 class Staff(Person):
     role: Literal["trainer", "mentor", "manager", "observer"]
+    zoom_user: str | None = Field(
+        default=None, description="Zoom user (e-mail or id) who hosts this person's sessions; default: the e-mail."
+    )
     courses: list[str] | None = Field(default=None, description="Course shortnames; default: every course.")
 
 
