@@ -270,29 +270,33 @@ def _warnings(c: Ctx, client: Any) -> None:
 
 
 @cli.command()
-@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port for the Moodle emulator (0: any free).")
+@click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--moodle-port", default=0, type=click.IntRange(0, 65535), help="Port of the Moodle emulator (0: any).")
+@click.option("--zoom-port", default=0, type=click.IntRange(0, 65535), help="Port of the Zoom emulator (0: any).")
 @pass_ctx
-def sandbox(c: Ctx, port: int) -> None:
-    """Run the local emulators of Moodle (and later Zoom, Drive) until Ctrl-C.
+def sandbox(c: Ctx, spec: Path | None, moodle_port: int, zoom_port: int) -> None:
+    """Run the local emulators of Moodle and Zoom until Ctrl-C.
 
-    They listen on 127.0.0.1 only and keep their data in memory.
+    They listen on 127.0.0.1 only and keep their data in memory. With a SPEC,
+    its staff are the Zoom users and Zoom's clock stands two weeks before the
+    programme, so that its sessions are upcoming meetings.
 
     \b
     Example:
-      oca-sync sandbox --port 8765
-      # in another shell, with the printed values:
-      export OCA_MOODLE_URL=http://127.0.0.1:8765 OCA_MOODLE_TOKEN=...
+      oca-sync sandbox course_spec/oca-kyrgyzstan-2022.yaml
+      # in another shell, paste the printed exports, then:
       oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
     """
-    from .sandbox.moodle import MoodleSandbox
+    from .demo import sandboxes
 
-    with MoodleSandbox(port=port) as moodle:
-        c.out.print("Moodle sandbox running. Use it with:")
-        c.out.print(f"  export OCA_MOODLE_URL={moodle.url}", markup=False)
-        c.out.print(f"  export OCA_MOODLE_TOKEN={moodle.token}", markup=False)
+    loaded = load_spec(spec) if spec else None
+    with sandboxes(loaded, moodle_port=moodle_port, zoom_port=zoom_port) as sb:
+        c.out.print(f"Moodle emulator at {sb.moodle.url}, Zoom emulator at {sb.zoom.url}. Use them with:")
+        for k, v in sb.env().items():
+            c.out.print(f"  export {k}={v}", markup=False)
         c.out.print("Press Ctrl-C to stop.")
         try:
-            moodle.wait()
+            sb.moodle.wait()
         except KeyboardInterrupt:
             c.err.print("Stopped.")
 
@@ -304,9 +308,9 @@ def sandbox(c: Ctx, port: int) -> None:
 def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
     """Run the whole job on the built-in sandbox: no credentials needed.
 
-    Starts a local Moodle emulator, validates the OCA Kyrgyzstan programme,
-    shows the plan, applies it, and applies it again to show that nothing
-    changes the second time.
+    Starts local emulators of Moodle and Zoom, validates the OCA Kyrgyzstan
+    programme, shows the plan, applies it (Zoom meetings, then Moodle with
+    the join links), and plans again to show that nothing is left to change.
 
     \b
     Example:
@@ -316,33 +320,37 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
     import tempfile
 
     from . import sync
-    from .demo import default_spec
-    from .moodle.client import MoodleClient
-    from .sandbox.moodle import MoodleSandbox
+    from .demo import default_spec, sandboxes
 
     path = spec or default_spec()
     loaded = load_spec(path)
     c.out.print(f"[bold]1. Spec[/bold] {path}: valid ({sum(len(v) for v in loaded.sessions.values())} sessions).")
-    with tempfile.TemporaryDirectory(prefix="oca-demo-") as tmp, \
-            MoodleSandbox(langs=("en", "ru", "ky"), multilang_filter=True, filterall=True) as moodle:
-        c.out.print(f"[bold]2. Sandbox[/bold] Moodle emulator at {moodle.url}")
-        client = MoodleClient(moodle.url, moodle.token)
+    with tempfile.TemporaryDirectory(prefix="oca-demo-") as tmp, sandboxes(loaded) as sb:
+        c.out.print(f"[bold]2. Sandbox[/bold] Moodle emulator at {sb.moodle.url}, Zoom emulator at {sb.zoom.url}")
+        client, zoom = sb.moodle_client(), sb.zoom_client()
         store = StateStore(f"sqlite:///{tmp}/state.sqlite")
         c.out.print("[bold]3. Apply[/bold]")
-        result = run_apply(c, loaded, client, moodle.site_options(), store, prune=False, yes=True)
+        result = run_apply(c, loaded, client, sb.site(), store, prune=False, yes=True, zoom=zoom)
         _report(c, result, client)
-        c.out.print("[bold]4. Apply again[/bold] (must change nothing)")
-        before = client.stats.writes
-        again = sync.prepare(client, loaded, moodle.site_options(), store)
-        c.out.print(f"{again.plan.summary()} Write calls in this pass: {client.stats.writes - before}.")
+        c.out.print("[bold]4. Plan again[/bold] (must change nothing)")
+        moodle_writes, zoom_calls = client.stats.writes, zoom.stats.total
+        again = sync.prepare(client, loaded, sb.site(), store, zoom=zoom)
+        c.out.print(f"{again.plan.summary()} Moodle writes in this pass: {client.stats.writes - moodle_writes}; "
+                    f"Zoom calls: {zoom.stats.total - zoom_calls} (listings only).")
+        links = again.links
+        if links:
+            key, link = next(iter(sorted(links.items())))
+            c.out.print(f"{len(links)} sessions have a Zoom join link in Moodle, e.g. {key.split(':')[-1]}: {link}",
+                        markup=False)
         if not again.plan.empty:
             raise OcaError("the second pass still has changes: this is a bug, please report it")
         if keep_running:
-            c.out.print(f"Sandbox left running: export OCA_MOODLE_URL={moodle.url} OCA_MOODLE_TOKEN={moodle.token}",
-                        markup=False)
+            c.out.print("Sandbox left running. Use it with:")
+            for k, v in sb.env().items():
+                c.out.print(f"  export {k}={v}", markup=False)
             c.out.print("Press Ctrl-C to stop.")
             try:
-                moodle.wait()
+                sb.moodle.wait()
             except KeyboardInterrupt:
                 pass
 

@@ -1,11 +1,21 @@
-"""Where the demo finds the OCA Kyrgyzstan programme."""
+"""The built-in sandbox as a whole (Moodle and Zoom emulators), for `oca-sync demo` and `oca-sync sandbox`."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .config import SiteOptions
 from .errors import UsageError
+from .moodle.client import MoodleClient
+from .sandbox.moodle import MoodleSandbox
+from .sandbox.zoom import ZoomSandbox
+from .spec import LoadedSpec
+from .zoom.client import ZoomClient
 
 DEMO_SPEC = "oca-kyrgyzstan-2022.yaml"
 
@@ -19,3 +29,51 @@ def default_spec() -> Path:
     if packaged.is_file():
         return Path(str(packaged))
     raise UsageError(f"cannot find {DEMO_SPEC}; pass the spec to use: oca-sync demo PATH")
+
+
+@dataclass
+class Sandboxes:
+    moodle: MoodleSandbox
+    zoom: ZoomSandbox
+
+    def moodle_client(self) -> MoodleClient:
+        return MoodleClient(self.moodle.url, self.moodle.token)
+
+    def zoom_client(self) -> ZoomClient:
+        return ZoomClient(**self.zoom.credentials())
+
+    def site(self) -> SiteOptions:
+        return self.moodle.site_options()
+
+    def env(self) -> dict[str, str]:
+        """The settings that point oca-sync at these sandboxes."""
+        z = self.zoom.credentials()
+        return {
+            "OCA_MOODLE_URL": self.moodle.url, "OCA_MOODLE_TOKEN": self.moodle.token,
+            "OCA_MOODLE_LANGUAGES": ",".join(self.site().languages),
+            "OCA_ZOOM_ACCOUNT_ID": z["account_id"], "OCA_ZOOM_CLIENT_ID": z["client_id"],
+            "OCA_ZOOM_CLIENT_SECRET": z["client_secret"], "OCA_ZOOM_API_URL": z["api_base"],
+            "OCA_ZOOM_OAUTH_URL": z["oauth_url"],
+        }
+
+
+def hosts_of(loaded: LoadedSpec | None) -> list[str]:
+    if loaded is None:
+        return ["host1@example.org", "host2@example.org"]
+    return sorted({s.zoom_user or s.email for s in loaded.spec.staff})
+
+
+@contextmanager
+def sandboxes(loaded: LoadedSpec | None = None, *, moodle_port: int = 0, zoom_port: int = 0) -> Iterator[Sandboxes]:
+    """Start the emulators; with a spec, its staff are Zoom users and Zoom's clock is set two weeks
+    before the programme starts, so that its sessions are upcoming meetings."""
+    with ExitStack() as stack:
+        moodle = stack.enter_context(MoodleSandbox(langs=("en", "ru", "ky"), multilang_filter=True, filterall=True,
+                                                   port=moodle_port))
+        zoom = ZoomSandbox(users=hosts_of(loaded), port=zoom_port)
+        if loaded is not None:
+            first = min(c.start for c in loaded.spec.courses)
+            zoom.set_time(dt.datetime(first.year, first.month, first.day, tzinfo=dt.timezone.utc)
+                          - dt.timedelta(days=14))
+        stack.enter_context(zoom)
+        yield Sandboxes(moodle, zoom)

@@ -25,7 +25,8 @@ from .planner import EnrolPayload, MembersPayload, SectionPayload
 BATCH = {"module": 50, "course": 50, "group": 200, "user": 200, "enrol": 500, "members": 500, "event": 100}
 
 #: The order of stages; each depends only on those before it.
-STAGES = ("category", "course", "section", "module", "group", "user", "enrolment", "members", "event")
+STAGES = ("category", "course", "section", "module", "section_delete", "group", "user", "enrolment", "members",
+          "event")
 
 Progress = Callable[[Change], None]
 
@@ -98,7 +99,9 @@ def execute(
     counts = ApplyCounts()
     by_kind: dict[str, list[Change]] = defaultdict(list)
     for c in plan.changes:
-        by_kind[c.kind].append(c)
+        # A section is deleted only once the modules it held are gone.
+        stage = "section_delete" if c.kind == "section" and c.action is Action.DELETE else c.kind
+        by_kind[stage].append(c)
 
     def done(changes: Sequence[Change]) -> None:
         for c in changes:
@@ -112,6 +115,7 @@ def execute(
         "section": lambda cs: (_plugin_sections(client, cs, desired, ids, done) if observed.plugin
                                else _sections(client, cs, desired, ids, done)),
         "module": lambda cs: _modules(client, cs, desired, ids, done),
+        "section_delete": lambda cs: _plugin_sections(client, cs, desired, ids, done),
         "group": lambda cs: _groups(client, cs, ids, done),
         "user": lambda cs: _users(client, cs, ids, done),
         "enrolment": lambda cs: _enrolments(client, cs, ids, done),

@@ -43,14 +43,14 @@ def build(
         return loaded.text(t)
 
     notes: list[str] = []
+    cut: list[str] = []  # names too long for Moodle in all languages together
 
     def name(t: MultiText, limit_key: str) -> str:
         full = loaded.text(t)
         limit = NAME_LIMITS[limit_key]
         if len(full) <= limit:
             return full
-        notes.append(f"{limit_key} {plain(t, langs[0], langs)[:40]!r}…: the {len(langs)} languages together "
-                          f"exceed Moodle's {limit} characters; only {langs[0]!r} is used")
+        cut.append(plain(t, langs[0], langs))
         return plain(t, langs[0], langs)[:limit]
 
     def local(day: dt.date, hour: int = 0, minute: int = 0) -> int:
@@ -145,6 +145,12 @@ def build(
                 _add_role(site.enrolments[cid], u.idnumber, role)
                 member_ids.append(u.idnumber)
             site.members[gid] = frozenset(member_ids)
+
+    if cut:
+        unique = list(dict.fromkeys(cut))
+        shown = "; ".join(repr(x[:40] + ("…" if len(x) > 40 else "")) for x in unique[:3])
+        notes.insert(0, f"{len(unique)} name(s) are longer than Moodle allows with all {len(langs)} languages "
+                        f"together, so only {langs[0]!r} is used for them: {shown}" + ("; …" if len(unique) > 3 else ""))
 
     for person in spec.staff:
         u = user(person)

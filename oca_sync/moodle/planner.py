@@ -121,7 +121,8 @@ def plan_moodle(
                 continue
             add("course", want.shortname, Action.CREATE,
                 created(want, ("idnumber", "category")) + (FieldChange("category", None, desired.category.idnumber),),
-                (want, len(desired.sections.get(cid, []))))
+                # With the plugin, keyed sections are made by upsert_sections: start with section 0 only.
+                (want, 0 if observed.plugin else len(desired.sections.get(cid, []))))
         else:
             drift("course", want.shortname, have)
             fields = diff_fields(have.fields(), want_here.fields())

@@ -34,11 +34,14 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from ..config import SiteOptions
 from .httpserver import Request, Response, SandboxServer
-from .moodle_functions import REGISTRY, Ctx, PhpError, WsFunction, php_json
+from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
+from .moodle_functions import REGISTRY, Ctx, PhpError, WsFunction, fullname, php_json
 from .moodle_params import (
+    PARAM_ALPHANUM,
     PARAM_BOOL,
     PARAM_LANG,
     PARAM_TIMEZONE,
+    STRINGS,
     FilterConfig,
     InvalidParameterException,
     MoodleException,
@@ -50,7 +53,9 @@ from .moodle_params import (
     WebserviceAccessException,
     clean_param,
     clean_returnvalue,
+    get_string,
     missing_record,
+    php_int,
     reset_site,
     use_site,
     validate_parameters,
@@ -65,9 +70,16 @@ from .moodle_state import (
     now,
 )
 
-__all__ = ["WS_PATH", "MoodleSandbox", "parse_php_vars"]
+__all__ = ["UPLOAD_PATH", "WS_PATH", "MoodleSandbox", "parse_php_vars"]
 
 WS_PATH = "/webservice/rest/server.php"
+UPLOAD_PATH = "/webservice/upload.php"
+
+# Strings of the errors /webservice/upload.php can answer (lang/en/*.php).
+STRINGS.setdefault(("error", "missingparam"), "A required parameter ({$a}) was missing")
+STRINGS.setdefault(("error", "storedfileproblem"), "Unknown exception related to local files ({$a})")
+STRINGS.setdefault(("repository_upload", "upload_error_no_file"), "No file was uploaded.")
+STRINGS.setdefault(("webservice", "filenameexist"), "File name already exists: {$a}")
 
 #: PHP's default max_input_nesting_level.
 MAX_NESTING = 64
@@ -156,12 +168,50 @@ def _multipart_pairs(body: bytes, content_type: str) -> list[tuple[str, str]]:
     pairs = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if name is None or part.get_filename():
-            continue
+        if name is None or part.get_param("filename", header="content-disposition") is not None:
+            continue  # a file (even one with an empty name): $_FILES, not $_POST
         payload = part.get_payload(decode=True)
         text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
         pairs.append((str(name), text))
     return pairs
+
+
+def _multipart_files(body: bytes, content_type: str) -> dict[str, tuple[str, bytes]]:
+    """The file parts of a multipart body as PHP's ``$_FILES``: field -> (client file name, bytes)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    files: dict[str, tuple[str, bytes]] = {}
+    if not message.is_multipart():
+        return files
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_param("filename", header="content-disposition")
+        if name is None or filename is None:
+            continue
+        payload = part.get_payload(decode=True)
+        # rfc1867.c php_ap_basename(): only what follows the last slash or backslash
+        basename = re.split(r"[/\\]", str(filename))[-1]
+        files[str(name)] = (basename, payload if isinstance(payload, bytes) else b"")
+    return files
+
+
+def clean_param_file(value: str) -> str:
+    """PARAM_FILE (core\\param::clean_param_value_file)."""
+    value = re.sub(r"[\x00-\x1f\x7f-\x9f&<>\"`|':\\\\/]", "", value)
+    return "" if value in (".", "..") else value
+
+
+def clean_param_path(value: str) -> str:
+    """PARAM_PATH (core\\param::clean_param_value_path)."""
+    crumbs = value.replace("\\", "/").split("/")
+    value = "/".join(c if (c == "." and i == 0) else clean_param_file(c) for i, c in enumerate(crumbs))
+    value = re.sub(r"//+", "/", value)
+    return re.sub(r"/(\./)+", "/", value)
+
+
+def php_serialize_source(filename: str) -> str:
+    """serialize((object)['source' => $filename])."""
+    return f'O:8:"stdClass":1:{{s:6:"source";s:{len(filename.encode("utf-8"))}:"{filename}";}}'
 
 
 def _array_merge(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
@@ -242,6 +292,8 @@ def _json_headers() -> dict[str, str]:
 class MoodleSandbox(SandboxServer):
     """An in-memory Moodle 5.1 site behind a real REST web-service endpoint.
 
+    ``plugin`` installs the companion plugin local_ocasync (its seven functions,
+    :mod:`.moodle_fn_ocasync`); ``attendance`` installs mod_attendance.
     ``token`` is the web-service token of the site administrator (user id 2);
     a random 32-character one is generated when omitted. ``debug=True`` behaves
     like ``$CFG->debug = DEBUG_DEVELOPER`` with ``debugdisplay`` on: error
@@ -261,6 +313,8 @@ class MoodleSandbox(SandboxServer):
         filterall: bool = False,
         functions: list[str] | None = None,
         max_input_vars: int = 5000,
+        plugin: bool = True,
+        attendance: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -277,6 +331,15 @@ class MoodleSandbox(SandboxServer):
         #: token -> user id
         self.tokens: dict[str, int] = {self.token: 2}
         self.registry: dict[str, WsFunction] = dict(REGISTRY)
+        #: the companion plugin local_ocasync is installed (its functions exist)
+        self.plugin = plugin
+        #: mod_attendance is installed
+        self.attendance = attendance
+        if plugin:
+            self.registry.update(PLUGIN_REGISTRY)
+            self.state.plugins["local_ocasync"] = PLUGIN_VERSION
+        if attendance:
+            self.state.plugins["mod_attendance"] = ATTENDANCE_VERSION
         #: functions of the token's external service (None = every emulated function)
         self.service_functions: set[str] | None = set(functions) if functions is not None else None
 
@@ -322,15 +385,60 @@ class MoodleSandbox(SandboxServer):
             st = self.state
             sec = next(s for s in st.course_sections(courseid) if s["section"] == section)
             cmid = st.next_id("course_modules")
+            instance = st.next_id(f"mod_{modname}")
             st.modules[cmid] = {
                 "id": cmid, "course": courseid, "module": 0, "modname": modname,
-                "instance": st.next_id(f"mod_{modname}"), "section": sec["id"], "name": name,
+                "instance": instance, "section": sec["id"], "name": name,
                 "idnumber": idnumber, "added": now(), "visible": visible, "visibleold": visible,
                 "visibleoncoursepage": 1, "indent": 0, "groupmode": 0, "completion": completion,
             }
+            st.instance(st.modules[cmid])
             sec["sequence"].append(cmid)
             st.add_context(CONTEXT_MODULE, cmid, st.course_context(courseid))
             return cmid
+
+    def add_feedback_response(self, cmid: int, userid: int = 2) -> int:
+        """Somebody answered a feedback activity (a ``feedback_completed`` row)."""
+        with self.lock:
+            st = self.state
+            cm = st.modules[cmid]
+            if cm["modname"] != "feedback":
+                raise ValueError(f"course module {cmid} is a {cm['modname']}, not a feedback")
+            rid = st.next_id("feedback_completed")
+            st.feedback_completed[rid] = {"id": rid, "feedback": cm["instance"], "userid": userid,
+                                          "timemodified": now(), "random_response": 0, "anonymous_response": 1,
+                                          "courseid": cm["course"]}
+            return rid
+
+    def take_attendance(self, cmid: int, sessdate: int, userid: int = 2, statusid: int = 1) -> None:
+        """Attendance was taken in the session of an attendance activity that starts at ``sessdate``."""
+        with self.lock:
+            st = self.state
+            cm = st.modules[cmid]
+            sessions = [s for s in st.attendance_sessions.values()
+                        if s["attendanceid"] == cm["instance"] and s["sessdate"] == sessdate]
+            if cm["modname"] != "attendance" or not sessions:
+                raise ValueError(f"course module {cmid} has no attendance session at {sessdate}")
+            t = now()
+            for sess in sessions:
+                sess.update(lasttaken=t, lasttakenby=2)
+                lid = st.next_id("attendance_log")
+                st.attendance_log[lid] = {"id": lid, "sessionid": sess["id"], "studentid": userid,
+                                          "statusid": statusid, "statusset": "", "timetaken": t, "takenby": 2,
+                                          "remarks": ""}
+
+    def set_module_enabled(self, modname: str, enabled: bool = True) -> None:
+        """Enable or disable an activity module type (Site administration > Plugins > Activity modules)."""
+        with self.lock:
+            if enabled:
+                self.state.disabled_modules.discard(modname)
+            else:
+                self.state.disabled_modules.add(modname)
+
+    def file_content(self, contenthash: str) -> bytes | None:
+        """The bytes of a stored file, by its SHA-1 content hash."""
+        with self.lock:
+            return self.state.filedir.get(contenthash)
 
     def set_completion_criteria(self, courseid: int, criteria: list[dict[str, Any]]) -> None:
         """Give a course completion criteria (core has no web service for this)."""
@@ -372,6 +480,8 @@ class MoodleSandbox(SandboxServer):
         return get, post
 
     def operation_name(self, request: Request) -> str | None:
+        if request.path == UPLOAD_PATH:
+            return "webservice/upload.php"
         if request.path != WS_PATH:
             return None
         get, post = self._request_vars(request)
@@ -379,13 +489,109 @@ class MoodleSandbox(SandboxServer):
         return name if isinstance(name, str) else None
 
     def handle_request(self, request: Request) -> Response:
-        if request.path != WS_PATH:
+        if request.path not in (WS_PATH, UPLOAD_PATH):
             return Response(404, b"Not found\n", {"Content-Type": "text/plain; charset=utf-8"})
         token = use_site(self._site)
         try:
+            if request.path == UPLOAD_PATH:
+                return self._serve_upload(request)
             return self._serve_ws(request)
         finally:
             reset_site(token)
+
+    # -- /webservice/upload.php ----------------------------------------------------
+
+    def _serve_upload(self, request: Request) -> Response:
+        """public/webservice/upload.php: files into the token user's draft area.
+
+        An AJAX_SCRIPT: errors are answered by core_renderer_ajax::fatal_error()
+        (HTTP 200, ``{"error", "errorcode", "stacktrace", "debuginfo",
+        "reproductionlink"}``); the answer is ``text/plain`` when files were sent.
+        """
+        get, post = self._request_vars(request)
+        ctype = request.headers.get("Content-Type", "")
+        files = (_multipart_files(request.body, ctype)
+                 if request.method == "POST" and ctype.startswith("multipart/form-data") else {})
+        headers = {
+            "Content-Type": "text/plain; charset=utf-8" if files else "application/json; charset=utf-8",
+            "Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache",
+            "Expires": "Mon, 20 Aug 1969 09:23:00 GMT", "Accept-Ranges": "none",
+            "Access-Control-Allow-Origin": "*",
+        }
+
+        def param(name: str) -> Any:  # optional_param()/required_param(): POST before GET
+            value = post.get(name, get.get(name))
+            return None if isinstance(value, dict) else value
+
+        self.log_call("webservice/upload.php", {
+            "filepath": param("filepath"), "itemid": param("itemid"), "files": [f[0] for f in files.values()]})
+        try:
+            with self.lock:
+                results = self._upload(param, files)
+        except (MoodleException, PhpError) as exc:
+            return Response(200, php_json(self._ajax_error(exc)).encode(), headers)
+        return Response(200, php_json(results).encode(), headers)
+
+    def _upload(self, param: Any, files: dict[str, tuple[str, bytes]]) -> list[dict[str, Any]]:
+        st = self.state
+        raw_path = param("filepath")
+        filepath = "/" if raw_path is None else clean_param_path(str(raw_path))
+        raw_itemid = param("itemid")
+        itemid = 0 if raw_itemid is None else php_int(raw_itemid)
+        token = param("token")
+        if token is None:
+            raise MoodleException("missingparam", "error", "token")
+        userid = self.tokens.get(clean_param(token, PARAM_ALPHANUM))
+        if userid is None:  # webservice::authenticate_user()
+            raise MoodleException("invalidtoken", "webservice")
+        user = st.users[userid]
+        contextid = st.user_context(userid)
+        uploads: list[tuple[dict[str, Any], bytes]] = []
+        for original, content in files.values():
+            if original == "":  # UPLOAD_ERR_NO_FILE
+                raise MoodleException("upload_error_no_file", "repository_upload")
+            # What the answer shows of a file that was not stored: its $file object.
+            uploads.append(({"avscantime": 0.0001, "filename": clean_param_file(original),
+                             "filepath": "/tmp/php" + secrets.token_hex(3), "size": len(content)}, content))
+        if itemid <= 0:  # file_get_unused_draft_itemid()
+            itemid = secrets.randbelow(999999999) + 1
+            while st.area_files(contextid, "user", "draft", itemid):
+                itemid = secrets.randbelow(999999999) + 1
+        results: list[dict[str, Any]] = []
+        for up, content in uploads:
+            if st.file_exists(contextid, "user", "draft", itemid, filepath, up["filename"]):
+                results.append({**up, "errortype": "filenameexist",
+                                "error": get_string("filenameexist", "webservice", up["filename"])})
+                continue
+            # file_storage::create_file_from_pathname() validation
+            if not filepath.startswith("/") or not filepath.endswith("/"):
+                raise MoodleException("storedfileproblem", "error", "Invalid file path")
+            if up["filename"] == "":
+                raise MoodleException("storedfileproblem", "error", "Invalid file name")
+            record = {
+                "component": "user", "contextid": contextid, "userid": str(userid), "filearea": "draft",
+                "filename": up["filename"], "filepath": filepath, "itemid": itemid, "license": "unknown",
+                "author": fullname(user), "source": php_serialize_source(up["filename"]),
+                "filesize": up["size"],
+            }
+            st.add_file(content, **{**record, "userid": userid})
+            results.append(record)
+        return results
+
+    def _ajax_error(self, exc: MoodleException | PhpError) -> dict[str, Any]:
+        """get_exception_info() + core_renderer_ajax::fatal_error()."""
+        code = exc.errorcode if exc.errorcode is not None else "generalexceptionmessage"
+        if isinstance(exc, MoodleException):
+            message = get_string(exc.errorcode, exc.module, exc.a) or f"{exc.module}/{exc.errorcode}"
+        else:
+            message = f"Exception - {exc.message}"
+        out: dict[str, Any] = {"error": message, "errorcode": code, "stacktrace": None, "debuginfo": None,
+                               "reproductionlink": None}
+        if self.debug:
+            out["reproductionlink"] = self.url + "/"
+            out["debuginfo"] = (exc.debuginfo or "") + f"\nError code: {code}"
+            out["stacktrace"] = f"* line 0 of /webservice/upload.php: {exc.exception_class} thrown\n"
+        return out
 
     def _serve_ws(self, request: Request) -> Response:
         get, post = self._request_vars(request)
@@ -431,6 +637,7 @@ class MoodleSandbox(SandboxServer):
                 saved = self.state.snapshot() if wsf.transaction else None
                 try:
                     result = wsf.handler(ctx, validated)
+                    self.state.apply_cascades()
                     cleaned = clean_returnvalue(wsf.returns, result)
                 except BaseException:
                     if saved is not None:
@@ -473,9 +680,13 @@ class MoodleSandbox(SandboxServer):
         if action == "state" and request.method == "GET":
             with self.lock:
                 st = self.state
-                dump = {name: list(getattr(st, name).values()) for name in (
+                dump: dict[str, Any] = {name: list(getattr(st, name).values()) for name in (
                     "users", "categories", "courses", "sections", "modules", "enrol",
-                    "user_enrolments", "role_assignments", "groups", "group_members", "events")}
+                    "user_enrolments", "role_assignments", "groups", "group_members", "events",
+                    "files", "feedback_items", "feedback_completed", "attendance_sessions",
+                    "attendance_log", "ocasync_sections", "ocasync_items")}
+                dump["mod_instances"] = {k: list(v.values()) for k, v in st.mod_instances.items()}
+                dump["plugins"] = dict(st.plugins)
             return Response.json(dump)
         if action == "token" and request.method == "GET":
             return Response.json({"token": self.token, "ws_url": self.ws_url})

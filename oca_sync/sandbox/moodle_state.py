@@ -3,7 +3,10 @@
 The tables mirror the Moodle database tables the emulated functions touch
 (``course``, ``course_categories``, ``course_sections``, ``course_modules``,
 ``user``, ``enrol``, ``user_enrolments``, ``role_assignments``, ``groups``,
-``groups_members``, ``event``, ``context``), as plain dicts of dicts. A fresh
+``groups_members``, ``event``, ``context``, ``files``; the instance tables of
+the module types the companion plugin creates, ``feedback_item``,
+``feedback_completed``, ``attendance_sessions``; the plugin's own
+``local_ocasync_sections`` and ``local_ocasync_items``), as plain dicts of dicts. A fresh
 state looks like a fresh Moodle install: guest user (id 1), admin (id 2), the
 front-page "site" course (id 1, format ``site``), the ``Miscellaneous``
 category (id 1) and the eight standard roles.
@@ -15,6 +18,8 @@ holds one lock around every call.
 from __future__ import annotations
 
 import copy
+import hashlib
+import mimetypes
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +145,25 @@ class MoodleState:
     completion_criteria: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     #: (userid, cmid) -> completion state
     cm_completion: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    #: installed plugins beyond core, component -> version (mod_attendance, local_ocasync)
+    plugins: dict[str, int] = field(default_factory=dict)
+    #: module types an administrator disabled (``modules.visible = 0``)
+    disabled_modules: set[str] = field(default_factory=set)
+    #: module instance tables (``url``, ``page``, ``label``, ``resource``, ``feedback``,
+    #: ``attendance``...): modname -> instance id -> record. The instance's name is
+    #: kept in ``modules[cmid]["name"]`` (what core_update_inplace_editable renames).
+    mod_instances: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    #: the ``files`` table (no directory entries); contents in ``filedir`` by SHA-1
+    files: dict[int, dict[str, Any]] = field(default_factory=dict)
+    filedir: dict[str, bytes] = field(default_factory=dict)
+    feedback_items: dict[int, dict[str, Any]] = field(default_factory=dict)
+    feedback_completed: dict[int, dict[str, Any]] = field(default_factory=dict)
+    attendance_sessions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    attendance_log: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: local_ocasync_sections: oca-sync keys of sections
+    ocasync_sections: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: local_ocasync_items: oca-sync keys of feedback questions
+    ocasync_items: dict[int, dict[str, Any]] = field(default_factory=dict)
     _next: dict[str, int] = field(default_factory=dict)
 
     # -- ids -------------------------------------------------------------------
@@ -321,6 +345,110 @@ class MoodleState:
             return "General"  # format_topics section0name
         return "New section"  # format_topics newsection
 
+    def user_context(self, userid: int) -> int | None:
+        return self.context_id(CONTEXT_USER, userid)
+
+    def module_context(self, cmid: int) -> int | None:
+        return self.context_id(CONTEXT_MODULE, cmid)
+
+    def instance(self, cm: dict[str, Any]) -> dict[str, Any]:
+        """The instance record of a course module (a bare one when none was stored)."""
+        table = self.mod_instances.setdefault(cm["modname"], {})
+        record = table.get(cm["instance"])
+        if record is None:
+            record = {"id": cm["instance"], "course": cm["course"], "intro": "", "introformat": FORMAT_HTML,
+                      "timemodified": cm.get("added", 0)}
+            table[cm["instance"]] = record
+        return record
+
+    # -- files (public/lib/filestorage/file_storage.php) -------------------------
+
+    def area_files(self, contextid: int | None, component: str, filearea: str,
+                   itemid: int | None = None) -> list[dict[str, Any]]:
+        """get_area_files(..., 'sortorder DESC, id ASC', includedirs=false)."""
+        found = [f for f in self.files.values()
+                 if f["contextid"] == contextid and f["component"] == component
+                 and f["filearea"] == filearea and (itemid is None or f["itemid"] == itemid)]
+        return sorted(found, key=lambda f: (-f["sortorder"], f["id"]))
+
+    def file_exists(self, contextid: int | None, component: str, filearea: str, itemid: int,
+                    filepath: str, filename: str) -> bool:
+        return any(f["filepath"] == filepath and f["filename"] == filename
+                   for f in self.area_files(contextid, component, filearea, itemid))
+
+    def add_file(self, content: bytes, **record: Any) -> dict[str, Any]:
+        """create_file_from_string(): the bytes go to the file pool under their SHA-1."""
+        contenthash = hashlib.sha1(content).hexdigest()
+        self.filedir[contenthash] = content
+        fid = self.next_id("files")
+        t = now()
+        row: dict[str, Any] = {
+            "id": fid, "contenthash": contenthash, "contextid": None, "component": "", "filearea": "",
+            "itemid": 0, "filepath": "/", "filename": "", "userid": None, "filesize": len(content),
+            "mimetype": _mimetype(record.get("filename", "")), "status": 0, "source": None,
+            "author": None, "license": None, "timecreated": t, "timemodified": t, "sortorder": 0,
+        }
+        row.update(record)
+        self.files[fid] = row
+        return row
+
+    # -- cascades ------------------------------------------------------------------
+
+    def apply_cascades(self) -> None:
+        """What Moodle does around a deletion, for rows the core emulation leaves behind.
+
+        course_delete_module() deletes the instance, its events and its files;
+        set_coursemodule_visible() toggles the module's calendar events;
+        local_ocasync's observer drops the keys of deleted courses and sections
+        (classes/observer.php) and of deleted feedback activities. Run after every
+        web-service call, so core functions that delete (core_course_delete_courses,
+        core_courseformat_update_course ``cm_delete`` / ``section_delete``) leave no
+        orphans behind.
+        """
+        live = {(cm["modname"], cm["instance"]): cm for cm in self.modules.values()}
+        for modname, table in self.mod_instances.items():
+            for iid in [i for i in table if (modname, i) not in live]:
+                del table[iid]
+        feedbacks = self.mod_instances.get("feedback", {})
+        for table in (self.feedback_items, self.feedback_completed):
+            for rid in [r["id"] for r in table.values() if r["feedback"] not in feedbacks]:
+                del table[rid]
+        for rid in [r["id"] for r in self.ocasync_items.values() if r["feedbackid"] not in feedbacks]:
+            del self.ocasync_items[rid]
+        attendances = self.mod_instances.get("attendance", {})
+        for sid in [s["id"] for s in self.attendance_sessions.values() if s["attendanceid"] not in attendances]:
+            del self.attendance_sessions[sid]
+        for lid in [x["id"] for x in self.attendance_log.values() if x["sessionid"] not in self.attendance_sessions]:
+            del self.attendance_log[lid]
+        for eid in [e["id"] for e in self.events.values()
+                    if e.get("modulename") and (e["modulename"], e["instance"]) not in live]:
+            del self.events[eid]
+        for cm in self.modules.values():
+            shown = cm.setdefault("_eventsvisible", cm["visible"])
+            if shown != cm["visible"]:
+                self.toggle_module_events(cm)
+        for fid in [f["id"] for f in self.files.values() if not self._file_context_alive(f["contextid"])]:
+            del self.files[fid]
+        for mid in [r["id"] for r in self.ocasync_sections.values()
+                    if r["courseid"] not in self.courses or r["sectionid"] not in self.sections
+                    or self.sections[r["sectionid"]]["course"] != r["courseid"]]:
+            del self.ocasync_sections[mid]
+
+    def toggle_module_events(self, cm: dict[str, Any]) -> None:
+        """calendar_event::toggle_visibility() for the events of a module whose visibility changed."""
+        for event in self.events.values():
+            if event.get("modulename") == cm["modname"] and event.get("instance") == cm["instance"]:
+                event["visible"] = 1 if cm["visible"] else 0
+        cm["_eventsvisible"] = cm["visible"]
+
+    def _file_context_alive(self, contextid: int | None) -> bool:
+        ctx = self.contexts.get(contextid) if contextid is not None else None
+        if ctx is None:
+            return False
+        if ctx["contextlevel"] == CONTEXT_MODULE:
+            return ctx["instanceid"] in self.modules
+        return True
+
     def course_modules(self, courseid: int) -> list[dict[str, Any]]:
         """Modules in course order (section number, then sequence)."""
         out: list[dict[str, Any]] = []
@@ -400,6 +528,10 @@ class MoodleState:
         gids = {m["groupid"] for m in self.group_members.values() if m["userid"] == userid}
         groups = [g for g in self.groups.values() if g["courseid"] == courseid and g["id"] in gids]
         return sorted(groups, key=lambda g: (g["name"], g["id"]))
+
+
+def _mimetype(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "document/unknown"
 
 
 def _day_month(ts: int) -> str:

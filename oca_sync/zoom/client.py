@@ -52,7 +52,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -152,7 +152,7 @@ def _retry_after_instant(value: str | None, now: float) -> float | None:
         moment = None
     if moment is None:
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text)
         except ValueError:
             return None
     if moment.tzinfo is None:
@@ -540,8 +540,8 @@ class ZoomClient:
         text += f": {message or resp.reason or 'no message'}"
         if errors:
             text += " (" + "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors if isinstance(e, dict)) + ")"
-        kw: dict[str, Any] = dict(status=resp.status_code, code=code, zoom_message=message, errors=errors,
-                                  operation=operation)
+        kw: dict[str, Any] = {"status": resp.status_code, "code": code, "zoom_message": message,
+                              "errors": errors, "operation": operation}
         text = self._redact(text)
         if resp.status_code in (401, 403) or code in _SCOPE_CODES:
             return ZoomAuthError(text, **kw)
@@ -727,7 +727,7 @@ class Download:
     def __repr__(self) -> str:
         return f"Download({_safe_url(self._url)!r}, position={self.position}, size={self.size})"
 
-    def __enter__(self) -> Download:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

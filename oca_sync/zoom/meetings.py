@@ -5,7 +5,8 @@ Our key is written on the last line of each meeting's agenda
 never creates a duplicate: observing lists each host's meetings once and keeps
 those carrying our key. Only the fields that the listing returns are compared
 (topic, start time, time zone, duration, agenda), so a no-op plan costs one
-listing per host; meeting settings are set on create and on every update.
+listing per host; meeting settings are set on create (a PATCH sends only the
+changed fields).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ..plan import Action, Change, FieldChange, Notice, Plan, diff_fields
 from ..spec import LoadedSpec
 from ..spec.multilang import plain
 from .client import ZoomClient
-from .errors import ZoomDailyLimitReached
+from ..errors import OcaError
+from .errors import ZoomDailyLimitReached, ZoomNotFound
 
 SYSTEM = "zoom"
 #: Zoom's create/update limit per host user and day (DESIGN.md; Zoom "Rate limits" docs).
@@ -94,7 +96,12 @@ def observe_meetings(client: ZoomClient, hosts: set[str]) -> dict[str, list[Meet
     """Our meetings by key, from one listing per host (duplicates kept, to be cleaned)."""
     found: dict[str, list[Meeting]] = defaultdict(list)
     for host in sorted(hosts):
-        for item in client.list_meetings(host, type="scheduled"):
+        try:
+            items = client.list_meetings(host, type="scheduled")
+        except ZoomNotFound:
+            raise OcaError(f"Zoom has no user {host!r} in this account: host sessions with a licensed Zoom user "
+                           "(staff zoom_user in the spec, default their e-mail)") from None
+        for item in items:
             m = _MARKER.search(item.get("agenda") or "")
             if not m:
                 continue  # not ours: never touched
@@ -143,7 +150,6 @@ def plan_zoom(desired: DesiredMeetings, observed: dict[str, list[Meeting]], *, p
             body = {f.name: f.new for f in fields}
             if "start_time" in body:
                 body["timezone"] = want.timezone  # a local time means nothing without its zone
-            body["settings"] = desired.settings
             plan.changes.append(Change(SYSTEM, "meeting", label, Action.UPDATE, fields,
                                        MeetingPayload(want, id=cur.id, body=body)))
             writes[cur.host] += 1

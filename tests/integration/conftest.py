@@ -20,13 +20,26 @@ LANGS = ("en", "ru", "ky")
 
 @pytest.fixture
 def moodle() -> Iterator[MoodleSandbox]:
-    with MoodleSandbox(langs=LANGS, multilang_filter=True, filterall=True) as sb:
+    """A site without the companion plugin: core web services only."""
+    with MoodleSandbox(langs=LANGS, multilang_filter=True, filterall=True, plugin=False) as sb:
+        yield sb
+
+
+@pytest.fixture
+def moodle_plugin() -> Iterator[MoodleSandbox]:
+    """A site with local_ocasync and mod_attendance."""
+    with MoodleSandbox(langs=LANGS, multilang_filter=True, filterall=True, plugin=True, attendance=True) as sb:
         yield sb
 
 
 @pytest.fixture
 def client(moodle: MoodleSandbox) -> MoodleClient:
     return MoodleClient(moodle.url, moodle.token, timeout=10, backoff=0.01)
+
+
+@pytest.fixture
+def client_plugin(moodle_plugin: MoodleSandbox) -> MoodleClient:
+    return MoodleClient(moodle_plugin.url, moodle_plugin.token, timeout=10, backoff=0.01)
 
 
 @pytest.fixture

@@ -25,6 +25,10 @@ def run(args, env, timeout=120, **kw):
 
 @pytest.fixture
 def env(moodle, tmp_path):
+    return _env(moodle, tmp_path)
+
+
+def _env(moodle, tmp_path):
     e = {k: v for k, v in os.environ.items() if not k.startswith("OCA_")}
     e.update(OCA_MOODLE_URL=moodle.url, OCA_MOODLE_TOKEN=moodle.token, OCA_MOODLE_LANGUAGES="en,ru,ky",
              OCA_STATE_URL=f"sqlite:///{tmp_path}/state.sqlite", XDG_CONFIG_HOME=str(tmp_path),
@@ -103,6 +107,35 @@ def test_second_apply_is_refused_while_one_runs(moodle, env):
 
 @pytest.mark.parametrize("kill_after_writes", [1, 3, 8])
 def test_apply_killed_then_rerun_converges_without_duplicates(moodle, env, kill_after_writes):
+    _kill_and_rerun(moodle, env, kill_after_writes)
+    client = MoodleClient(moodle.url, moodle.token)
+    cid = _course_id(client)
+    events = client.call("core_calendar_get_calendar_events", {"events": {"courseids": [cid]},
+                         "options": {"timestart": 0, "userevents": 0, "siteevents": 0}}, raw=True)["events"]
+    assert len(events) == 25
+
+
+@pytest.mark.parametrize("kill_after_writes", [2, 4, 6])
+def test_apply_through_the_plugin_killed_then_rerun_converges(moodle_plugin, tmp_path, kill_after_writes):
+    env = _env(moodle_plugin, tmp_path)
+    _kill_and_rerun(moodle_plugin, env, kill_after_writes)
+    client = MoodleClient(moodle_plugin.url, moodle_plugin.token)
+    state = client.call("local_ocasync_get_course_state", {"courseid": _course_id(client)})
+    keys = [s["key"] for s in state["sections"] if s["key"]]
+    idnumbers = [m["idnumber"] for m in state["modules"]]
+    assert len(keys) == len(set(keys)) == 25
+    assert len(idnumbers) == len(set(idnumbers)) == 16
+    assert len(state["sections"]) == 26, "no section made twice"
+
+
+def _course_id(client: MoodleClient) -> int:
+    courses = client.call("core_course_get_courses_by_field", {"field": "idnumber",
+                                                               "value": "oca:kg2022:OCA-KG-2022"})["courses"]
+    assert len(courses) == 1
+    return int(courses[0]["id"])
+
+
+def _kill_and_rerun(moodle, env, kill_after_writes):
     # Every write is slow, so the process can be killed with work half done.
     moodle.faults.add("*", "slow", count=0, delay=0.15)
     proc = subprocess.Popen(CLI + ["apply", "--yes", str(OCA_SPEC)], env=env, stdout=subprocess.DEVNULL,
@@ -111,7 +144,7 @@ def test_apply_killed_then_rerun_converges_without_duplicates(moodle, env, kill_
     while moodle.calls.write_count() < kill_after_writes and time.time() < deadline and proc.poll() is None:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    assert proc.wait(timeout=10) == -signal.SIGKILL, "the apply had finished before it could be killed"
     moodle.faults.clear()
     assert moodle.calls.write_count() >= kill_after_writes
 
@@ -121,14 +154,10 @@ def test_apply_killed_then_rerun_converges_without_duplicates(moodle, env, kill_
     assert final.returncode == 0, final.stdout
 
     client = MoodleClient(moodle.url, moodle.token)
-    courses = client.call("core_course_get_courses_by_field", {"field": "idnumber",
-                                                               "value": "oca:kg2022:OCA-KG-2022"})["courses"]
-    assert len(courses) == 1
-    cid = courses[0]["id"]
+    cid = _course_id(client)
     groups = client.call("core_group_get_course_groups", {"courseid": cid})
     assert len(groups) == len({g["idnumber"] for g in groups}) == 6
     cats = client.call("core_course_get_categories", {"criteria": [{"key": "idnumber", "value": "oca:kg2022"}]})
     assert len(cats) == 1
-    events = client.call("core_calendar_get_calendar_events", {"events": {"courseids": [cid]},
-                         "options": {"timestart": 0, "userevents": 0, "siteevents": 0}}, raw=True)["events"]
-    assert len(events) == 25
+    users = client.call("core_enrol_get_enrolled_users", {"courseid": cid})
+    assert len(users) == len({u["username"] for u in users})
