@@ -73,6 +73,31 @@ runs = Table(
 )
 
 
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("key", String(300), primary_key=True),  # what is being uploaded (e.g. the Zoom recording file id)
+    Column("session_uri", Text, nullable=False),  # Drive's resumable session (holds no credential)
+    Column("size", Integer, nullable=False),
+    Column("started", DateTime(timezone=True), nullable=False),
+)
+
+archived = Table(
+    "archived",
+    metadata,
+    Column("key", String(300), primary_key=True),  # Zoom recording file id, or a material's key
+    Column("scope", String(200), nullable=False),  # the programme
+    Column("session", String(300), nullable=False),
+    Column("drive_id", String(200), nullable=False),
+    Column("link", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("md5", String(32), nullable=False),
+    Column("archived_at", DateTime(timezone=True), nullable=False),
+    Column("trashed_in_zoom", DateTime(timezone=True)),
+)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -167,6 +192,41 @@ class StateStore:
                             scope=scope, kind=kind, key=key, data=json.dumps(data, sort_keys=True), updated=now
                         )
                     )
+
+    # -- resumable uploads and the archive ledger ----------------------------------
+
+    def upload_session(self, key: str) -> tuple[str, int] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(uploads).where(uploads.c.key == key)).mappings().first()
+        return (row["session_uri"], int(row["size"])) if row else None
+
+    def save_upload_session(self, key: str, session_uri: str, size: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(uploads).where(uploads.c.key == key))
+            conn.execute(insert(uploads).values(key=key, session_uri=session_uri, size=size, started=_now()))
+
+    def forget_upload_session(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(uploads).where(uploads.c.key == key))
+
+    def archived_entry(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(archived).where(archived.c.key == key)).mappings().first()
+        return dict(row) if row else None
+
+    def record_archived(self, key: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(archived).where(archived.c.key == key))
+            conn.execute(insert(archived).values(key=key, archived_at=_now(), **values))
+
+    def mark_trashed_in_zoom(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(archived.update().where(archived.c.key == key).values(trashed_in_zoom=_now()))
+
+    def archive_entries(self, scope: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(archived).where(archived.c.scope == scope)).mappings().all()
+        return [dict(r) for r in rows]
 
     # -- run history --------------------------------------------------------
 
