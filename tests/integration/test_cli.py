@@ -90,15 +90,22 @@ def test_token_never_printed_logged_or_stored(moodle, env, tmp_path):
 
 
 def test_second_apply_is_refused_while_one_runs(moodle, env):
+    from oca_sync.state import StateStore
+
     moodle.faults.add("core_course_create_courses", "slow", delay=3)
     first = subprocess.Popen(CLI + ["apply", "--yes", str(OCA_SPEC)], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
+        store = StateStore(env["OCA_STATE_URL"])
+        def first_holds_the_lock() -> bool:
+            holder = store.lock_holder(f"apply:moodle:{moodle.url}:kg2022")
+            return holder is not None and holder.pid == first.pid
+
         deadline = time.time() + 20
-        while moodle.calls.count("core_course_create_courses") == 0 and time.time() < deadline:
+        while time.time() < deadline and not first_holds_the_lock():
             time.sleep(0.05)
         second = run(["apply", "--yes", str(OCA_SPEC)], env)
-        assert second.returncode == 1
+        assert second.returncode == 1, second.stderr
         assert "holds the lock" in second.stderr and f"pid {first.pid}" in second.stderr
     finally:
         out, err = first.communicate(timeout=60)
