@@ -401,6 +401,157 @@ def calendar_export(c: Ctx, spec: Path, output: Path | None, organisation: str |
                 markup=False)
 
 
+# -- recordings and materials ----------------------------------------------------------
+
+
+def _drive(c: Ctx, loaded: LoadedSpec) -> Any:
+    import json as _json
+
+    from .drive.client import DriveClient
+
+    ds = c.settings.drive()
+    shared = ds.shared_drive_id or loaded.spec.drive.shared_drive_id
+    if ds.credentials is None:
+        assert ds.api_url and ds.token
+        return DriveClient.for_sandbox(ds.api_url, ds.token.get_secret_value(), shared_drive_id=shared)
+    kind = _json.loads(Path(ds.credentials).read_text(encoding="utf-8")).get("type")
+    if kind == "service_account":
+        return DriveClient.from_service_account_file(ds.credentials, subject=ds.subject, root_url=ds.api_url,
+                                                     shared_drive_id=shared)
+    if kind == "authorized_user":
+        return DriveClient.from_authorized_user_file(ds.credentials, root_url=ds.api_url, shared_drive_id=shared)
+    raise OcaError(f"OCA_DRIVE_CREDENTIALS: {ds.credentials} is neither a service account key nor an authorised "
+                   "user file")
+
+
+class _ArchiveProgress:
+    """Bars for files and bytes on a terminal; nothing when output is not a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import DownloadColumn, TransferSpeedColumn
+
+        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                             TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+        self.files_task: Any = None
+        self.bytes_task: Any = None
+        self.base = 0
+
+    def files(self, total: int) -> None:
+        self.bars.start()
+        self.files_task = self.bars.add_task("files", total=total)
+
+    def file_started(self, name: str, size: int) -> None:
+        if self.bytes_task is not None:
+            self.bars.remove_task(self.bytes_task)
+        self.bytes_task = self.bars.add_task(name[:40], total=size)
+
+    def bytes_at(self, position: int) -> None:
+        if self.bytes_task is not None:
+            self.bars.update(self.bytes_task, completed=position)
+
+    def file_done(self, row: Any) -> None:
+        self.bars.advance(self.files_task)
+
+    def stop(self) -> None:
+        self.bars.stop()
+
+
+def _archive_table(c: Ctx, report: Any, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=True, header_style="bold")
+    for col in ("session", "file", "status", "size", "Drive link / detail"):
+        table.add_column(col, overflow="fold")
+    style = {"archived": "green", "skipped": "dim", "failed": "red"}
+    for r in report.rows:
+        table.add_row(r.session, r.name, f"[{style[r.status]}]{r.status}[/]", f"{r.size:,}", r.link or r.detail)
+    c.out.print(table)
+    c.out.print(f"{report.count('archived')} archived, {report.count('skipped')} skipped, "
+                f"{report.count('failed')} failed; {report.bytes_sent:,} bytes uploaded.")
+    if report.count("failed"):
+        raise click.exceptions.Exit(ExitCode.ERROR)
+
+
+@cli.group()
+def recordings() -> None:
+    """Zoom cloud recordings."""
+
+
+@recordings.command("archive")
+@spec_argument
+@click.option("--types", metavar="LIST", help="Zoom file types to keep, e.g. MP4,M4A,TRANSCRIPT,CHAT "
+                                               "(default: the spec's drive.file_types).")
+@click.option("--trash-in-zoom-after-verify", "trash", is_flag=True,
+              help="Move each recording to Zoom's trash once its Drive copy is verified (never before; off by "
+                   "default; never a permanent deletion).")
+@pass_ctx
+def recordings_archive(c: Ctx, spec: Path, types: str | None, trash: bool) -> None:
+    """Copy the cloud recordings of every past session to Drive, verified.
+
+    Files go to <root>/<Training|Mentoring|Events>/<NN date title>/, so the
+    recordings of training and of mentoring stay apart; the root is shared
+    with the spec's drive.share_with. A file counts as archived only when
+    Drive's size and MD5 match what Zoom sent. Runs again upload nothing
+    already archived, and resume interrupted uploads. Exit 1 if any file failed.
+
+    \b
+    Examples:
+      oca-sync recordings archive course_spec/oca-kyrgyzstan-2022.yaml
+      oca-sync recordings archive spec.yaml --types MP4 --trash-in-zoom-after-verify
+    """
+    from .drive.archive import Archiver
+
+    loaded = load_spec(spec)
+    zoom = _zoom(c)
+    if zoom is None:
+        raise OcaError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
+    progress = _ArchiveProgress(c.err)
+    archiver = Archiver(loaded, _drive(c, loaded), c.store(), zoom=zoom, trash_in_zoom=trash, progress=progress,
+                        file_types=[t.strip().upper() for t in types.split(",")] if types else None)
+    try:
+        with c.err.status("Listing recordings in Zoom …"):
+            targets = archiver.recording_targets()
+        report = archiver.archive_recordings(targets)
+        shared = archiver.share()
+    finally:
+        progress.stop()
+    if shared:
+        c.err.print(f"Shared the archive with {', '.join(shared)}.")
+    _archive_table(c, report, "Recordings")
+
+
+@cli.group()
+def materials() -> None:
+    """The spec's learning materials."""
+
+
+@materials.command("archive")
+@spec_argument
+@pass_ctx
+def materials_archive(c: Ctx, spec: Path) -> None:
+    """Copy the spec's material files to Drive in their original format.
+
+    Files go to <root>/Materials/<NN date title>/; a file whose content has
+    not changed is not uploaded again (by SHA-256), a changed one replaces
+    its older copy.
+
+    \b
+    Example:
+      oca-sync materials archive course_spec/oca-kyrgyzstan-2022.yaml
+    """
+    from .drive.archive import Archiver
+
+    loaded = load_spec(spec)
+    progress = _ArchiveProgress(c.err)
+    archiver = Archiver(loaded, _drive(c, loaded), c.store(), progress=progress)
+    try:
+        report = archiver.archive_materials()
+        archiver.share()
+    finally:
+        progress.stop()
+    _archive_table(c, report, "Materials")
+
+
 # -- moodle site tools ----------------------------------------------------------------
 
 

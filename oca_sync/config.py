@@ -42,6 +42,12 @@ ENV_VARS: dict[str, str] = {
     "zoom.client_secret": "OCA_ZOOM_CLIENT_SECRET",
     "zoom.api_url": "OCA_ZOOM_API_URL",
     "zoom.oauth_url": "OCA_ZOOM_OAUTH_URL",
+    "zoom.webhook_secret": "OCA_ZOOM_WEBHOOK_SECRET",
+    "drive.credentials": "OCA_DRIVE_CREDENTIALS",
+    "drive.subject": "OCA_DRIVE_SUBJECT",
+    "drive.shared_drive_id": "OCA_DRIVE_SHARED_DRIVE_ID",
+    "drive.api_url": "OCA_DRIVE_API_URL",
+    "drive.token": "OCA_DRIVE_TOKEN",
 }
 
 ZOOM_REQUIRED = ("zoom.account_id", "zoom.client_id", "zoom.client_secret")
@@ -104,6 +110,25 @@ class Settings:
             oauth_url=str(self.get("zoom.oauth_url") or "https://zoom.us/oauth/token"),
         )
 
+    def webhook_secret(self) -> SecretStr:
+        secret = self.get("zoom.webhook_secret")
+        if not secret:
+            raise ConfigError("set OCA_ZOOM_WEBHOOK_SECRET to the Secret Token of your Zoom app's event subscription")
+        return SecretStr(secret)
+
+    def drive(self) -> DriveSettings:
+        creds, url, token = self.get("drive.credentials"), self.get("drive.api_url"), self.get("drive.token")
+        if not creds and not (url and token):
+            raise ConfigError(
+                "Google Drive is not configured. Set OCA_DRIVE_CREDENTIALS to a service account's key file "
+                "(and OCA_DRIVE_SHARED_DRIVE_ID, or OCA_DRIVE_SUBJECT for domain-wide delegation); see docs/drive.md")
+        if creds and not Path(creds).expanduser().is_file():
+            raise ConfigError(f"OCA_DRIVE_CREDENTIALS: no file {creds}")
+        return DriveSettings(
+            credentials=str(Path(creds).expanduser()) if creds else None, subject=self.get("drive.subject"),
+            shared_drive_id=self.get("drive.shared_drive_id"), api_url=url,
+            token=SecretStr(token) if token else None)
+
     def moodle(self) -> MoodleSettings:
         missing = [n for n in ("moodle.url", "moodle.token") if not self.get(n)]
         if missing:
@@ -142,6 +167,15 @@ class ZoomSettings:
     client_secret: SecretStr
     api_url: str = "https://api.zoom.us/v2"
     oauth_url: str = "https://zoom.us/oauth/token"
+
+
+@dataclass(frozen=True)
+class DriveSettings:
+    credentials: str | None  # key file of a service account or an authorised user
+    subject: str | None = None
+    shared_drive_id: str | None = None
+    api_url: str | None = None  # the sandbox's root URL
+    token: SecretStr | None = None  # the sandbox's bearer token
 
 
 def parse_role_ids(text: str | None) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""The built-in sandbox as a whole (Moodle and Zoom emulators), for `oca-sync demo` and `oca-sync sandbox`."""
+"""The built-in sandbox as a whole (Moodle, Zoom and Drive emulators), for `oca-sync demo` and `oca-sync sandbox`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from .config import SiteOptions
 from .errors import UsageError
 from .moodle.client import MoodleClient
+from .drive.client import DriveClient
+from .sandbox.drive import DriveSandbox
 from .sandbox.moodle import MoodleSandbox
 from .sandbox.zoom import ZoomSandbox
 from .spec import LoadedSpec
@@ -35,12 +37,16 @@ def default_spec() -> Path:
 class Sandboxes:
     moodle: MoodleSandbox
     zoom: ZoomSandbox
+    drive: DriveSandbox
 
     def moodle_client(self) -> MoodleClient:
         return MoodleClient(self.moodle.url, self.moodle.token)
 
     def zoom_client(self) -> ZoomClient:
         return ZoomClient(**self.zoom.credentials())
+
+    def drive_client(self) -> DriveClient:
+        return DriveClient.for_sandbox(self.drive.root_url, self.drive.token, shared_drive_id=self.drive.shared_drive_id)
 
     def site(self) -> SiteOptions:
         return self.moodle.site_options()
@@ -54,6 +60,8 @@ class Sandboxes:
             "OCA_ZOOM_ACCOUNT_ID": z["account_id"], "OCA_ZOOM_CLIENT_ID": z["client_id"],
             "OCA_ZOOM_CLIENT_SECRET": z["client_secret"], "OCA_ZOOM_API_URL": z["api_base"],
             "OCA_ZOOM_OAUTH_URL": z["oauth_url"],
+            "OCA_DRIVE_API_URL": self.drive.root_url, "OCA_DRIVE_TOKEN": self.drive.token,
+            "OCA_DRIVE_SHARED_DRIVE_ID": self.drive.shared_drive_id,
         }
 
 
@@ -64,7 +72,8 @@ def hosts_of(loaded: LoadedSpec | None) -> list[str]:
 
 
 @contextmanager
-def sandboxes(loaded: LoadedSpec | None = None, *, moodle_port: int = 0, zoom_port: int = 0) -> Iterator[Sandboxes]:
+def sandboxes(loaded: LoadedSpec | None = None, *, moodle_port: int = 0, zoom_port: int = 0,
+              drive_port: int = 0) -> Iterator[Sandboxes]:
     """Start the emulators; with a spec, its staff are Zoom users and Zoom's clock is set two weeks
     before the programme starts, so that its sessions are upcoming meetings."""
     with ExitStack() as stack:
@@ -76,4 +85,5 @@ def sandboxes(loaded: LoadedSpec | None = None, *, moodle_port: int = 0, zoom_po
             zoom.set_time(dt.datetime(first.year, first.month, first.day, tzinfo=dt.timezone.utc)
                           - dt.timedelta(days=14))
         stack.enter_context(zoom)
-        yield Sandboxes(moodle, zoom)
+        drive = stack.enter_context(DriveSandbox(port=drive_port))
+        yield Sandboxes(moodle, zoom, drive)

@@ -1,0 +1,331 @@
+"""Archive Zoom cloud recordings and the spec's materials to Drive, verified and resumable.
+
+Nothing is lost: a file counts as archived only once Drive's size and MD5 match
+what was streamed from Zoom, and only then (and only when asked) is the Zoom
+copy moved to Zoom's trash. Every Drive file carries its source's key in
+``appProperties`` (``ocaSource``), so a second run uploads nothing even with
+the local state deleted; ``ocaVerified`` is set only after verification.
+Interrupted uploads resume from Drive's own record of the bytes received
+(the session URI is kept in the state store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import OcaError, RemoteError
+from ..spec import LoadedSpec
+from ..spec.models import FileContent
+from ..state import StateStore
+from ..zoom.client import ZoomClient
+from ..zoom.errors import ZoomNotFound
+from ..zoom.meetings import desired_meetings, observe_meetings
+from .client import DriveClient, StreamReader
+from .errors import DriveChecksumMismatch, DriveUploadExpired
+from .layout import MATERIALS, MIME_TYPES, RecordingTarget, recording_targets, safe_name, session_folder
+
+log = logging.getLogger("oca_sync.drive")
+
+SOURCE = "ocaSource"  # appProperties key: what the file is a copy of
+VERIFIED = "ocaVerified"
+FOLDER = "ocaFolder"
+
+
+@dataclass
+class Row:
+    session: str
+    name: str
+    status: str  # archived | skipped | failed
+    size: int = 0
+    link: str = ""
+    detail: str = ""
+
+
+@dataclass
+class ArchiveReport:
+    rows: list[Row] = field(default_factory=list)
+    bytes_sent: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+
+class Progress:
+    """What an archive run reports while it works (the CLI draws bars from it)."""
+
+    def files(self, total: int) -> None: ...
+    def file_started(self, name: str, size: int) -> None: ...
+    def bytes_at(self, position: int) -> None: ...  # bytes of the current file safely in Drive
+    def file_done(self, row: Row) -> None: ...
+
+
+class Archiver:
+    def __init__(
+        self,
+        loaded: LoadedSpec,
+        drive: DriveClient,
+        store: StateStore,
+        *,
+        zoom: ZoomClient | None = None,
+        file_types: list[str] | None = None,
+        trash_in_zoom: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.drive = drive
+        self.zoom = zoom
+        self.store = store
+        self.settings = loaded.spec.drive
+        self.file_types = file_types or list(self.settings.file_types)
+        self.trash_in_zoom = trash_in_zoom
+        self.progress = progress or Progress()
+        self.scope = f"archive:{loaded.spec.programme.key}"
+        self._folders: dict[tuple[str, ...], str] = {}
+        sessions = {}
+        prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
+        for course in loaded.spec.courses:
+            for s in loaded.sessions.get(course.shortname, ()):
+                sessions[f"{prefix}{course.shortname}:{s.key}"] = s
+        self.sessions = sessions
+
+    # -- folders -------------------------------------------------------------
+
+    def root(self) -> str:
+        parent = self.drive.shared_drive_id or self.settings.shared_drive_id or "root"
+        return self._folder((), self.settings.root_folder, parent)
+
+    def _folder(self, path: tuple[str, ...], name: str, parent: str) -> str:
+        """A folder found by our key (its path), so renaming it by hand does not make another."""
+        if path not in self._folders:
+            key = "/".join((self.loaded.spec.programme.key,) + path)
+            self._folders[path] = self.drive.ensure_folder(name, parent, {FOLDER: key}, key=FOLDER)["id"]
+        return self._folders[path]
+
+    def folder_for(self, *names: str) -> str:
+        parent = self.root()
+        for i, name in enumerate(names, start=1):
+            parent = self._folder(tuple(names[:i]), name, parent)
+        return parent
+
+    def share(self) -> list[str]:
+        """Share the root with the spec's addresses, groups or domain (reader by default)."""
+        root = self.root()
+        have = {(p.get("emailAddress") or p.get("domain") or "").lower() for p in self.drive.list_permissions(root)}
+        done = []
+        for who in self.settings.share_with:
+            kind, _, value = who.partition(":") if who.startswith(("group:", "domain:", "user:")) else ("", "", who)
+            kind = kind or ("user" if "@" in who else "domain")
+            value = value or who
+            if value.lower() in have:
+                continue
+            self.drive.create_permission(
+                root, kind, self.settings.share_role, email_address=value if kind != "domain" else None,
+                domain=value if kind == "domain" else None, send_notification=self.settings.notify and kind != "domain")
+            done.append(value)
+        return done
+
+    # -- what to archive ------------------------------------------------------
+
+    def recording_targets(self) -> list[RecordingTarget]:
+        """Every recording file of every session that has taken place (reads Zoom only)."""
+        if self.zoom is None:
+            raise OcaError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
+        desired = desired_meetings(self.loaded)
+        observed = observe_meetings(self.zoom, {m.host for m in desired.meetings.values()})
+        targets: list[RecordingTarget] = []
+        for key, meetings in sorted(observed.items()):
+            if key not in self.sessions:
+                continue
+            for meeting in meetings:
+                assert meeting.id is not None
+                targets += self.instance_targets(key, meeting.id)
+        return targets
+
+    def instance_targets(self, key: str, meeting_id: int, uuid: str | None = None) -> list[RecordingTarget]:
+        """The files of one meeting (all its past instances, or only ``uuid``)."""
+        assert self.zoom is not None
+        try:
+            uuids = [uuid] if uuid else [i["uuid"] for i in self.zoom.list_past_instances(meeting_id)]
+        except ZoomNotFound:
+            return []  # never held
+        recordings = []
+        for u in uuids:
+            try:
+                recordings.append(self.zoom.get_recordings(u))
+            except ZoomNotFound:
+                continue  # held, not recorded
+        recordings.sort(key=lambda r: str(r.get("start_time", "")))
+        return recording_targets(key, self.sessions[key], self.loaded, recordings, self.file_types)
+
+    # -- archiving ---------------------------------------------------------------
+
+    def archive_recordings(self, targets: list[RecordingTarget]) -> ArchiveReport:
+        report = ArchiveReport()
+        self.progress.files(len(targets))
+        for t in targets:
+            row = self._archive_one(t, report)
+            report.rows.append(row)
+            self.progress.file_done(row)
+        return report
+
+    def _archive_one(self, t: RecordingTarget, report: ArchiveReport) -> Row:
+        session = t.session_folder
+        try:
+            existing = self._verified_copy(t.zoom_file_id, t.size)
+            if existing is not None:
+                self._maybe_trash(t)
+                return Row(session, t.name, "skipped", t.size, existing.get("webViewLink", ""), "already archived")
+            folder = self.folder_for(t.kind_folder, session)
+            file = self._upload_recording(t, folder, report)
+            self.store.record_archived(
+                t.zoom_file_id, scope=self.scope, session=t.key, drive_id=file["id"],
+                link=file.get("webViewLink", ""), name=t.name, size=int(file.get("size", 0)),
+                md5=file.get("md5Checksum", ""))
+            self._maybe_trash(t)
+            return Row(session, t.name, "archived", t.size, file.get("webViewLink", ""))
+        except (RemoteError, OcaError) as e:
+            log.warning("%s: %s", t.name, e)
+            return Row(session, t.name, "failed", t.size, "", str(e))
+
+    def _verified_copy(self, source: str, size: int) -> dict[str, Any] | None:
+        """A verified Drive copy of ``source``; unverified leftovers of a failed run are trashed."""
+        found = None
+        for f in self.drive.find_by_app_property(SOURCE, source):
+            props = f.get("appProperties") or {}
+            if props.get(VERIFIED) == "1" and int(f.get("size", -1)) == size and found is None:
+                found = f
+            elif not self.store.upload_session(source):
+                # Left by a run that failed verification (or a copy made twice): never counted as archived.
+                self.drive.trash_file(f["id"])
+        return found
+
+    def _upload_recording(self, t: RecordingTarget, folder: str, report: ArchiveReport) -> dict[str, Any]:
+        assert self.zoom is not None
+        self.progress.file_started(t.name, t.size)
+        saved = self.store.upload_session(t.zoom_file_id)
+        session_uri = saved[0] if saved and saved[1] == t.size else None
+        offset = 0
+        if session_uri:
+            try:
+                state = self.drive.upload_status(session_uri, t.size)
+            except DriveUploadExpired:
+                session_uri, state = None, 0
+            if isinstance(state, dict):
+                return self._finish(t, state, None)
+            offset = state
+        if not session_uri:
+            session_uri = self.drive.start_resumable(t.name, folder, t.mime_type, t.size,
+                                                     {SOURCE: t.zoom_file_id, VERIFIED: "0"})
+            self.store.save_upload_session(t.zoom_file_id, session_uri, t.size)
+        md5 = hashlib.md5()
+        # The whole file streams through the hash; bytes Drive already has are read, not sent again.
+        download = self.zoom.stream_download(t.download_url)
+        reader = StreamReader(_hashing(download, md5))
+        self.progress.bytes_at(offset)
+        sent_before = self.drive.stats.bytes_sent
+        try:
+            file = self.drive.upload_chunks(session_uri, reader, size=t.size, offset=offset,
+                                            on_progress=lambda pos, _size: self.progress.bytes_at(pos))
+        except DriveChecksumMismatch as e:
+            self._discard(t, e.file)
+            raise OcaError(f"{t.name}: Drive's copy does not match what Zoom sent (MD5 {e.actual} ≠ {e.expected}); "
+                           "it was discarded and will be uploaded again next run") from None
+        finally:
+            download.close()
+        report.bytes_sent += self.drive.stats.bytes_sent - sent_before
+        reader(t.size, 0)  # drain: the hash must cover every byte
+        return self._finish(t, file, md5.hexdigest())
+
+    def _finish(self, t: RecordingTarget, file: dict[str, Any], md5: str | None) -> dict[str, Any]:
+        size = int(file.get("size", -1))
+        if size != t.size or (md5 is not None and file.get("md5Checksum") != md5):
+            self._discard(t, file)
+            raise OcaError(f"{t.name}: Drive's copy has {size} bytes and MD5 {file.get('md5Checksum')}, Zoom's "
+                           f"{t.size} bytes{f' and MD5 {md5}' if md5 else ''}; discarded, to be uploaded again")
+        if md5 is None:
+            # Finished in an earlier run that stopped before verifying: check it now, by content.
+            digest = hashlib.md5()
+            assert self.zoom is not None
+            with self.zoom.stream_download(t.download_url) as d:
+                for chunk in d:
+                    digest.update(chunk)
+            if digest.hexdigest() != file.get("md5Checksum"):
+                self._discard(t, file)
+                raise OcaError(f"{t.name}: Drive's copy does not match Zoom's; discarded, to be uploaded again")
+        props = dict(file.get("appProperties") or {})
+        props[VERIFIED] = "1"
+        file = self.drive.update_file(file["id"], {"appProperties": props})
+        self.store.forget_upload_session(t.zoom_file_id)
+        return file
+
+    def _discard(self, t: RecordingTarget, file: dict[str, Any] | None) -> None:
+        self.store.forget_upload_session(t.zoom_file_id)
+        if file and file.get("id"):
+            self.drive.trash_file(file["id"])
+
+    def _maybe_trash(self, t: RecordingTarget) -> None:
+        """Move the Zoom copy to Zoom's trash: only when asked and only once Drive's copy is verified."""
+        if not self.trash_in_zoom or self.zoom is None:
+            return
+        entry = self.store.archived_entry(t.zoom_file_id)
+        if entry is not None and entry.get("trashed_in_zoom"):
+            return
+        self.zoom.trash_recording_file(t.meeting_uuid, t.zoom_file_id)
+        if entry is not None:
+            self.store.mark_trashed_in_zoom(t.zoom_file_id)
+
+    # -- materials ---------------------------------------------------------------------
+
+    def archive_materials(self) -> ArchiveReport:
+        """The spec's files, in their original format, under Materials/<session>/; by content hash."""
+        report = ArchiveReport()
+        items = []
+        for course in self.loaded.spec.courses:
+            for s in self.loaded.sessions.get(course.shortname, ()):
+                for c in s.content:
+                    if isinstance(c, FileContent):
+                        items.append((s, c, (self.loaded.path.parent / c.path).resolve()))
+        self.progress.files(len(items))
+        for session, content, path in items:
+            folder_name = session_folder(session, self.loaded)
+            row = self._archive_material(session.key, content, path, folder_name)
+            report.rows.append(row)
+            self.progress.file_done(row)
+        return report
+
+    def _archive_material(self, session_key: str, content: FileContent, path: Path, folder_name: str) -> Row:
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        source = f"material:{self.loaded.spec.programme.key}:{session_key}:{content.key}"
+        try:
+            current = [f for f in self.drive.find_by_app_property(SOURCE, source)]
+            same = [f for f in current if (f.get("appProperties") or {}).get("ocaSha256") == sha]
+            if same:
+                return Row(folder_name, path.name, "skipped", len(data), same[0].get("webViewLink", ""),
+                           "unchanged")
+            folder = self.folder_for(MATERIALS, folder_name)
+            self.progress.file_started(path.name, len(data))
+            file = self.drive.create_file(safe_name(path.name, 200), folder,
+                                          MIME_TYPES.get(path.suffix.lstrip(".").lower(), "application/octet-stream"),
+                                          data, {SOURCE: source, "ocaSha256": sha, VERIFIED: "1"})
+            self.progress.bytes_at(len(data))
+            for old in current:  # an older version: the new one replaces it
+                self.drive.trash_file(old["id"])
+            self.store.record_archived(source, scope=self.scope, session=session_key, drive_id=file["id"],
+                                       link=file.get("webViewLink", ""), name=path.name, size=len(data),
+                                       md5=file.get("md5Checksum", ""))
+            return Row(folder_name, path.name, "archived", len(data), file.get("webViewLink", ""))
+        except (RemoteError, OcaError) as e:
+            return Row(folder_name, path.name, "failed", len(data), "", str(e))
+
+
+def _hashing(chunks: Any, md5: Any) -> Iterator[bytes]:
+    for chunk in chunks:
+        md5.update(chunk)
+        yield chunk
+

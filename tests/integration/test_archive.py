@@ -1,0 +1,168 @@
+"""Recordings and materials to Drive, against the Zoom and Drive emulators over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from oca_sync.demo import sandboxes
+from oca_sync.drive.archive import Archiver, Progress
+from oca_sync.state import StateStore
+from oca_sync.zoom.meetings import apply_zoom, desired_meetings, observe_meetings, plan_zoom
+
+from .conftest import OCA_SPEC
+
+CHUNK = 8 * 1024 * 1024
+
+
+def held(sb, loaded):
+    """Create the meetings, then move Zoom's clock past the programme: every session took place."""
+    zoom = sb.zoom_client()
+    sb.zoom.recording_sizes["MP4_per_minute"] = 400_000  # 36 MB for 90 minutes: several 8 MiB chunks
+    desired = desired_meetings(loaded)
+    apply_zoom(zoom, plan_zoom(desired, observe_meetings(zoom, {m.host for m in desired.meetings.values()})))
+    sb.zoom.set_time(dt.datetime(2022, 5, 10, tzinfo=dt.timezone.utc))
+    return zoom
+
+
+@pytest.fixture
+def sb(oca):
+    with sandboxes(oca) as s:
+        yield s
+
+
+def archiver(sb, loaded, store, zoom, **kw):
+    return Archiver(loaded, sb.drive_client(), store, zoom=zoom, **kw)
+
+
+def zoom_md5(sb, meeting_files, file_id) -> tuple[str, int]:
+    f = next(f for f in meeting_files if str(f.id) == file_id)
+    data = f.content()
+    return hashlib.md5(data).hexdigest(), len(data)
+
+
+def test_full_archive_keeps_training_and_mentoring_apart(sb, oca, store):
+    zoom = held(sb, oca)
+    a = archiver(sb, oca, store, zoom)
+    targets = a.recording_targets()
+    assert {t.kind_folder for t in targets} == {"Training", "Mentoring", "Events"}
+    report = a.archive_recordings(targets)
+    assert report.count("archived") == len(targets) > 0 and report.count("failed") == 0
+    a.share()
+    files = [f for f in sb.drive.all_files() if not f["mimeType"].endswith("folder") and not f.get("trashed")]
+    assert len(files) == len(targets)
+    folders = {f["id"]: f for f in sb.drive.all_files() if f["mimeType"].endswith("folder")}
+
+    def path(f):
+        names = []
+        while f.get("parents") and f["parents"][0] in folders:
+            f = folders[f["parents"][0]]
+            names.append(f["name"])
+        return list(reversed(names))
+
+    first = next(f for f in files if "Building an online community" in f["name"] and f["name"].endswith(".mp4"))
+    assert path(first) == ["OCA Kyrgyzstan 2022", "Training", "01 2022-01-17 Building an online community"]
+    mentoring = [f for f in files if path(f)[1] == "Mentoring"]
+    assert mentoring and all("Mentoring session" in f["name"] for f in mentoring)
+    # verified: Drive's MD5 is the MD5 of Zoom's bytes
+    all_zoom = [f for m in sb.zoom.meetings for f in sb.zoom.recording_files(m)]
+    for f in files[:6]:
+        md5, size = zoom_md5(sb, all_zoom, f["appProperties"]["ocaSource"])
+        assert f["md5Checksum"] == md5 and int(f["size"]) == size and f["appProperties"]["ocaVerified"] == "1"
+    root = next(f for f in folders.values() if f["name"] == "OCA Kyrgyzstan 2022")
+    perms = sb.drive_client().list_permissions(root["id"])
+    assert any(p.get("emailAddress") == "archive@unesco.example.org" and p["role"] == "reader" for p in perms)
+
+
+def test_rerun_uploads_nothing_even_without_local_state(sb, oca, tmp_path):
+    zoom = held(sb, oca)
+    first = archiver(sb, oca, StateStore(f"sqlite:///{tmp_path}/a.sqlite"), zoom)
+    first.archive_recordings(first.recording_targets())
+    sent = sb.drive.chunk_bytes()
+    again = archiver(sb, oca, StateStore(f"sqlite:///{tmp_path}/b.sqlite"), zoom)
+    report = again.archive_recordings(again.recording_targets())
+    assert report.count("archived") == 0 and report.count("skipped") == len(report.rows)
+    assert sb.drive.chunk_bytes() == sent
+
+
+def test_corruption_is_detected_and_not_marked_done(sb, oca, store):
+    zoom = held(sb, oca)
+    a = archiver(sb, oca, store, zoom, trash_in_zoom=True)
+    targets = [t for t in a.recording_targets() if t.name.endswith(".mp4")][:2]
+    sb.drive.corrupt_byte(count=1)
+    report = a.archive_recordings(targets)
+    assert [r.status for r in report.rows] == ["failed", "archived"]
+    assert "MD5" in report.rows[0].detail
+    bad = sb.drive.find(ocaSource=targets[0].zoom_file_id)
+    assert all(f.get("trashed") for f in bad), "a corrupt copy must not stay as if archived"
+    # trash in Zoom only after verify: the failed one is still in Zoom, the verified one is in Zoom's trash
+    zoom_files = {str(f.id): f for m in sb.zoom.meetings for f in sb.zoom.recording_files(m)}
+    assert zoom_files[targets[0].zoom_file_id].deleted is None
+    assert zoom_files[targets[1].zoom_file_id].deleted == "trash"
+    assert store.archived_entry(targets[0].zoom_file_id) is None
+    report = a.archive_recordings(targets[:1])
+    assert report.rows[0].status == "archived"
+
+
+def test_zoom_token_expiry_mid_download(sb, oca, store):
+    zoom = held(sb, oca)
+
+    class Expire(Progress):
+        done = False
+
+        def bytes_at(self, position: int) -> None:
+            if position and not self.done:
+                self.done = True
+                sb.zoom.expire_tokens()
+
+    a = archiver(sb, oca, store, zoom, progress=Expire())
+    targets = [t for t in a.recording_targets() if t.size > 2 * CHUNK][:1]
+    assert targets, "the emulator's recordings are big enough for several chunks"
+    report = a.archive_recordings(targets)
+    assert report.rows[0].status == "archived"
+    assert zoom.stats.token_requests >= 2
+
+
+def test_materials_go_in_their_original_format_once(sb, oca, store):
+    a = Archiver(oca, sb.drive_client(), store)
+    report = a.archive_materials()
+    assert report.count("archived") == 3
+    canvas = next(f for f in sb.drive.all_files() if f["name"] == "community-canvas.md")
+    assert sb.drive.content(canvas["id"]) == (OCA_SPEC.parent / "materials" / "community-canvas.md").read_bytes()
+    assert a.archive_materials().count("skipped") == 3
+
+
+def test_killed_mid_upload_resumes_without_resending_much(oca, tmp_path):
+    with sandboxes(oca) as sb:
+        zoom = held(sb, oca)
+        a = archiver(sb, oca, StateStore(f"sqlite:///{tmp_path}/probe.sqlite"), zoom)
+        big = max(a.recording_targets(), key=lambda t: t.size)
+        assert big.size > 3 * CHUNK
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OCA_")}
+        env.update(sb.env(), OCA_STATE_URL=f"sqlite:///{tmp_path}/s.sqlite", XDG_CONFIG_HOME=str(tmp_path))
+        sb.drive.faults.add("*", "slow", count=0, delay=0.2)  # every Drive request is slow
+        cli = [sys.executable, "-m", "oca_sync.cli", "recordings", "archive", "--types", "MP4", str(OCA_SPEC)]
+        proc = subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while sb.drive.chunk_bytes() < 2 * CHUNK and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        sb.drive.faults.clear()
+        before = sb.drive.chunk_bytes()
+        assert before >= 2 * CHUNK
+        done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        mp4 = [f for f in sb.drive.all_files() if f["name"].endswith(".mp4") and not f.get("trashed")]
+        total = sum(int(f["size"]) for f in mp4)
+        resent = sb.drive.chunk_bytes() - total
+        assert resent < 2 * CHUNK, f"{resent} bytes sent twice"
+        keys = [f["appProperties"]["ocaSource"] for f in mp4]
+        assert len(keys) == len(set(keys))
