@@ -552,6 +552,42 @@ def materials_archive(c: Ctx, spec: Path) -> None:
     _archive_table(c, report, "Materials")
 
 
+@cli.command()
+@spec_argument
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (put a reverse proxy "
+                                                                       "with HTTPS in front of it).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@pass_ctx
+def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
+    """Receive Zoom's recording.completed webhook and archive each recording to Drive.
+
+    POST /zoom/webhook answers Zoom's URL validation, checks every event's
+    x-zm-signature with OCA_ZOOM_WEBHOOK_SECRET (stale or replayed requests
+    are refused) and archives recordings of the spec's meetings in the
+    background; GET /healthz reports the queue. Zoom needs a public HTTPS URL:
+    see docs/webhooks.md.
+
+    \b
+    Example:
+      export OCA_ZOOM_WEBHOOK_SECRET=...   # plus the Zoom and Drive settings
+      oca-sync serve course_spec/oca-kyrgyzstan-2022.yaml --port 8080
+    """
+    from .drive.archive import Archiver
+    from .serve import webhook_app
+    from .zoom.webhooks import run
+
+    loaded = load_spec(spec)
+    secret = c.settings.webhook_secret()
+    zoom = _zoom(c)
+    if zoom is None:
+        raise OcaError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
+    store = c.store()
+    archiver = Archiver(loaded, _drive(c, loaded), store, zoom=zoom)
+    app = webhook_app(archiver, store, secret.get_secret_value())
+    c.err.print(f"Listening on http://{host}:{port}/zoom/webhook (Ctrl-C to stop)")
+    run(app, host=host, port=port)
+
+
 # -- moodle site tools ----------------------------------------------------------------
 
 

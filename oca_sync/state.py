@@ -228,6 +228,15 @@ class StateStore:
             rows = conn.execute(select(archived).where(archived.c.scope == scope)).mappings().all()
         return [dict(r) for r in rows]
 
+    def remember_once(self, scope: str, key: str) -> bool:
+        """True the first time ``key`` is seen in ``scope`` (kept across restarts), then False."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(applied).values(scope=scope, kind="seen", key=key, data="{}", updated=_now()))
+            return True
+        except IntegrityError:
+            return False
+
     # -- run history --------------------------------------------------------
 
     def start_run(self, scope: str, command: str) -> int:

@@ -1,0 +1,78 @@
+"""`oca-sync serve`: archive a meeting's recordings when Zoom says they are ready.
+
+Zoom's ``recording.completed`` webhook is verified and acknowledged at once by
+:mod:`oca_sync.zoom.webhooks`; this module decides whether the meeting is one
+of the spec's (its id is among our meetings, found by our key in the agenda)
+and archives that instance in the background, exactly as
+``oca-sync recordings archive`` would. Each instance is handled once, even
+across restarts (the state store remembers the events seen).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from starlette.applications import Starlette
+
+from .drive.archive import Archiver
+from .state import StateStore
+from .zoom.meetings import desired_meetings, observe_meetings
+from .zoom.webhooks import create_app
+
+log = logging.getLogger("oca_sync.serve")
+
+
+class RecordingHandler:
+    """Maps Zoom meeting ids to our session keys and archives what arrives."""
+
+    def __init__(self, archiver: Archiver) -> None:
+        self.archiver = archiver
+        self._ids: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """List our meetings (one listing per host) and remember their ids."""
+        zoom = self.archiver.zoom
+        assert zoom is not None
+        desired = desired_meetings(self.archiver.loaded)
+        observed = observe_meetings(zoom, {m.host for m in desired.meetings.values()})
+        with self._lock:
+            self._ids = {m.id: key for key, ms in observed.items() for m in ms if m.id is not None}
+
+    def key_of(self, meeting_id: int) -> str | None:
+        with self._lock:
+            key = self._ids.get(meeting_id)
+        if key is None:  # a meeting created since we last looked
+            self.refresh()
+            with self._lock:
+                key = self._ids.get(meeting_id)
+        return key
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        obj = (event.get("payload") or {}).get("object") or {}
+        try:
+            meeting_id = int(obj.get("id"))
+        except (TypeError, ValueError):
+            log.info("recording.completed without a meeting id: ignored")
+            return
+        key = self.key_of(meeting_id)
+        if key is None or key not in self.archiver.sessions:
+            log.info("recording.completed for meeting %s, which is not one of the spec's: ignored", meeting_id)
+            return
+        targets = self.archiver.instance_targets(key, meeting_id, uuid=str(obj.get("uuid") or "") or None)
+        report = self.archiver.archive_recordings(targets)
+        self.archiver.share()
+        log.info("meeting %s (%s): %d archived, %d skipped, %d failed", meeting_id, key.split(":")[-1],
+                 report.count("archived"), report.count("skipped"), report.count("failed"))
+        if report.count("failed"):
+            raise RuntimeError(f"{report.count('failed')} file(s) of meeting {meeting_id} failed; "
+                               "`oca-sync recordings archive` will retry them")
+
+
+def webhook_app(archiver: Archiver, store: StateStore, secret: str) -> Starlette:
+    handler = RecordingHandler(archiver)
+    handler.refresh()
+    scope = f"webhook:{archiver.loaded.spec.programme.key}"
+    return create_app(secret, handler, dedupe=lambda key: store.remember_once(scope, key))
