@@ -344,6 +344,25 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
                         markup=False)
         if not again.plan.empty:
             raise OcaError("the second pass still has changes: this is a bug, please report it")
+        c.out.print("[bold]5. Archive[/bold] the programme is over (Zoom's clock moves to May 2022): recordings "
+                    "and materials go to Drive, verified")
+        from .demo import after_programme
+        from .drive.archive import Archiver
+
+        after_programme(sb, loaded)
+        progress = _ArchiveProgress(c.err)
+        archiver = Archiver(loaded, sb.drive_client(), store, zoom=zoom, progress=progress)
+        try:
+            rec = archiver.archive_recordings(archiver.recording_targets())
+            mat = archiver.archive_materials()
+            shared = archiver.share()
+        finally:
+            progress.stop()
+        for title, report in (("recordings", rec), ("materials", mat)):
+            c.out.print(f"  {title}: {report.count('archived')} archived, {report.count('skipped')} skipped, "
+                        f"{report.count('failed')} failed, {report.bytes_sent:,} bytes uploaded")
+        c.out.print(f"  shared with {', '.join(shared) or 'nobody new'}; folders: Training, Mentoring, Events, "
+                    "Materials")
         if keep_running:
             c.out.print("Sandbox left running. Use it with:")
             for k, v in sb.env().items():

@@ -87,3 +87,9 @@ def sandboxes(loaded: LoadedSpec | None = None, *, moodle_port: int = 0, zoom_po
         stack.enter_context(zoom)
         drive = stack.enter_context(DriveSandbox(port=drive_port))
         yield Sandboxes(moodle, zoom, drive)
+
+
+def after_programme(sb: Sandboxes, loaded: LoadedSpec) -> None:
+    """Move Zoom's clock a week past the programme's end: its meetings were held and recorded."""
+    last = max(c.end for c in loaded.spec.courses)
+    sb.zoom.set_time(dt.datetime(last.year, last.month, last.day, tzinfo=dt.timezone.utc) + dt.timedelta(days=7))

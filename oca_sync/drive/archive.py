@@ -295,6 +295,8 @@ class Archiver:
             folder_name = session_folder(session, self.loaded)
             row = self._archive_material(session.key, content, path, folder_name)
             report.rows.append(row)
+            if row.status == "archived":
+                report.bytes_sent += row.size
             self.progress.file_done(row)
         return report
 
