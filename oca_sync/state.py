@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    event,
     DateTime,
     Integer,
     MetaData,
@@ -121,6 +122,8 @@ class StateStore:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, future=True)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
             metadata.create_all(self.engine)
         except (SQLAlchemyError, OSError) as e:
             raise StateError(f"cannot open the state store {url}: {e}") from None
@@ -251,6 +254,16 @@ class StateStore:
                 .where(runs.c.id == run_id)
                 .values(finished=_now(), status=status, summary=json.dumps(dict(summary), sort_keys=True))
             )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets a reader (plan) run beside a writer (apply); NORMAL sync keeps the file consistent after a
+    # crash and skips an fsync per commit, which matters with one commit per archived file. The store is
+    # a cache and a ledger: what it may lose on a power cut is found again from the remote keys.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
 
 
 def _pid_alive(pid: int) -> bool:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +33,11 @@ from .layout import MATERIALS, MIME_TYPES, RecordingTarget, recording_targets, s
 
 log = logging.getLogger("oca_sync.drive")
 
+#: Download pieces (1 MiB each) read ahead of the upload: 16 MiB at most in memory.
+PREFETCH_DEPTH = 16
 SOURCE = "ocaSource"  # appProperties key: what the file is a copy of
 VERIFIED = "ocaVerified"
+PROGRAMME = "ocaProgramme"  # on every file: one listing finds all our copies
 FOLDER = "ocaFolder"
 
 
@@ -86,6 +91,7 @@ class Archiver:
         self.progress = progress or Progress()
         self.scope = f"archive:{loaded.spec.programme.key}"
         self._folders: dict[tuple[str, ...], str] = {}
+        self._copies: dict[str, list[dict[str, Any]]] = {}
         sessions = {}
         prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
         for course in loaded.spec.courses:
@@ -164,8 +170,16 @@ class Archiver:
 
     # -- archiving ---------------------------------------------------------------
 
+    def _index_copies(self) -> dict[str, list[dict[str, Any]]]:
+        """Our copies in Drive by source, from one paged listing (instead of one query per file)."""
+        index: dict[str, list[dict[str, Any]]] = {}
+        for f in self.drive.find_by_app_property(PROGRAMME, self.loaded.spec.programme.key):
+            index.setdefault((f.get("appProperties") or {}).get(SOURCE, ""), []).append(f)
+        return index
+
     def archive_recordings(self, targets: list[RecordingTarget]) -> ArchiveReport:
         report = ArchiveReport()
+        self._copies = self._index_copies()
         self.progress.files(len(targets))
         for t in targets:
             row = self._archive_one(t, report)
@@ -195,7 +209,7 @@ class Archiver:
     def _verified_copy(self, source: str, size: int) -> dict[str, Any] | None:
         """A verified Drive copy of ``source``; unverified leftovers of a failed run are trashed."""
         found = None
-        for f in self.drive.find_by_app_property(SOURCE, source):
+        for f in self._copies.get(source, []):
             props = f.get("appProperties") or {}
             if props.get(VERIFIED) == "1" and int(f.get("size", -1)) == size and found is None:
                 found = f
@@ -219,13 +233,14 @@ class Archiver:
                 return self._finish(t, state, None)
             offset = state
         if not session_uri:
-            session_uri = self.drive.start_resumable(t.name, folder, t.mime_type, t.size,
-                                                     {SOURCE: t.zoom_file_id, VERIFIED: "0"})
+            session_uri = self.drive.start_resumable(t.name, folder, t.mime_type, t.size, {
+                SOURCE: t.zoom_file_id, VERIFIED: "0", PROGRAMME: self.loaded.spec.programme.key})
             self.store.save_upload_session(t.zoom_file_id, session_uri, t.size)
-        md5 = hashlib.md5()
-        # The whole file streams through the hash; bytes Drive already has are read, not sent again.
+        # From byte 0, the Drive client hashes what it sends and checks Drive's MD5 itself. When
+        # resuming, the whole file streams through our hash: bytes Drive already has are read, not sent.
+        md5 = hashlib.md5() if offset else None
         download = self.zoom.stream_download(t.download_url)
-        reader = StreamReader(_hashing(download, md5))
+        reader = StreamReader(_prefetch(_hashing(download, md5) if md5 else iter(download)))
         self.progress.bytes_at(offset)
         sent_before = self.drive.stats.bytes_sent
         try:
@@ -238,6 +253,8 @@ class Archiver:
         finally:
             download.close()
         report.bytes_sent += self.drive.stats.bytes_sent - sent_before
+        if md5 is None:
+            return self._finish(t, file, str(file.get("md5Checksum")))  # checked by upload_chunks
         reader(t.size, 0)  # drain: the hash must cover every byte
         return self._finish(t, file, md5.hexdigest())
 
@@ -314,7 +331,8 @@ class Archiver:
             self.progress.file_started(path.name, len(data))
             file = self.drive.create_file(safe_name(path.name, 200), folder,
                                           MIME_TYPES.get(path.suffix.lstrip(".").lower(), "application/octet-stream"),
-                                          data, {SOURCE: source, "ocaSha256": sha, VERIFIED: "1"})
+                                          data, {SOURCE: source, "ocaSha256": sha, VERIFIED: "1",
+                                                 PROGRAMME: self.loaded.spec.programme.key})
             self.progress.bytes_at(len(data))
             for old in current:  # an older version: the new one replaces it
                 self.drive.trash_file(old["id"])
@@ -330,4 +348,44 @@ def _hashing(chunks: Any, md5: Any) -> Iterator[bytes]:
     for chunk in chunks:
         md5.update(chunk)
         yield chunk
+
+
+def _prefetch(chunks: Iterator[bytes], depth: int = PREFETCH_DEPTH) -> Iterator[bytes]:
+    """Download (and hash) the next pieces while the current chunk is being uploaded.
+
+    A bounded queue keeps memory at ``depth`` pieces; an error in the download
+    is raised in the consumer, and a consumer that stops early stops the thread.
+    """
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(("data", chunk), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as e:  # handed to the consumer, which raises it
+            q.put(("error", e))
+
+    thread = threading.Thread(target=produce, name="oca-download", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "data":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
