@@ -273,9 +273,10 @@ def _warnings(c: Ctx, client: Any) -> None:
 @click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--moodle-port", default=0, type=click.IntRange(0, 65535), help="Port of the Moodle emulator (0: any).")
 @click.option("--zoom-port", default=0, type=click.IntRange(0, 65535), help="Port of the Zoom emulator (0: any).")
+@click.option("--drive-port", default=0, type=click.IntRange(0, 65535), help="Port of the Drive emulator (0: any).")
 @pass_ctx
-def sandbox(c: Ctx, spec: Path | None, moodle_port: int, zoom_port: int) -> None:
-    """Run the local emulators of Moodle and Zoom until Ctrl-C.
+def sandbox(c: Ctx, spec: Path | None, moodle_port: int, zoom_port: int, drive_port: int) -> None:
+    """Run the local emulators of Moodle, Zoom and Drive until Ctrl-C.
 
     They listen on 127.0.0.1 only and keep their data in memory. With a SPEC,
     its staff are the Zoom users and Zoom's clock stands two weeks before the
@@ -290,8 +291,9 @@ def sandbox(c: Ctx, spec: Path | None, moodle_port: int, zoom_port: int) -> None
     from .demo import sandboxes
 
     loaded = load_spec(spec) if spec else None
-    with sandboxes(loaded, moodle_port=moodle_port, zoom_port=zoom_port) as sb:
-        c.out.print(f"Moodle emulator at {sb.moodle.url}, Zoom emulator at {sb.zoom.url}. Use them with:")
+    with sandboxes(loaded, moodle_port=moodle_port, zoom_port=zoom_port, drive_port=drive_port) as sb:
+        c.out.print(f"Moodle emulator at {sb.moodle.url}, Zoom emulator at {sb.zoom.url}, Drive emulator at "
+                    f"{sb.drive.url}. Use them with:")
         for k, v in sb.env().items():
             c.out.print(f"  export {k}={v}", markup=False)
         c.out.print("Press Ctrl-C to stop.")
