@@ -293,14 +293,20 @@ def sandbox(c: Ctx, spec: Path | None, moodle_port: int, zoom_port: int, drive_p
     loaded = load_spec(spec) if spec else None
     with sandboxes(loaded, moodle_port=moodle_port, zoom_port=zoom_port, drive_port=drive_port) as sb:
         c.out.print(f"Moodle emulator at {sb.moodle.url}, Zoom emulator at {sb.zoom.url}, Drive emulator at "
-                    f"{sb.drive.url}. Use them with:")
-        for k, v in sb.env().items():
-            c.out.print(f"  export {k}={v}", markup=False)
-        c.out.print("Press Ctrl-C to stop.")
-        try:
-            sb.moodle.wait()
-        except KeyboardInterrupt:
-            c.err.print("Stopped.")
+                    f"{sb.drive.url}.")
+        _run_sandboxes(c, sb)
+
+
+def _run_sandboxes(c: Ctx, sb: Any) -> None:
+    """Print the settings that point oca-sync at the sandboxes, then serve until Ctrl-C."""
+    c.out.print("Use them with:")
+    for k, v in sb.env().items():
+        c.out.print(f"  export {k}={v}", markup=False)
+    c.out.print("Press Ctrl-C to stop.")
+    try:
+        sb.moodle.wait()
+    except KeyboardInterrupt:
+        c.err.print("Stopped.")
 
 
 @cli.command()
@@ -366,14 +372,8 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
         c.out.print(f"  shared with {', '.join(shared) or 'nobody new'}; folders: Training, Mentoring, Events, "
                     "Materials")
         if keep_running:
-            c.out.print("Sandbox left running. Use it with:")
-            for k, v in sb.env().items():
-                c.out.print(f"  export {k}={v}", markup=False)
-            c.out.print("Press Ctrl-C to stop.")
-            try:
-                sb.moodle.wait()
-            except KeyboardInterrupt:
-                pass
+            c.out.print("Sandbox left running.")
+            _run_sandboxes(c, sb)
 
 
 # -- calendar ------------------------------------------------------------------------
