@@ -53,3 +53,25 @@ def test_site_languages_from_env_or_file_list(tmp_path):
     assert load_settings(f, environ=env).moodle().site.languages == ("en", "ru")
     with pytest.raises(ConfigError, match="language codes"):
         load_settings(f, environ={"OCA_MOODLE_LANGUAGES": "en;ru"}).moodle()
+
+
+def test_zoom_is_optional_but_not_half_configured(tmp_path):
+    base = {"OCA_CONFIG": str(tmp_path / "n.toml")}
+    assert load_settings(None, environ=base).zoom() is None
+    with pytest.raises(ConfigError, match="OCA_ZOOM_CLIENT_SECRET"):
+        load_settings(None, environ={**base, "OCA_ZOOM_ACCOUNT_ID": "a", "OCA_ZOOM_CLIENT_ID": "b"}).zoom()
+    z = load_settings(None, environ={**base, "OCA_ZOOM_ACCOUNT_ID": "a", "OCA_ZOOM_CLIENT_ID": "b",
+                                     "OCA_ZOOM_CLIENT_SECRET": "s3cr3t"}).zoom()
+    assert z is not None and z.api_url == "https://api.zoom.us/v2" and "s3cr3t" not in repr(z)
+
+
+def test_drive_needs_credentials_or_a_sandbox(tmp_path):
+    base = {"OCA_CONFIG": str(tmp_path / "n.toml")}
+    with pytest.raises(ConfigError, match="OCA_DRIVE_CREDENTIALS"):
+        load_settings(None, environ=base).drive()
+    with pytest.raises(ConfigError, match="no file"):
+        load_settings(None, environ={**base, "OCA_DRIVE_CREDENTIALS": str(tmp_path / "missing.json")}).drive()
+    key = tmp_path / "key.json"
+    key.write_text("{}")
+    d = load_settings(None, environ={**base, "OCA_DRIVE_CREDENTIALS": str(key), "OCA_DRIVE_SUBJECT": "a@b.org"}).drive()
+    assert d.credentials == str(key) and d.subject == "a@b.org"
