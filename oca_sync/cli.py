@@ -354,16 +354,11 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
             raise OcaError("the second pass still has changes: this is a bug, please report it")
         c.out.print("[bold]5. Archive[/bold] the programme is over (Zoom's clock moves to May 2022): recordings "
                     "and materials go to Drive, verified")
-        from .demo import after_programme
-        from .drive.archive import Archiver
+        from .demo import archive_after_programme
 
-        after_programme(sb, loaded)
         progress = _ArchiveProgress(c.err)
-        archiver = Archiver(loaded, sb.drive_client(), store, zoom=zoom, progress=progress)
         try:
-            rec = archiver.archive_recordings(archiver.recording_targets())
-            mat = archiver.archive_materials()
-            shared = archiver.share()
+            rec, mat, shared = archive_after_programme(sb, loaded, store, zoom, progress)
         finally:
             progress.stop()
         for title, report in (("recordings", rec), ("materials", mat)):

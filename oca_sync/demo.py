@@ -12,11 +12,13 @@ from pathlib import Path
 from .config import SiteOptions
 from .errors import UsageError
 from .moodle.client import MoodleClient
+from .drive.archive import ArchiveReport, Archiver, Progress
 from .drive.client import DriveClient
 from .sandbox.drive import DriveSandbox
 from .sandbox.moodle import MoodleSandbox
 from .sandbox.zoom import ZoomSandbox
 from .spec import LoadedSpec
+from .state import StateStore
 from .zoom.client import ZoomClient
 
 DEMO_SPEC = "oca-kyrgyzstan-2022.yaml"
@@ -89,7 +91,14 @@ def sandboxes(loaded: LoadedSpec | None = None, *, moodle_port: int = 0, zoom_po
         yield Sandboxes(moodle, zoom, drive)
 
 
-def after_programme(sb: Sandboxes, loaded: LoadedSpec) -> None:
-    """Move Zoom's clock a week past the programme's end: its meetings were held and recorded."""
+def archive_after_programme(
+    sb: Sandboxes, loaded: LoadedSpec, store: StateStore, zoom: ZoomClient, progress: Progress | None = None
+) -> tuple[ArchiveReport, ArchiveReport, list[str]]:
+    """Move Zoom's clock a week past the programme (its meetings were held and recorded), then
+    archive recordings and materials to the Drive sandbox and share the archive."""
     last = max(c.end for c in loaded.spec.courses)
     sb.zoom.set_time(dt.datetime(last.year, last.month, last.day, tzinfo=dt.timezone.utc) + dt.timedelta(days=7))
+    archiver = Archiver(loaded, sb.drive_client(), store, zoom=zoom, progress=progress)
+    recordings = archiver.archive_recordings(archiver.recording_targets())
+    materials = archiver.archive_materials()
+    return recordings, materials, archiver.share()
