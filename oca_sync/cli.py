@@ -132,7 +132,7 @@ def validate(c: Ctx, spec: Path) -> None:
 # -- plan -----------------------------------------------------------------------
 
 
-def _moodle(c: Ctx) -> tuple[Any, dict[str, int]]:
+def _moodle(c: Ctx) -> tuple[Any, SiteOptions]:
     from .moodle.client import MoodleClient
 
     ms = c.settings.moodle()
@@ -466,7 +466,8 @@ class _ArchiveProgress:
             self.bars.update(self.bytes_task, completed=position)
 
     def file_done(self, row: Any) -> None:
-        self.bars.advance(self.files_task)
+        if self.files_task is not None:
+            self.bars.advance(self.files_task)
 
     def stop(self) -> None:
         self.bars.stop()

@@ -45,7 +45,9 @@ class Sandboxes:
         return MoodleClient(self.moodle.url, self.moodle.token)
 
     def zoom_client(self) -> ZoomClient:
-        return ZoomClient(**self.zoom.credentials())
+        z = self.zoom.credentials()
+        return ZoomClient(z["account_id"], z["client_id"], z["client_secret"], api_base=z["api_base"],
+                          oauth_url=z["oauth_url"])
 
     def drive_client(self) -> DriveClient:
         return DriveClient.for_sandbox(self.drive.root_url, self.drive.token, shared_drive_id=self.drive.shared_drive_id)

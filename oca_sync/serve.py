@@ -53,7 +53,7 @@ class RecordingHandler:
     def __call__(self, event: dict[str, Any]) -> None:
         obj = (event.get("payload") or {}).get("object") or {}
         try:
-            meeting_id = int(obj.get("id"))
+            meeting_id = int(str(obj.get("id")))
         except (TypeError, ValueError):
             log.info("recording.completed without a meeting id: ignored")
             return

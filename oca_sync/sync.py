@@ -194,12 +194,12 @@ def apply(
                                 desired, prep.observed, prep.role_ids,
                                 last_applied=store.applied_state(sc), prune=prune), prep.role_ids, None, links)
                     ledger = applied_records(prep.desired, prep.observed)
-                    counts = execute(
-                        client, prep.plan, prep.desired, prep.observed, prep.role_ids,
-                        progress=hooks.progress,
-                        on_stage_done=lambda stage: store.record_applied(
-                            sc, {k: v for k, v in ledger.items() if k[0] == stage}),
-                    )
+
+                    def record_stage(stage: str, ledger: dict[tuple[str, str], dict[str, Any]] = ledger) -> None:
+                        store.record_applied(sc, {k: v for k, v in ledger.items() if k[0] == stage})
+
+                    counts = execute(client, prep.plan, prep.desired, prep.observed, prep.role_ids,
+                                     progress=hooks.progress, on_stage_done=record_stage)
                     _add(result.counts, counts)
                     break
                 except WriteOutcomeUnknown as e:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import OcaError, RemoteError
 from ..spec import LoadedSpec
@@ -60,13 +60,27 @@ class ArchiveReport:
         return sum(1 for r in self.rows if r.status == status)
 
 
-class Progress:
+class Progress(Protocol):
     """What an archive run reports while it works (the CLI draws bars from it)."""
 
     def files(self, total: int) -> None: ...
     def file_started(self, name: str, size: int) -> None: ...
     def bytes_at(self, position: int) -> None: ...  # bytes of the current file safely in Drive
     def file_done(self, row: Row) -> None: ...
+
+
+class NoProgress:
+    def files(self, total: int) -> None:
+        pass
+
+    def file_started(self, name: str, size: int) -> None:
+        pass
+
+    def bytes_at(self, position: int) -> None:
+        pass
+
+    def file_done(self, row: Row) -> None:
+        pass
 
 
 class Archiver:
@@ -88,7 +102,7 @@ class Archiver:
         self.settings = loaded.spec.drive
         self.file_types = file_types or list(self.settings.file_types)
         self.trash_in_zoom = trash_in_zoom
-        self.progress = progress or Progress()
+        self.progress: Progress = progress or NoProgress()
         self.scope = f"archive:{loaded.spec.programme.key}"
         self._folders: dict[tuple[str, ...], str] = {}
         self._copies: dict[str, list[dict[str, Any]]] = {}

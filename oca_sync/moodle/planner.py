@@ -164,14 +164,14 @@ def plan_moodle(
     user_ids: dict[str, int] = {}  # desired user key -> id of an existing user
     for uid, u in desired.users.items():
         label = uid.removeprefix(keys.owned)
-        cur = observed.users.get(uid)
-        if cur is not None:
-            assert cur.id is not None
-            user_ids[uid] = cur.id
-            drift("user", label, cur)
-            fields = diff_fields(cur.fields(), u.fields())
-            if fields:
-                add("user", label, Action.UPDATE, fields, replace(u, id=cur.id))
+        have_user = observed.users.get(uid)
+        if have_user is not None:
+            assert have_user.id is not None
+            user_ids[uid] = have_user.id
+            drift("user", label, have_user)
+            user_fields = diff_fields(have_user.fields(), u.fields())
+            if user_fields:
+                add("user", label, Action.UPDATE, user_fields, replace(u, id=have_user.id))
         elif u.username in observed.foreign_users:
             other = observed.foreign_users[u.username]
             assert other.id is not None
@@ -191,18 +191,18 @@ def plan_moodle(
         for uid, role_names in wanted.items():
             want_roles = frozenset(role_ids[r] for r in role_names if r in role_ids)
             userid = user_ids.get(uid)
-            cur = enrolled.get(userid) if userid is not None else None
+            enrolment = enrolled.get(userid) if userid is not None else None
             label = f"{short}/{uid.removeprefix(keys.owned)}"
             names = ",".join(sorted(role_names))
-            if cur is None:
+            if enrolment is None:
                 add("enrolment", label, Action.CREATE, (FieldChange("roles", None, names),),
                     EnrolPayload(cid, uid, want_roles, frozenset()))
                 continue
-            missing = want_roles - cur.roles
-            surplus = (cur.roles & managed_roles) - want_roles
+            missing = want_roles - enrolment.roles
+            surplus = (enrolment.roles & managed_roles) - want_roles
             if missing or surplus:
                 add("enrolment", label, Action.UPDATE,
-                    (FieldChange("roles", _role_names(cur.roles, role_ids), names),),
+                    (FieldChange("roles", _role_names(enrolment.roles, role_ids), names),),
                     EnrolPayload(cid, uid, missing, surplus))
         if prune:
             wanted_ids = {user_ids.get(u) for u in wanted}
@@ -216,8 +216,8 @@ def plan_moodle(
             if gid in skipped_groups:
                 continue
             want_members = desired.members.get(gid, frozenset())
-            g = groups.get(gid)
-            have_members = {e.userid for e in enrolled.values() if g is not None and g.id in e.groups}
+            group = groups.get(gid)
+            have_members = {e.userid for e in enrolled.values() if group is not None and group.id in e.groups}
             to_add = frozenset(u for u in want_members if user_ids.get(u) not in have_members)
             wanted_ids = {user_ids[u] for u in want_members if u in user_ids}
             # Only users carrying our key are ever removed from a group.
@@ -225,40 +225,39 @@ def plan_moodle(
             to_remove = frozenset((have_members & ours) - wanted_ids) if prune else frozenset()
             if to_add or to_remove:
                 label = gid.removeprefix(keys.owned)
-                fields = []
+                member_fields = []
                 if to_add:
-                    fields.append(FieldChange("add", None, sorted(u.removeprefix(keys.owned) for u in to_add)))
+                    member_fields.append(FieldChange("add", None, sorted(u.removeprefix(keys.owned) for u in to_add)))
                 if to_remove:
-                    fields.append(FieldChange("remove", sorted(to_remove), None))
-                add("members", label, Action.CREATE if not have_members else Action.UPDATE, tuple(fields),
+                    member_fields.append(FieldChange("remove", sorted(to_remove), None))
+                add("members", label, Action.CREATE if not have_members else Action.UPDATE, tuple(member_fields),
                     MembersPayload(cid, gid, to_add, to_remove))
 
     # -- calendar events (keyed by a marker in their description) ----------------
     for cid, events in managed_events(desired, observed).items():
-        have = observed.events.get(cid, {})
+        have_events = observed.events.get(cid, {})
         for key, ev in events.items():
             label = key.removeprefix(keys.owned)
-            cur_list = have.get(key, [])
+            cur_list = have_events.get(key, [])
             if not cur_list:
                 add("event", label, Action.CREATE, (FieldChange("name", None, ev.name),
                                                     FieldChange("timestart", None, ev.timestart)), EventPayload(ev))
                 continue
             first, dupes = cur_list[0], cur_list[1:]
             drift("event", label, first)
-            fields = diff_fields(first.fields(), ev.fields())
-            if fields or dupes:
+            ev_fields = diff_fields(first.fields(), ev.fields())
+            if ev_fields or dupes:
                 # Core has no web service to edit an event: replace it (create first, then delete).
-                note = "replaced: core cannot edit events" if fields else f"removing {len(dupes)} duplicate(s)"
-                add("event", label, Action.UPDATE, fields,
-                    EventPayload(ev if fields else None, tuple(e.id for e in (cur_list if fields else dupes) if e.id)),
-                    note)
+                note = "replaced: core cannot edit events" if ev_fields else f"removing {len(dupes)} duplicate(s)"
+                gone = tuple(e.id for e in (cur_list if ev_fields else dupes) if e.id)
+                add("event", label, Action.UPDATE, ev_fields, EventPayload(ev if ev_fields else None, gone), note)
         if prune:
-            for key, cur_list in have.items():
+            for key, cur_list in have_events.items():
                 if key not in events:
                     add("event", key.removeprefix(keys.owned), Action.DELETE,
                         payload=EventPayload(None, tuple(e.id for e in cur_list if e.id)))
         else:
-            superseded = [k for k in have if k not in events and k in desired.events.get(cid, {})]
+            superseded = [k for k in have_events if k not in events and k in desired.events.get(cid, {})]
             if superseded:
                 plan.notices.append(Notice("info", (
                     f"{len(superseded)} calendar events made by oca-sync are now also made by mod_attendance "
@@ -379,19 +378,19 @@ def _plan_content(desired: m.DesiredSite, observed: m.ObservedSite, plan: Plan, 
         have_mods = observed.modules.get(cid, {})
         for idn, mod in modules.items():
             label = idn.removeprefix(keys.owned)
-            cur = have_mods.get(idn)
-            if cur is None:
+            have_mod = have_mods.get(idn)
+            if have_mod is None:
                 add("module", label, Action.CREATE, (FieldChange("type", None, mod.modname),
                                                      FieldChange("name", None, mod.name or mod.intro)),
                     ContentPayload(cid, module=mod))
                 continue
-            if cur.modname != mod.modname:
+            if have_mod.modname != mod.modname:
                 plan.notices.append(Notice("error", (
-                    f"activity {idn!r} is a {cur.modname} on the site but a {mod.modname} in the spec; "
+                    f"activity {idn!r} is a {have_mod.modname} on the site but a {mod.modname} in the spec; "
                     "delete it in Moodle or give the content another key")))
                 continue
-            drift("module", label, cur)
-            fields = _module_diff(cur, mod)
+            drift("module", label, have_mod)
+            fields = _module_diff(have_mod, mod)
             if fields:
                 add("module", label, Action.UPDATE, fields, ContentPayload(cid, module=mod))
         if prune:

@@ -173,7 +173,7 @@ def create_calendar_events(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
             record["repeatid"] = eid
             series = [record]
             start = _dt.datetime.fromtimestamp(event["timestart"], ZoneInfo(st.settings.timezone))
-            for i in range(1, event["repeats"]):
+            for _ in range(1, event["repeats"]):
                 start = start + _dt.timedelta(days=7)
                 cid = st.next_id("event")
                 copy_ = dict(record, id=cid, timestart=int(start.timestamp()))

@@ -143,6 +143,7 @@ class LabelContent(Strict):
 Content = Annotated[Union[UrlContent, PageContent, FileContent, LabelContent], Field(discriminator="type")]
 
 SessionKind = Literal["training", "mentoring", "event"]
+ALL_KINDS: tuple[SessionKind, ...] = ("training", "mentoring", "event")
 
 
 class Recurrence(Strict):
@@ -211,7 +212,7 @@ class Attendance(Strict):
     key: Key = "attendance"
     name: MultiText = "Attendance"
     grade: int = Field(default=100, ge=0)
-    sessions: list[SessionKind] = Field(default_factory=lambda: ["training", "mentoring", "event"])
+    sessions: list[SessionKind] = Field(default_factory=lambda: list(ALL_KINDS))
 
 
 class Course(Strict):

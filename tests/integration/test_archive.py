@@ -13,7 +13,7 @@ import time
 import pytest
 
 from oca_sync.demo import sandboxes
-from oca_sync.drive.archive import Archiver, Progress
+from oca_sync.drive.archive import Archiver, NoProgress
 from oca_sync.state import StateStore
 from oca_sync.zoom.meetings import apply_zoom, desired_meetings, observe_meetings, plan_zoom
 
@@ -114,7 +114,7 @@ def test_corruption_is_detected_and_not_marked_done(sb, oca, store):
 def test_zoom_token_expiry_mid_download(sb, oca, store):
     zoom = held(sb, oca)
 
-    class Expire(Progress):
+    class Expire(NoProgress):
         done = False
 
         def bytes_at(self, position: int) -> None:
