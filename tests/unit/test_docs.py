@@ -35,3 +35,15 @@ def test_command_is_in_the_readme_with_an_example_in_its_help(path, cmd):
 def test_exit_codes_are_in_the_readme():
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |"):
         assert code in README
+
+
+def test_every_spec_field_is_documented():
+    from oca_sync.spec import models as m
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "spec.md").read_text(encoding="utf-8")
+    missing = []
+    for cls in (m.CourseSpec, m.Programme, m.MoodleSettings, m.Category, m.RoleMap, m.Course, m.SessionSpec,
+                m.Recurrence, m.UrlContent, m.PageContent, m.FileContent, m.LabelContent, m.Survey, m.Question,
+                m.Attendance, m.Organisation, m.Member, m.Staff, m.ZoomSettings, m.DriveSettings):
+        missing += [f"{cls.__name__}.{name}" for name in cls.model_fields if name not in doc]
+    assert not missing, f"docs/spec.md does not mention: {missing}"
