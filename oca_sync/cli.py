@@ -149,9 +149,9 @@ def _zoom(c: Ctx) -> Any:
                       oauth_url=zs.oauth_url)
 
 
-def _print_plan(c: Ctx, plan: Plan) -> None:
+def _print_plan(c: Ctx, plan: Plan, tz: Any = None) -> None:
     color = c.out.is_terminal and not c.out.no_color
-    for line in render_lines(plan, color=color):
+    for line in render_lines(plan, color=color, tz=tz):
         if color:
             c.out.print(line)
         else:
@@ -186,7 +186,7 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
     if as_json:
         click.echo(json.dumps(prep.plan.to_json(), indent=2, ensure_ascii=False))
     else:
-        _print_plan(c, prep.plan)
+        _print_plan(c, prep.plan, loaded.tz)
     _warnings(c, client)
     if sync.plan_errors(prep.plan):
         raise click.exceptions.Exit(ExitCode.ERROR)
@@ -220,7 +220,8 @@ def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store:
     def step(change: Change) -> None:
         progress.update(task[-1], advance=1, description=f"{change.action.marker} {change.address}"[:60])
 
-    hooks = sync.Hooks(status=lambda msg: c.err.print(f"[dim]{msg}[/dim]"), show_plan=lambda p: _print_plan(c, p),
+    hooks = sync.Hooks(status=lambda msg: c.err.print(f"[dim]{msg}[/dim]"),
+                       show_plan=lambda p: _print_plan(c, p, loaded.tz),
                        confirm=confirm, progress_start=start, progress=step)
     try:
         return sync.apply(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom)

@@ -7,12 +7,14 @@ versioned JSON document.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 #: Version of the JSON document printed by ``plan --json``; bump on incompatible changes.
 PLAN_FORMAT_VERSION = "1.0"
@@ -156,11 +158,20 @@ def short(v: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_lines(plan: Plan, *, color: bool = False) -> Iterable[str]:
-    """The plan as text lines (rich markup when ``color``)."""
+#: Fields holding Unix times, shown as local date and time in a plan.
+TIME_FIELDS = frozenset({"startdate", "enddate", "timestart"})
+
+
+def render_lines(plan: Plan, *, color: bool = False, tz: ZoneInfo | None = None) -> Iterable[str]:
+    """The plan as text lines (rich markup when ``color``); Unix times in ``tz`` when given."""
 
     def paint(text: str, style: str) -> str:
         return f"[{style}]{text}[/{style}]" if color else text
+
+    def value(name: str, v: Any) -> str:
+        if tz is not None and name in TIME_FIELDS and isinstance(v, int) and not isinstance(v, bool):
+            return dt.datetime.fromtimestamp(v, tz).strftime("%Y-%m-%d %H:%M %Z")
+        return short(v)
 
     styles = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
     if plan.drift:
@@ -168,7 +179,7 @@ def render_lines(plan: Plan, *, color: bool = False) -> Iterable[str]:
         for d in plan.drift:
             yield f"  ! {d.address}"
             for f in d.fields:
-                yield f"      {f.name}: {short(f.old)} → {short(f.new)}"
+                yield f"      {f.name}: {value(f.name, f.old)} → {value(f.name, f.new)}"
         yield ""
     for n in plan.notices:
         yield paint(f"{n.level.capitalize()}: {n.message}", "bold yellow" if n.level == "warning" else "cyan")
@@ -181,9 +192,9 @@ def render_lines(plan: Plan, *, color: bool = False) -> Iterable[str]:
         yield paint(line, styles[c.action])
         for f in c.fields:
             if c.action is Action.CREATE:
-                yield f"      {f.name}: {short(f.new)}"
+                yield f"      {f.name}: {value(f.name, f.new)}"
             elif c.action is Action.UPDATE:
-                yield f"      {f.name}: {short(f.old)} → {short(f.new)}"
+                yield f"      {f.name}: {value(f.name, f.old)} → {value(f.name, f.new)}"
     if plan.changes:
         yield ""
     yield paint(plan.summary(), "bold")

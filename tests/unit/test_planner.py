@@ -167,3 +167,13 @@ def test_json_document_is_versioned():
     assert doc["format_version"] == "1.0"
     assert doc["summary"] == {"add": 11, "change": 0, "delete": 0}
     assert doc["changes"][0]["address"] == "moodle.category[oca:p1]"
+
+
+def test_times_are_shown_in_the_programme_zone():
+    from zoneinfo import ZoneInfo
+
+    d = desired()
+    plan = plan_moodle(d, m.ObservedSite(), DEFAULT_ROLE_IDS)
+    text = "\n".join(render_lines(plan, tz=ZoneInfo("Asia/Bishkek")))
+    assert "timestart: 1970-01-01 06:02 +06" in text  # 150 s after the epoch, in UTC+6
+    assert "timestart: 150" in "\n".join(render_lines(plan))  # raw without a zone, as in --json
