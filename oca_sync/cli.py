@@ -406,7 +406,7 @@ def calendar_export(c: Ctx, spec: Path, output: Path | None, organisation: str |
     zoom = _zoom(c)
     links: dict[str, str] = {}
     if zoom is not None:
-        hosts = {m.host for m in desired_meetings(loaded).meetings.values()}
+        hosts = desired_meetings(loaded).hosts
         with c.err.status("Reading Zoom meetings …"):
             links = join_urls(observe_meetings(zoom, hosts))
     else:

@@ -37,7 +37,7 @@ class RecordingHandler:
         zoom = self.archiver.zoom
         assert zoom is not None
         desired = desired_meetings(self.archiver.loaded)
-        observed = observe_meetings(zoom, {m.host for m in desired.meetings.values()})
+        observed = observe_meetings(zoom, desired.hosts)
         with self._lock:
             self._ids = {m.id: key for key, ms in observed.items() for m in ms if m.id is not None}
 

@@ -129,7 +129,7 @@ def _prepare_zoom(zoom: ZoomClient | None, loaded: LoadedSpec, prune: bool, hook
     if zoom is None or not loaded.spec.zoom.enabled:
         return None
     desired = desired_meetings(loaded)
-    hosts = {m.host for m in desired.meetings.values()}
+    hosts = desired.hosts
     hooks.status(f"Reading Zoom meetings of {len(hosts)} host(s) …")
     observed = observe_meetings(zoom, hosts)
     return ZoomPrepared(desired, observed, plan_zoom(desired, observed, prune=prune))

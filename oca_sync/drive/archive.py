@@ -156,7 +156,7 @@ class Archiver:
         if self.zoom is None:
             raise OcaError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
         desired = desired_meetings(self.loaded)
-        observed = observe_meetings(self.zoom, {m.host for m in desired.meetings.values()})
+        observed = observe_meetings(self.zoom, desired.hosts)
         targets: list[RecordingTarget] = []
         for key, meetings in sorted(observed.items()):
             if key not in self.sessions:

@@ -187,11 +187,16 @@ def _courses(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) 
         done(batch)
 
 
-def _sections(client: MoodleClient, changes: list[Change], desired: m.DesiredSite, ids: Ids, done: Done) -> None:
+def _by_course(changes: list[Change]) -> dict[str, list[Change]]:
+    """Changes whose payload names a course, grouped by it (one batch call per course)."""
     per_course: dict[str, list[Change]] = defaultdict(list)
     for c in changes:
         per_course[c.payload.course].append(c)
-    for course_key, cs in per_course.items():
+    return per_course
+
+
+def _sections(client: MoodleClient, changes: list[Change], desired: m.DesiredSite, ids: Ids, done: Done) -> None:
+    for course_key, cs in _by_course(changes).items():
         courseid = ids.courses[course_key]
         fmt = desired.courses[course_key].format
         current: dict[int, int] = {}
@@ -219,10 +224,7 @@ def _section_ids(client: MoodleClient, courseid: int) -> dict[int, int]:
 def _plugin_sections(client: MoodleClient, changes: list[Change], desired: m.DesiredSite, ids: Ids,
                      done: Done) -> None:
     """One upsert per course with every section in order (consecutive positions), then deletions."""
-    per_course: dict[str, list[Change]] = defaultdict(list)
-    for c in changes:
-        per_course[c.payload.course].append(c)
-    for course_key, cs in per_course.items():
+    for course_key, cs in _by_course(changes).items():
         courseid = ids.courses[course_key]
         upserts = [c for c in cs if c.action is not Action.DELETE]
         if upserts:
@@ -242,10 +244,7 @@ def _plugin_sections(client: MoodleClient, changes: list[Change], desired: m.Des
 
 
 def _modules(client: MoodleClient, changes: list[Change], desired: m.DesiredSite, ids: Ids, done: Done) -> None:
-    per_course: dict[str, list[Change]] = defaultdict(list)
-    for c in changes:
-        per_course[c.payload.course].append(c)
-    for course_key, cs in per_course.items():
+    for course_key, cs in _by_course(changes).items():
         courseid = ids.courses[course_key]
         deletes = [c for c in cs if c.action is Action.DELETE]
         if deletes:

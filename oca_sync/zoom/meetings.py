@@ -55,6 +55,11 @@ class DesiredMeetings:
     meetings: dict[str, Meeting] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # MeetingCreate.settings for every meeting
 
+    @property
+    def hosts(self) -> set[str]:
+        """The Zoom users whose meetings we manage (each is listed once when observing)."""
+        return {m.host for m in self.meetings.values()}
+
 
 def marker(key: str) -> str:
     return f"oca-key: {key}"

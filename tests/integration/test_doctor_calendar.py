@@ -44,7 +44,7 @@ def test_calendar_has_every_session_with_its_zone_and_join_link(oca):
     with sandboxes(oca) as sb:
         zoom = sb.zoom_client()
         desired = desired_meetings(oca)
-        hosts = {m.host for m in desired.meetings.values()}
+        hosts = desired.hosts
         apply_zoom(zoom, plan_zoom(desired, observe_meetings(zoom, hosts)))
         links = join_urls(observe_meetings(zoom, hosts))
     cal = icalendar.Calendar.from_ical(export_calendar(oca, links))
