@@ -37,8 +37,11 @@ Exit codes:
 
 
 class Ctx:
-    def __init__(self, config: str | None, state: str | None, verbose: int, color: bool | None) -> None:
+    def __init__(
+        self, config: str | None, state: str | None, verbose: int, color: bool | None, files_root: Path | None = None
+    ) -> None:
         self.config_file = config
+        self.files_root = files_root
         self.state_override = state
         self.out = Console(no_color=color is False, force_terminal=color or None, highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, no_color=color is False, highlight=False)
@@ -53,6 +56,10 @@ class Ctx:
         if self._settings is None:
             self._settings = load_settings(self.config_file)
         return self._settings
+
+    def load(self, spec: Path) -> LoadedSpec:
+        """Load and validate a spec; the files it names must lie in --files-root (default: its folder)."""
+        return load_spec(spec, self.files_root)
 
     def store(self) -> StateStore:
         return StateStore(self.state_override or self.settings.state_url())
@@ -89,8 +96,15 @@ class OcaGroup(click.Group):
 @click.option("--state", metavar="URL", help="State store (SQLAlchemy URL; default: a SQLite file under ~/.local/state).")
 @click.option("-v", "--verbose", count=True, help="More output on stderr (-vv for debug).")
 @click.option("--color/--no-color", default=None, help="Force or disable colours (default: on a terminal).")
+@click.option("--files-root", metavar="DIR", envvar="OCA_FILES_ROOT",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that every file the spec names (materials, rosters) must lie in "
+                   "(default: the spec's own folder). Files outside it are refused, never published.")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, state: str | None, verbose: int, color: bool | None) -> None:
+def cli(
+    ctx: click.Context, config: str | None, state: str | None, verbose: int, color: bool | None,
+    files_root: Path | None,
+) -> None:
     """Push a training programme described in one YAML file into Moodle.
 
     \b
@@ -101,7 +115,7 @@ def cli(ctx: click.Context, config: str | None, state: str | None, verbose: int,
       oca-sync plan course_spec/oca-kyrgyzstan-2022.yaml
       oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
     """
-    ctx.obj = Ctx(config, state, verbose, color)
+    ctx.obj = Ctx(config, state, verbose, color, files_root)
 
 
 # -- validate -------------------------------------------------------------------
@@ -119,7 +133,7 @@ def validate(c: Ctx, spec: Path) -> None:
     Example:
       oca-sync validate course_spec/oca-kyrgyzstan-2022.yaml
     """
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     s = loaded.spec
     n_sessions = sum(len(v) for v in loaded.sessions.values())
     n_people = sum(len(v) for v in loaded.members.values()) + len(s.staff)
@@ -177,7 +191,7 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
     """
     from . import sync
 
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     client, site = _moodle(c)
     store = c.store()
     with c.err.status("Reading Moodle …") as st:
@@ -246,7 +260,7 @@ def apply(c: Ctx, spec: Path, prune: bool, yes: bool) -> None:
       oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
       oca-sync apply --yes --prune spec.yaml
     """
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     client, site = _moodle(c)
     result = run_apply(c, loaded, client, site, c.store(), prune=prune, yes=yes, zoom=_zoom(c))
     _warnings(c, client)
@@ -291,7 +305,7 @@ def sandbox(c: Ctx, spec: Path | None, moodle_port: int, zoom_port: int, drive_p
     """
     from .demo import sandboxes
 
-    loaded = load_spec(spec) if spec else None
+    loaded = c.load(spec) if spec else None
     with sandboxes(loaded, moodle_port=moodle_port, zoom_port=zoom_port, drive_port=drive_port) as sb:
         c.out.print(f"Moodle emulator at {sb.moodle.url}, Zoom emulator at {sb.zoom.url}, Drive emulator at "
                     f"{sb.drive.url}.")
@@ -332,7 +346,7 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
     from .demo import default_spec, sandboxes
 
     path = spec or default_spec()
-    loaded = load_spec(path)
+    loaded = c.load(path)
     c.out.print(f"[bold]1. Spec[/bold] {path}: valid ({sum(len(v) for v in loaded.sessions.values())} sessions).")
     with tempfile.TemporaryDirectory(prefix="oca-demo-") as tmp, sandboxes(loaded) as sb:
         c.out.print(f"[bold]2. Sandbox[/bold] Moodle emulator at {sb.moodle.url}, Zoom emulator at {sb.zoom.url}")
@@ -402,7 +416,7 @@ def calendar_export(c: Ctx, spec: Path, output: Path | None, organisation: str |
     from .calendar import export_calendar
     from .zoom.meetings import desired_meetings, join_urls, observe_meetings
 
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     zoom = _zoom(c)
     links: dict[str, str] = {}
     if zoom is not None:
@@ -519,7 +533,7 @@ def recordings_archive(c: Ctx, spec: Path, types: str | None, trash: bool) -> No
     """
     from .drive.archive import Archiver
 
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     zoom = _zoom(c)
     if zoom is None:
         raise OcaError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
@@ -559,7 +573,7 @@ def materials_archive(c: Ctx, spec: Path) -> None:
     """
     from .drive.archive import Archiver
 
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     progress = _ArchiveProgress(c.err)
     archiver = Archiver(loaded, _drive(c, loaded), c.store(), progress=progress)
     try:
@@ -594,7 +608,7 @@ def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
     from .serve import webhook_app
     from .zoom.webhooks import run
 
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     secret = c.settings.webhook_secret()
     zoom = _zoom(c)
     if zoom is None:

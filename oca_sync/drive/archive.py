@@ -320,7 +320,7 @@ class Archiver:
             for s in self.loaded.sessions.get(course.shortname, ()):
                 for c in s.content:
                     if isinstance(c, FileContent):
-                        items.append((s, c, (self.loaded.path.parent / c.path).resolve()))
+                        items.append((s, c, self.loaded.file(c.path)))
         self.progress.files(len(items))
         for session, content, path in items:
             folder_name = session_folder(session, self.loaded)

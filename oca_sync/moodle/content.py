@@ -98,7 +98,6 @@ def build_course(
     becomes a URL activity at the top of the session's section.
     """
     sessions = loaded.sessions.get(course.shortname, ())
-    base = loaded.path.parent
     sections = [
         m.Section(course=cid, number=i, key=s.key, name=name(s.title, "section.name"),
                   summary=section_summary(s, loaded, text), visible=True)
@@ -128,7 +127,7 @@ def build_course(
                 add(idn, modname="label", section=s.key, name="", intro=text(c.text), visible=True,
                     settings=settings_json({}))
             elif isinstance(c, FileContent):
-                path = (base / c.path).resolve()
+                path = loaded.file(c.path)
                 add(idn, modname="resource", section=s.key, name=name(c.title, "module.name"),
                     intro=text(c.description), visible=True, settings=settings_json(file_facts(path)), file=str(path))
     for survey in course.surveys:

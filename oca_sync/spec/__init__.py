@@ -8,18 +8,21 @@ column and field path. Nothing here touches the network.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from oca_sync.errors import SpecError, SpecIssue
+from oca_sync.errors import SpecError, SpecIssue, UsageError
 from oca_sync.spec import checks, multilang
 from oca_sync.spec.loader import YamlDocument, format_path, load_yaml, validation_issues
 from oca_sync.spec.models import CourseSpec, Member, MultiText, Session
+from oca_sync.spec.paths import PathRefused, confine
 
-__all__ = ["LoadedSpec", "load_spec", "parse_spec_text"]
+__all__ = ["LoadedSpec", "PathRefused", "load_spec", "parse_spec_text"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,19 @@ class LoadedSpec:
     spec: CourseSpec
     sessions: dict[str, tuple[Session, ...]]  # by course shortname, sorted by start
     members: dict[str, tuple[Member, ...]]  # by organisation key: inline members + roster rows
+    base_dir: Path | None = None  # where the spec's relative paths start (default: the spec's folder)
+    files_root: Path | None = None  # the folder every named file must lie in (default: base_dir)
+
+    def file(self, name: str) -> Path:
+        """The real path of a file the spec names, checked again now (it was checked at load time).
+
+        Checking again at use time means a symlink swapped in after validation is still refused.
+        """
+        base = self.base_dir if self.base_dir is not None else self.path.parent
+        try:
+            return confine(base, name, self.files_root)
+        except PathRefused as e:
+            raise UsageError(f"{self.path}: {e}") from None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -40,10 +56,15 @@ class LoadedSpec:
         return multilang.render(t, self.spec.programme.languages)
 
 
-def load_spec(path: str | Path) -> LoadedSpec:
-    """Load and fully validate the spec file at ``path``; raise ``SpecError`` listing every problem."""
+def load_spec(path: str | Path, files_root: str | Path | None = None) -> LoadedSpec:
+    """Load and fully validate the spec file at ``path``; raise ``SpecError`` listing every problem.
+
+    Files the spec names (materials, rosters) must lie inside ``files_root`` (default: the spec's folder).
+    """
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device would block or never end
+            raise SpecError([SpecIssue(str(path), None, None, "", "not a regular file")])
         text = path.read_text(encoding="utf-8-sig")  # tolerate the BOM some editors write
     except FileNotFoundError:
         raise SpecError([SpecIssue(str(path), None, None, "", "file not found")]) from None
@@ -51,15 +72,26 @@ def load_spec(path: str | Path) -> LoadedSpec:
         raise SpecError([SpecIssue(str(path), None, None, "", f"not UTF-8 text (byte {e.start})")]) from None
     except OSError as e:
         raise SpecError([SpecIssue(str(path), None, None, "", f"cannot read the file: {e.strerror}")]) from None
-    return _parse(text, str(path), path.parent, path)
+    return _parse(text, str(path), path.parent, path, _root(files_root))
 
 
-def parse_spec_text(text: str, filename: str = "<string>", base_dir: Path | None = None) -> LoadedSpec:
+def parse_spec_text(
+    text: str, filename: str = "<string>", base_dir: Path | None = None, files_root: str | Path | None = None
+) -> LoadedSpec:
     """Like :func:`load_spec` for text in memory; files it names are looked up in ``base_dir`` (default: cwd)."""
-    return _parse(text, filename, base_dir if base_dir is not None else Path.cwd(), Path(filename))
+    return _parse(text, filename, base_dir if base_dir is not None else Path.cwd(), Path(filename), _root(files_root))
 
 
-def _parse(text: str, filename: str, base_dir: Path, path: Path) -> LoadedSpec:
+def _root(files_root: str | Path | None) -> Path | None:
+    if files_root is None:
+        return None
+    root = Path(files_root)
+    if not root.is_dir():
+        raise SpecError([SpecIssue(str(root), None, None, "", "the files root is not a folder")])
+    return root.resolve()
+
+
+def _parse(text: str, filename: str, base_dir: Path, path: Path, files_root: Path | None = None) -> LoadedSpec:
     doc, issues = load_yaml(text, filename)
     if doc is None:
         raise SpecError(issues)
@@ -68,11 +100,14 @@ def _parse(text: str, filename: str, base_dir: Path, path: Path) -> LoadedSpec:
     except ValidationError as e:
         issues += _not_reported(validation_issues(e, doc, filename, CourseSpec), issues)
         raise SpecError(_sorted(issues, filename)) from None
-    checked = checks.run(spec, base_dir)
+    checked = checks.run(spec, base_dir, files_root)
     issues += [_issue(where, message, doc, filename) for where, message in checked.findings]
     if issues:
         raise SpecError(_sorted(issues, filename))
-    return LoadedSpec(path=path, spec=spec, sessions=checked.sessions, members=checked.members)
+    return LoadedSpec(
+        path=path, spec=spec, sessions=checked.sessions, members=checked.members,
+        base_dir=base_dir, files_root=files_root,
+    )
 
 
 def _issue(where: checks.Location, message: str, doc: YamlDocument, filename: str) -> SpecIssue:

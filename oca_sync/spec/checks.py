@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,14 @@ from pydantic import BaseModel, ValidationError
 from oca_sync.spec.expand import expand, localize
 from oca_sync.spec.loader import SpecPath, error_message, format_path
 from oca_sync.spec.models import Course, CourseSpec, Member, Person, Session, Staff
+from oca_sync.spec.paths import PathRefused, confine
 
 MULTICHOICE = ("multichoice", "multichoice_multi")
 NO_OPTIONS = ("text", "textarea", "numeric", "info")
 MIN_MAX = ("rating", "numeric")
 ROSTER_REQUIRED = ("key", "firstname", "lastname", "email")
+#: What a column name in a roster header looks like; anything else is not echoed back (it may be file content).
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -49,16 +53,19 @@ class Checked:
     findings: list[Finding] = field(default_factory=list)
 
 
-def run(spec: CourseSpec, base_dir: Path) -> Checked:
-    """Run every check on a spec that passed model validation."""
+def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Checked:
+    """Run every check on a spec that passed model validation.
+
+    Files the spec names are relative to ``base_dir`` and must lie inside ``files_root`` (default ``base_dir``).
+    """
     out = Checked()
     tz = _zone(spec.programme.timezone)
     if tz is None:
         out.findings.append((("programme", "timezone"), f"unknown time zone {spec.programme.timezone!r}"))
     out.findings += check_languages(spec)
-    out.findings += check_courses(spec, base_dir, tz)
+    out.findings += check_courses(spec, base_dir, tz, files_root)
     out.findings += check_organisations(spec)
-    members, people, roster_findings = load_members(spec, base_dir)
+    members, people, roster_findings = load_members(spec, base_dir, files_root)
     out.members = members
     out.findings += roster_findings
     out.findings += check_people(people)
@@ -135,7 +142,9 @@ def check_languages(spec: CourseSpec) -> list[Finding]:
 # --- courses, sessions, surveys ------------------------------------------------------
 
 
-def check_courses(spec: CourseSpec, base_dir: Path, tz: ZoneInfo | None) -> list[Finding]:
+def check_courses(
+    spec: CourseSpec, base_dir: Path, tz: ZoneInfo | None, files_root: Path | None = None
+) -> list[Finding]:
     findings: list[Finding] = list(
         _duplicates(
             ((("courses", i, "shortname"), c.shortname) for i, c in enumerate(spec.courses)), "course shortname"
@@ -146,7 +155,7 @@ def check_courses(spec: CourseSpec, base_dir: Path, tz: ZoneInfo | None) -> list
         where: SpecPath = ("courses", i)
         if course.end < course.start:
             findings.append((where + ("end",), f"the course ends ({course.end}) before it starts ({course.start})"))
-        findings += _check_session_specs(course, where, staff, base_dir)
+        findings += _check_session_specs(course, where, staff, base_dir, files_root)
         findings += _check_surveys(course, where, tz)
         findings += _duplicates(_module_keys(course, where), "activity key")
     return findings
@@ -164,7 +173,9 @@ def _module_keys(course: Course, where: SpecPath) -> Iterator[tuple[Location, st
         yield where + ("attendance", "key"), course.attendance.key
 
 
-def _check_session_specs(course: Course, where: SpecPath, staff: dict[str, Staff], base_dir: Path) -> list[Finding]:
+def _check_session_specs(
+    course: Course, where: SpecPath, staff: dict[str, Staff], base_dir: Path, files_root: Path | None
+) -> list[Finding]:
     findings: list[Finding] = []
     for j, session in enumerate(course.sessions):
         here = where + ("sessions", j)
@@ -179,10 +190,11 @@ def _check_session_specs(course: Course, where: SpecPath, staff: dict[str, Staff
             elif host.courses is not None and course.shortname not in host.courses:
                 findings.append((here + ("host",), f"host {session.host!r} is not assigned to {course.shortname}"))
         for k, item in enumerate(session.content):
-            if item.type == "file" and not (base_dir / item.path).is_file():
-                findings.append(
-                    (here + ("content", k, "path"), f"file {item.path!r} not found (relative to {base_dir})")
-                )
+            if item.type == "file":
+                try:
+                    confine(base_dir, item.path, files_root)
+                except PathRefused as e:
+                    findings.append((here + ("content", k, "path"), str(e)))
     return findings
 
 
@@ -260,7 +272,7 @@ def check_organisations(spec: CourseSpec) -> list[Finding]:
 
 
 def load_members(
-    spec: CourseSpec, base_dir: Path
+    spec: CourseSpec, base_dir: Path, files_root: Path | None = None
 ) -> tuple[dict[str, tuple[Member, ...]], list[tuple[Person, Location]], list[Finding]]:
     """Members per organisation (inline, then roster rows), every person with where it is defined, findings."""
     members: dict[str, tuple[Member, ...]] = {}
@@ -271,9 +283,14 @@ def load_members(
             (m, ("organisations", i, "members", j)) for j, m in enumerate(org.members)
         ]
         if org.roster is not None:
-            rows, found = read_roster(base_dir / org.roster, ("organisations", i, "roster"))
-            located += rows
-            findings += found
+            try:
+                roster = confine(base_dir, org.roster, files_root)
+            except PathRefused as e:
+                findings.append((("organisations", i, "roster"), f"roster: {e}"))
+            else:
+                rows, found = read_roster(roster, ("organisations", i, "roster"), shown=org.roster)
+                located += rows
+                findings += found
         people += located
         members.setdefault(org.key, tuple(m for m, _ in located if isinstance(m, Member)))
     # Staff last: in specs they usually come after the organisations, so a clash is reported at the later one.
@@ -281,17 +298,26 @@ def load_members(
     return members, people, findings
 
 
-def read_roster(path: Path, where: SpecPath) -> tuple[list[tuple[Person, Location]], list[Finding]]:
-    """Members from a roster CSV (header row, one member per row), with their CSV line."""
+def read_roster(
+    path: Path, where: SpecPath, shown: str | None = None
+) -> tuple[list[tuple[Person, Location]], list[Finding]]:
+    """Members from a roster CSV (header row, one member per row), with their CSV line.
+
+    ``shown`` is how the spec names the file (for messages); defaults to ``path``.
+    """
     name = str(path)
+    shown = shown or name
     try:
         # utf-8-sig: spreadsheets often save a byte-order mark.
         with path.open(encoding="utf-8-sig", newline="") as f:
             rows = list(_csv_rows(f))
     except FileNotFoundError:
-        return [], [(where, f"roster file not found: {path}")]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        return [], [(where, f"cannot read the roster {path}: {e}")]
+        return [], [(where, f"roster file not found: {shown}")]
+    except UnicodeDecodeError as e:
+        return [], [(where, f"the roster {shown} is not UTF-8 text (byte {e.start})")]
+    except (OSError, csv.Error) as e:
+        # csv.Error names the problem, not the data; OSError its errno text.
+        return [], [(where, f"cannot read the roster {shown}: {getattr(e, 'strerror', None) or e}")]
     if not rows:
         return [], [(CsvLocation(name, 1), "the roster is empty (expected a header row)")]
     _, header = rows[0]
@@ -301,9 +327,12 @@ def read_roster(path: Path, where: SpecPath) -> tuple[list[tuple[Person, Locatio
     if missing:
         findings.append((CsvLocation(name, 1), f"missing column(s): {', '.join(missing)}"))
     allowed = list(Member.model_fields)
-    for column in header:
-        if column not in allowed:
-            findings.append((CsvLocation(name, 1, column), f"unknown column {column!r}; allowed: {', '.join(allowed)}"))
+    unknown = [c for c in header if c not in allowed]
+    if unknown and not all(_COLUMN_NAME.fullmatch(c) for c in unknown):
+        # Not a roster header at all: say so without echoing what the file holds.
+        return [], [(CsvLocation(name, 1), f"the first line is not a roster header; expected columns: {', '.join(allowed)}")]
+    for column in unknown:
+        findings.append((CsvLocation(name, 1, column), f"unknown column {column!r}; allowed: {', '.join(allowed)}"))
     for dup in {c for c in header if header.count(c) > 1}:
         findings.append((CsvLocation(name, 1, dup), f"column {dup!r} appears twice"))
     if findings:

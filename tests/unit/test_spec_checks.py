@@ -292,7 +292,7 @@ def test_roster_members_are_loaded(tmp_path: Path) -> None:
 def test_roster_file_missing(tmp_path: Path) -> None:
     issue = one(tmp_path, ROSTER_SPEC)
     assert where(issue) == (42, 13, "organisations[0].roster")
-    assert issue.message == f"roster file not found: {tmp_path / 'people' / 'org.csv'}"
+    assert issue.message == f"roster: file 'people/org.csv' not found (relative to {tmp_path})"
 
 
 def test_roster_missing_columns(tmp_path: Path) -> None:
