@@ -1,7 +1,8 @@
 """ZoomSandbox: an HTTP server that answers like Zoom's OAuth server and REST API v2.
 
 It serves what oca-sync uses, shaped as Zoom's OpenAPI document
-(``/work/shared/specs/zoom-meeting-api.openapi.json``) defines it:
+(Zoom Meeting API v2, 2023-10; the operations used are committed as
+``tests/contracts/zoom-meeting-api.json``) defines it:
 
 * ``POST /oauth/token`` (Server-to-Server OAuth, ``grant_type=account_credentials``);
 * under ``/v2``: ``GET/POST /users/{userId}/meetings``, ``GET/PATCH/DELETE

@@ -2,8 +2,8 @@
 
 The rules are Python, so the emulator works without the document; each block
 names the OpenAPI path, method and operationId it follows
-(``/work/shared/specs/zoom-meeting-api.openapi.json``, Zoom Meeting API v2,
-2023-10). Where the emulator is stricter than Zoom it says so: unknown body
+(Zoom Meeting API v2, 2023-10; the operations used are in
+``tests/contracts/zoom-meeting-api.json``). Where the emulator is stricter than Zoom it says so: unknown body
 fields and query parameters are refused (Zoom ignores them) so that a client's
 typo shows up in the tests instead of being silently dropped.
 
