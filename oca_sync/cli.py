@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
@@ -59,7 +60,10 @@ class Ctx:
 
     def load(self, spec: Path) -> LoadedSpec:
         """Load and validate a spec; the files it names must lie in --files-root (default: its folder)."""
-        return load_spec(spec, self.files_root)
+        loaded = load_spec(spec, self.files_root)
+        for notice in loaded.notices:
+            self.err.print(f"[yellow]Notice:[/yellow] {escape(str(notice))}")
+        return loaded
 
     def store(self) -> StateStore:
         return StateStore(self.state_override or self.settings.state_url())

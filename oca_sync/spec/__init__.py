@@ -35,6 +35,7 @@ class LoadedSpec:
     members: dict[str, tuple[Member, ...]]  # by organisation key: inline members + roster rows
     base_dir: Path | None = None  # where the spec's relative paths start (default: the spec's folder)
     files_root: Path | None = None  # the folder every named file must lie in (default: base_dir)
+    notices: tuple[SpecIssue, ...] = ()  # worth telling the user, not errors (e.g. roster columns ignored)
 
     def file(self, name: str) -> Path:
         """The real path of a file the spec names, checked again now (it was checked at load time).
@@ -107,6 +108,7 @@ def _parse(text: str, filename: str, base_dir: Path, path: Path, files_root: Pat
     return LoadedSpec(
         path=path, spec=spec, sessions=checked.sessions, members=checked.members,
         base_dir=base_dir, files_root=files_root,
+        notices=tuple(_issue(where, message, doc, filename) for where, message in checked.notices),
     )
 
 

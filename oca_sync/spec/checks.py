@@ -8,8 +8,8 @@ into file, line and column.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import difflib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ from oca_sync.spec.expand import expand, localize
 from oca_sync.spec.loader import SpecPath, error_message, format_path
 from oca_sync.spec.models import Course, CourseSpec, Member, Person, Session, Staff
 from oca_sync.spec.paths import PathRefused, confine
+from oca_sync.spec.roster import RosterUnreadable, read_table
 
 MULTICHOICE = ("multichoice", "multichoice_multi")
 NO_OPTIONS = ("text", "textarea", "numeric", "info")
@@ -51,6 +52,7 @@ class Checked:
     sessions: dict[str, tuple[Session, ...]] = field(default_factory=dict)
     members: dict[str, tuple[Member, ...]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    notices: list[Finding] = field(default_factory=list)  # worth saying, not errors (e.g. roster columns ignored)
 
 
 def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Checked:
@@ -65,7 +67,7 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
     out.findings += check_languages(spec)
     out.findings += check_courses(spec, base_dir, tz, files_root)
     out.findings += check_organisations(spec)
-    members, people, roster_findings = load_members(spec, base_dir, files_root)
+    members, people, roster_findings = load_members(spec, base_dir, files_root, out.notices)
     out.members = members
     out.findings += roster_findings
     out.findings += check_people(people)
@@ -272,7 +274,7 @@ def check_organisations(spec: CourseSpec) -> list[Finding]:
 
 
 def load_members(
-    spec: CourseSpec, base_dir: Path, files_root: Path | None = None
+    spec: CourseSpec, base_dir: Path, files_root: Path | None = None, notices: list[Finding] | None = None
 ) -> tuple[dict[str, tuple[Member, ...]], list[tuple[Person, Location]], list[Finding]]:
     """Members per organisation (inline, then roster rows), every person with where it is defined, findings."""
     members: dict[str, tuple[Member, ...]] = {}
@@ -288,7 +290,7 @@ def load_members(
             except PathRefused as e:
                 findings.append((("organisations", i, "roster"), f"roster: {e}"))
             else:
-                rows, found = read_roster(roster, ("organisations", i, "roster"), shown=org.roster)
+                rows, found = read_roster(roster, ("organisations", i, "roster"), shown=org.roster, notices=notices)
                 located += rows
                 findings += found
         people += located
@@ -299,40 +301,43 @@ def load_members(
 
 
 def read_roster(
-    path: Path, where: SpecPath, shown: str | None = None
+    path: Path, where: SpecPath, shown: str | None = None, notices: list[Finding] | None = None
 ) -> tuple[list[tuple[Person, Location]], list[Finding]]:
-    """Members from a roster CSV (header row, one member per row), with their CSV line.
+    """Members from a roster (CSV or .xlsx; header row, one member per row), with their line.
 
     ``shown`` is how the spec names the file (for messages); defaults to ``path``.
+    Unknown columns are ignored, with one notice appended to ``notices``.
     """
+    notices = notices if notices is not None else []
     name = str(path)
     shown = shown or name
     try:
-        # utf-8-sig: spreadsheets often save a byte-order mark.
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            rows = list(_csv_rows(f))
+        rows = read_table(path)
     except FileNotFoundError:
         return [], [(where, f"roster file not found: {shown}")]
-    except UnicodeDecodeError as e:
-        return [], [(where, f"the roster {shown} is not UTF-8 text (byte {e.start})")]
-    except (OSError, csv.Error) as e:
-        # csv.Error names the problem, not the data; OSError its errno text.
-        return [], [(where, f"cannot read the roster {shown}: {getattr(e, 'strerror', None) or e}")]
+    except RosterUnreadable as e:
+        return [], [(where, f"cannot read the roster {shown}: {e}")]
+    except OSError as e:
+        return [], [(where, f"cannot read the roster {shown}: {e.strerror}")]
     if not rows:
         return [], [(CsvLocation(name, 1), "the roster is empty (expected a header row)")]
     _, header = rows[0]
     header = [h.strip() for h in header]
     findings: list[Finding] = []
-    missing = [c for c in ROSTER_REQUIRED if c not in header]
-    if missing:
-        findings.append((CsvLocation(name, 1), f"missing column(s): {', '.join(missing)}"))
     allowed = list(Member.model_fields)
     unknown = [c for c in header if c not in allowed]
     if unknown and not all(_COLUMN_NAME.fullmatch(c) for c in unknown):
         # Not a roster header at all: say so without echoing what the file holds.
         return [], [(CsvLocation(name, 1), f"the first line is not a roster header; expected columns: {', '.join(allowed)}")]
-    for column in unknown:
-        findings.append((CsvLocation(name, 1, column), f"unknown column {column!r}; allowed: {', '.join(allowed)}"))
+    missing = [c for c in ROSTER_REQUIRED if c not in header]
+    if missing:
+        hints = [f"'{c}' (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(c, unknown, n=1))
+                 else f"'{c}'" for c in missing]
+        findings.append((CsvLocation(name, 1), f"missing column(s): {', '.join(hints)}"))
+    if unknown:
+        # One notice for the file, and the columns are ignored: rosters exported from elsewhere carry extras.
+        notices.append((CsvLocation(name, 1), f"column(s) ignored: {', '.join(repr(c) for c in unknown)} "
+                                              f"(known: {', '.join(allowed)})"))
     for dup in {c for c in header if header.count(c) > 1}:
         findings.append((CsvLocation(name, 1, dup), f"column {dup!r} appears twice"))
     if findings:
@@ -344,7 +349,11 @@ def read_roster(
         if len(values) > len(header):
             findings.append((CsvLocation(name, line), f"{len(values)} values for {len(header)} columns"))
             continue
-        record = {column: value.strip() for column, value in zip(header, values, strict=False) if value.strip()}
+        record = {
+            column: value.strip()
+            for column, value in zip(header, values, strict=False)
+            if value.strip() and column in allowed
+        }
         try:
             out.append((Member.model_validate(record), CsvLocation(name, line)))
         except ValidationError as e:
@@ -352,15 +361,6 @@ def read_roster(
                 column = str(err["loc"][0]) if err["loc"] else ""
                 findings.append((CsvLocation(name, line, column), error_message(err, Member)))
     return out, findings
-
-
-def _csv_rows(f: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """CSV rows with the line number each starts on (a quoted value may span lines)."""
-    reader = csv.reader(f)
-    line = 1
-    for values in reader:
-        yield line, values
-        line = reader.line_num + 1
 
 
 def check_people(people: list[tuple[Person, Location]]) -> list[Finding]:
