@@ -122,6 +122,35 @@ def cli(
     ctx.obj = Ctx(config, state, verbose, color, files_root)
 
 
+# -- init -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--key", default="myprog", show_default=True, help="The programme's key (part of every Moodle idnumber).")
+@click.option("--timezone", default="Asia/Bishkek", show_default=True, help="IANA time zone of the session times.")
+def init(folder: Path, key: str, timezone: str) -> None:
+    """Write a short, commented starting spec into FOLDER (default: here).
+
+    One course, two sessions next week, an organisation with a roster, a
+    trainer and a material file: it validates and applies as it is, so you
+    can try it on the sandbox before making it yours. Nothing is overwritten.
+
+    \b
+    Example:
+      oca-sync init my-programme --key cohort1 --timezone Asia/Almaty
+      oca-sync validate my-programme/programme.yaml
+      oca-sync sandbox my-programme/programme.yaml
+    """
+    from .starter import write_starter
+
+    started = write_starter(folder, key=key, timezone=timezone)
+    for path in started.files:
+        click.echo(f"wrote {path}")
+    click.echo(f"\nNext: edit {started.spec}, then\n  oca-sync validate {started.spec}\n"
+               f"  oca-sync sandbox {started.spec}    # try it on local emulators")
+
+
 # -- validate -------------------------------------------------------------------
 
 
