@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import __version__
 from .config import Settings, SiteOptions, load_settings
-from .errors import ExitCode, OcaError
+from .errors import ConfigError, ExitCode, OcaError
 from .plan import Change, Plan, render_lines
 from .spec import LoadedSpec, load_spec
 from .state import StateStore
@@ -91,13 +91,20 @@ class OcaGroup(click.Group):
         except OcaError as e:
             click.echo(f"Error: {e}", err=True)
             ctx.exit(e.exit_code)
+        except OSError as e:
+            # A local file that cannot be read or written (output into a missing folder, a full disk):
+            # one line naming the file, never a traceback. Remote failures arrive as OcaError above.
+            logging.getLogger(__name__).debug("local file error", exc_info=True)
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"Error: {where}{e.strerror or e}", err=True)
+            ctx.exit(ExitCode.USAGE if e.filename else ExitCode.ERROR)
 
 
 @click.group(cls=OcaGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="oca-sync")
 @click.option("--config", "config", metavar="FILE", envvar="OCA_CONFIG",
               help="TOML config file (default: ~/.config/oca-sync/config.toml).")
-@click.option("--state", metavar="URL", help="State store (SQLAlchemy URL; default: a SQLite file under ~/.local/state).")
+@click.option("--state", metavar="URL|PATH", help="State store: a SQLite file path or a SQLAlchemy URL (default: a SQLite file under ~/.local/state).")
 @click.option("-v", "--verbose", count=True, help="More output on stderr (-vv for debug).")
 @click.option("--color/--no-color", default=None, help="Force or disable colours (default: on a terminal).")
 @click.option("--files-root", metavar="DIR", envvar="OCA_FILES_ROOT",
@@ -569,7 +576,7 @@ def recordings_archive(c: Ctx, spec: Path, types: str | None, trash: bool) -> No
     loaded = c.load(spec)
     zoom = _zoom(c)
     if zoom is None:
-        raise OcaError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
+        raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
     progress = _ArchiveProgress(c.err)
     archiver = Archiver(loaded, _drive(c, loaded), c.store(), zoom=zoom, trash_in_zoom=trash, progress=progress,
                         file_types=[t.strip().upper() for t in types.split(",")] if types else None)
@@ -645,7 +652,7 @@ def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
     secret = c.settings.webhook_secret()
     zoom = _zoom(c)
     if zoom is None:
-        raise OcaError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
+        raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
     store = c.store()
     archiver = Archiver(loaded, _drive(c, loaded), store, zoom=zoom)
     app = webhook_app(archiver, store, secret.get_secret_value())

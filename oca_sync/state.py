@@ -33,7 +33,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .errors import LockedError, StateError
@@ -117,6 +117,8 @@ class StateStore:
     """Open (and create) the store at a SQLAlchemy URL."""
 
     def __init__(self, url: str) -> None:
+        if "://" not in url:  # a plain file path, as people type it: a SQLite file there
+            url = "sqlite:///" + str(Path(url).expanduser().resolve())
         self.url = url
         try:
             if url.startswith("sqlite:///"):
@@ -126,7 +128,10 @@ class StateStore:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             metadata.create_all(self.engine)
         except (SQLAlchemyError, OSError) as e:
-            raise StateError(f"cannot open the state store {url}: {e}") from None
+            raise StateError(f"cannot open the state store {_shown(url)}: {e}") from None
+        except ImportError as e:  # the URL names a database whose Python driver is not installed
+            raise StateError(f"cannot open the state store {_shown(url)}: its driver is not installed "
+                             f"(pip install {e.name or 'the driver'})") from None
 
     # -- locks ---------------------------------------------------------------
 
@@ -274,3 +279,11 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _shown(url: str) -> str:
+    """The URL without its password (a PostgreSQL URL may carry one)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):
+        return "(the URL given)"

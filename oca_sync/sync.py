@@ -119,8 +119,10 @@ def prepare(
     if zp:
         plan.extend(zp.plan)
     elif loaded.spec.zoom.enabled and any(s.host for ss in loaded.sessions.values() for s in ss):
-        plan.notices.append(Notice("info", "Zoom is not configured (OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, "
-                                           "OCA_ZOOM_CLIENT_SECRET): meetings are not managed"))
+        # A warning, not an info line: the spec asks for meetings and none will be made or checked.
+        plan.notices.append(Notice("warning", "the spec has hosted sessions but Zoom is not configured "
+                                              "(OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET): "
+                                              "no meeting is created or checked, and sections get no join link"))
     plan.extend(plan_moodle(desired, observed, role_ids, last_applied=last, prune=prune))
     return Prepared(desired, observed, plan, role_ids, zp, links)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import OcaError, RemoteError
+from ..errors import ConfigError, OcaError, RemoteError
 from ..spec import LoadedSpec
 from ..spec.models import FileContent
 from ..state import StateStore
@@ -154,7 +154,7 @@ class Archiver:
     def recording_targets(self) -> list[RecordingTarget]:
         """Every recording file of every session that has taken place (reads Zoom only)."""
         if self.zoom is None:
-            raise OcaError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
+            raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
         desired = desired_meetings(self.loaded)
         observed = observe_meetings(self.zoom, desired.hosts)
         targets: list[RecordingTarget] = []
