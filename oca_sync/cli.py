@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import __version__
 from .config import Settings, SiteOptions, load_settings
-from .errors import ConfigError, ExitCode, OcaError
+from .errors import ConfigError, ExitCode, OcaError, SpecError
 from .plan import Change, Plan, render_lines
 from .spec import LoadedSpec, load_spec
 from .state import StateStore
@@ -58,11 +58,18 @@ class Ctx:
             self._settings = load_settings(self.config_file)
         return self._settings
 
-    def load(self, spec: Path) -> LoadedSpec:
-        """Load and validate a spec; the files it names must lie in --files-root (default: its folder)."""
+    def load(self, spec: Path, strict: bool = False) -> LoadedSpec:
+        """Load and validate a spec; the files it names must lie in --files-root (default: its folder).
+
+        Notices and warnings go to stderr; with ``strict``, warnings are errors (exit 2, nothing written).
+        """
         loaded = load_spec(spec, self.files_root)
         for notice in loaded.notices:
-            self.err.print(f"[yellow]Notice:[/yellow] {escape(str(notice))}")
+            self.err.print(f"[cyan]Notice:[/cyan] {escape(str(notice))}")
+        if strict and loaded.warnings:
+            raise SpecError(list(loaded.warnings), what="warning", why=" (--strict)")
+        for warning in loaded.warnings:
+            self.err.print(f"[bold yellow]Warning:[/bold yellow] {escape(str(warning))}")
         return loaded
 
     def store(self) -> StateStore:
@@ -74,6 +81,13 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 def spec_argument(f: F) -> F:
     return click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))(f)
+
+
+def strict_option(f: F) -> F:
+    return click.option(
+        "--strict", is_flag=True,
+        help="Treat warnings about the schedule (double-booked hosts, overlaps, long sessions) as errors.",
+    )(f)
 
 
 def prune_option(f: F) -> F:
@@ -163,8 +177,9 @@ def init(folder: Path, key: str, timezone: str) -> None:
 
 @cli.command()
 @spec_argument
+@strict_option
 @pass_ctx
-def validate(c: Ctx, spec: Path) -> None:
+def validate(c: Ctx, spec: Path, strict: bool) -> None:
     """Check a course spec without contacting any service.
 
     Every problem is reported at once with file, line, column and field.
@@ -173,12 +188,13 @@ def validate(c: Ctx, spec: Path) -> None:
     Example:
       oca-sync validate course_spec/oca-kyrgyzstan-2022.yaml
     """
-    loaded = c.load(spec)
+    loaded = c.load(spec, strict)
     s = loaded.spec
     n_sessions = sum(len(v) for v in loaded.sessions.values())
     n_people = sum(len(v) for v in loaded.members.values()) + len(s.staff)
+    warned = f" with {len(loaded.warnings)} warning(s)" if loaded.warnings else ""
     c.out.print(
-        f"{spec}: valid. Programme {s.programme.key}: {len(s.courses)} course(s), {n_sessions} sessions, "
+        f"{spec}: valid{warned}. Programme {s.programme.key}: {len(s.courses)} course(s), {n_sessions} sessions, "
         f"{len(s.organisations)} organisations, {n_people} people."
     )
 
@@ -217,8 +233,9 @@ def _print_plan(c: Ctx, plan: Plan, tz: Any = None) -> None:
 @prune_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as a versioned JSON document.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 3 when there are.")
+@strict_option
 @pass_ctx
-def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool) -> None:
+def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool, strict: bool) -> None:
     """Show what apply would change in Moodle, and what changed outside oca-sync.
 
     Reads the site, writes nothing. Markers: + create, ~ update, - delete.
@@ -231,7 +248,7 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
     """
     from . import sync
 
-    loaded = c.load(spec)
+    loaded = c.load(spec, strict)
     client, site = _moodle(c)
     store = c.store()
     with c.err.status("Reading Moodle …") as st:
@@ -287,8 +304,9 @@ def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store:
 @spec_argument
 @prune_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@strict_option
 @pass_ctx
-def apply(c: Ctx, spec: Path, prune: bool, yes: bool) -> None:
+def apply(c: Ctx, spec: Path, prune: bool, yes: bool, strict: bool) -> None:
     """Make Moodle match the spec.
 
     Re-reads the site, shows the plan, asks (unless --yes), applies with
@@ -300,7 +318,7 @@ def apply(c: Ctx, spec: Path, prune: bool, yes: bool) -> None:
       oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
       oca-sync apply --yes --prune spec.yaml
     """
-    loaded = c.load(spec)
+    loaded = c.load(spec, strict)
     client, site = _moodle(c)
     result = run_apply(c, loaded, client, site, c.store(), prune=prune, yes=yes, zoom=_zoom(c))
     _warnings(c, client)

@@ -69,10 +69,10 @@ class SpecIssue:
 class SpecError(UsageError):
     """A spec (or a file it references) is invalid; carries every issue found."""
 
-    def __init__(self, issues: list[SpecIssue]) -> None:
+    def __init__(self, issues: list[SpecIssue], what: str = "error", why: str = "") -> None:
         self.issues = issues
         n = len(issues)
-        head = f"{n} error{'s' if n != 1 else ''} in the course specification"
+        head = f"{n} {what}{'s' if n != 1 else ''} in the course specification{why}"
         super().__init__(head + ":\n" + "\n".join(f"  {i}" for i in issues))
 
 

@@ -36,6 +36,7 @@ class LoadedSpec:
     base_dir: Path | None = None  # where the spec's relative paths start (default: the spec's folder)
     files_root: Path | None = None  # the folder every named file must lie in (default: base_dir)
     notices: tuple[SpecIssue, ...] = ()  # worth telling the user, not errors (e.g. roster columns ignored)
+    warnings: tuple[SpecIssue, ...] = ()  # likely mistakes (scheduling clashes); errors under --strict
 
     def file(self, name: str) -> Path:
         """The real path of a file the spec names, checked again now (it was checked at load time).
@@ -109,6 +110,8 @@ def _parse(text: str, filename: str, base_dir: Path, path: Path, files_root: Pat
         path=path, spec=spec, sessions=checked.sessions, members=checked.members,
         base_dir=base_dir, files_root=files_root,
         notices=tuple(_issue(where, message, doc, filename) for where, message in checked.notices),
+        warnings=tuple(_sorted([_issue(where, message, doc, filename) for where, message in checked.warnings],
+                               filename)),
     )
 
 

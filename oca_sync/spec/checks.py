@@ -23,6 +23,7 @@ from oca_sync.spec.loader import SpecPath, error_message, format_path
 from oca_sync.spec.models import Course, CourseSpec, Member, Person, Session, Staff
 from oca_sync.spec.paths import PathRefused, confine
 from oca_sync.spec.roster import RosterUnreadable, read_table
+from oca_sync.spec.schedule import check_schedule
 
 MULTICHOICE = ("multichoice", "multichoice_multi")
 NO_OPTIONS = ("text", "textarea", "numeric", "info")
@@ -53,6 +54,7 @@ class Checked:
     members: dict[str, tuple[Member, ...]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notices: list[Finding] = field(default_factory=list)  # worth saying, not errors (e.g. roster columns ignored)
+    warnings: list[Finding] = field(default_factory=list)  # likely mistakes (scheduling); errors with --strict
 
 
 def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Checked:
@@ -75,6 +77,8 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
         out.sessions, found = expand(spec, tz)
         out.findings += found
         out.findings += check_sessions(spec, out.sessions, tz)
+        if not out.findings:  # on a spec with errors, warnings would only add noise
+            out.warnings += check_schedule(spec, out.sessions)
     return out
 
 
