@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ValidationError
 
@@ -65,7 +65,7 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
     out = Checked()
     tz = _zone(spec.programme.timezone)
     if tz is None:
-        out.findings.append((("programme", "timezone"), f"unknown time zone {spec.programme.timezone!r}"))
+        out.findings.append((("programme", "timezone"), unknown_zone(spec.programme.timezone)))
     out.findings += check_languages(spec)
     out.findings += check_courses(spec, base_dir, tz, files_root)
     out.findings += check_organisations(spec)
@@ -80,6 +80,13 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
         if not out.findings:  # on a spec with errors, warnings would only add noise
             out.warnings += check_schedule(spec, out.sessions)
     return out
+
+
+def unknown_zone(name: str) -> str:
+    """The message for a time zone that does not exist, with the closest real ones."""
+    close = difflib.get_close_matches(name, sorted(available_timezones()), n=2, cutoff=0.7)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else " (an IANA name such as 'Asia/Bishkek')"
+    return f"unknown time zone {name!r}{hint}"
 
 
 def _zone(name: str) -> ZoneInfo | None:
@@ -192,7 +199,9 @@ def _check_session_specs(
         if session.host is not None:
             host = staff.get(session.host)
             if host is None:
-                findings.append((here + ("host",), f"host {session.host!r} is not a staff key"))
+                close = difflib.get_close_matches(session.host, list(staff), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (staff keys: {', '.join(staff) or 'none'})"
+                findings.append((here + ("host",), f"host {session.host!r} is not a staff key{hint}"))
             elif host.courses is not None and course.shortname not in host.courses:
                 findings.append((here + ("host",), f"host {session.host!r} is not assigned to {course.shortname}"))
         for k, item in enumerate(session.content):
@@ -235,6 +244,8 @@ def check_sessions(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], t
         by_source = sorted(expanded, key=lambda s: (s.source_index, s.start))
         keys = ((("courses", i, "sessions", s.source_index, "key"), s.key) for s in by_source)
         findings += _first_per_place(_duplicates(keys, "session key"))
+        if course.end < course.start:
+            continue  # one mistake, one error: the course dates are reported, not every session against them
         first = dt.datetime.combine(course.start, dt.time.min, tzinfo=tz)
         last = dt.datetime.combine(course.end, dt.time(23, 59, 59), tzinfo=tz)
         outside: dict[int, list[Session]] = {}

@@ -294,6 +294,9 @@ def load_yaml(text: str, filename: str) -> tuple[YamlDocument | None, list[SpecI
             message += f" ({e.context}{where})"
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
+        if e.problem == "mapping values are not allowed here":
+            # Almost always a ": " inside an unquoted text (title: Planning: a campaign).
+            message += "; a text that holds ': ' must be in quotes, e.g. title: \"Planning: a campaign\""
         return None, [SpecIssue(filename, line, column, "", f"invalid YAML: {message}")]
     except yaml.reader.ReaderError as e:  # a control character in the text
         line = text.count("\n", 0, e.position) + 1
@@ -507,6 +510,9 @@ def _message(err: ErrorDetails, res: _Resolved, doc: YamlDocument | None) -> str
         allowed = ", ".join(_tags(*res.union)) if res.union else ""
         return f"missing '{disc}'" + (f"; allowed: {allowed}" if allowed else "")
     hint = _yaml_hint(doc.positions.get(res.path) if doc else None, value)
+    if kind == "literal_error" and res.path == ("version",):
+        return f"version {value!r} is not one this oca-sync reads (it reads version {ctx.get('expected')}); " \
+               "a newer spec format needs a newer oca-sync"
     if kind == "literal_error":
         what = "unknown language" if res.key_error else "value not allowed"
         return f"{what} {value!r}: expected {ctx.get('expected')}{hint}"

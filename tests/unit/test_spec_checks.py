@@ -195,7 +195,7 @@ def test_survey_closes_before_opens(tmp_path: Path) -> None:
 def test_unknown_time_zone(tmp_path: Path) -> None:
     issue = one(tmp_path, add_after(BASE, "  languages: [en, ru]\n", "  timezone: Asia/Bishkekk\n"))
     assert where(issue) == (5, 13, "programme.timezone")
-    assert issue.message == "unknown time zone 'Asia/Bishkekk'"
+    assert issue.message == "unknown time zone 'Asia/Bishkekk' (did you mean 'Asia/Bishkek'?)"
 
 
 def test_session_before_course_start(tmp_path: Path) -> None:
@@ -222,7 +222,7 @@ def test_series_running_past_course_end(tmp_path: Path) -> None:
 def test_host_not_staff(tmp_path: Path) -> None:
     issue = one(tmp_path, BASE.replace("host: trainer", "host: ann"))
     assert where(issue) == (19, 15, "courses[0].sessions[0].host")
-    assert issue.message == "host 'ann' is not a staff key"
+    assert issue.message == "host 'ann' is not a staff key (staff keys: trainer, mentor)"
 
 
 def test_unknown_course_in_organisation_and_staff(tmp_path: Path) -> None:
@@ -357,7 +357,7 @@ def test_yaml_structure_and_check_issues_reported_together(tmp_path: Path) -> No
     issues = issues_of(tmp_path, text)
     assert [(i.line, i.path, i.message) for i in issues] == [
         (17, "courses[0].sessions[0].title", "duplicate key 'title' (first at line 16)"),
-        (20, "courses[0].sessions[0].host", "host 'nobody' is not a staff key"),
+        (20, "courses[0].sessions[0].host", "host 'nobody' is not a staff key (staff keys: trainer, mentor)"),
     ]
 
 
@@ -420,3 +420,29 @@ def test_roster_that_is_a_workbook_named_csv(tmp_path: Path) -> None:
     issue = one(tmp_path, ROSTER_SPEC)
     assert "name it .xlsx" in issue.message or "not UTF-8" in issue.message
     assert path.exists()
+
+
+# --- hints that teach -------------------------------------------------------------
+
+
+def test_did_you_mean_for_host_and_time_zone(tmp_path: Path) -> None:
+    issues = issues_of(tmp_path, BASE.replace("host: trainer", "host: trainr").replace(
+        "languages: [en, ru]", "languages: [en, ru]\n  timezone: Asia/Bishkekk"))
+    messages = [i.message for i in issues]
+    assert "unknown time zone 'Asia/Bishkekk' (did you mean 'Asia/Bishkek'?)" in messages
+    assert "host 'trainr' is not a staff key (did you mean 'trainer'?)" in messages
+
+
+def test_course_end_before_start_is_one_error(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("end: 2022-05-06", "end: 2021-05-06"))
+    assert issue.path == "courses[0].end" and "before it starts" in issue.message
+
+
+def test_unquoted_colon_in_a_title_suggests_quotes(tmp_path: Path) -> None:
+    issue = one(tmp_path, BASE.replace("title: One", "title: Planning: a campaign"))
+    assert issue.line == 16 and "must be in quotes" in issue.message
+
+
+def test_version_2_says_a_newer_oca_sync_is_needed(tmp_path: Path) -> None:
+    issue = one(tmp_path, "version: 2\n" + BASE)
+    assert issue.path == "version" and "newer oca-sync" in issue.message and "quotes" not in issue.message
