@@ -8,6 +8,7 @@ versioned JSON document.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import enum
 import re
 from collections import Counter
@@ -16,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.markup import escape
+
 #: Version of the JSON document printed by ``plan --json``; bump on incompatible changes.
-PLAN_FORMAT_VERSION = "1.0"
+PLAN_FORMAT_VERSION = "1.1"  # 1.1: summary_by_system
 
 
 class Action(str, enum.Enum):
@@ -99,6 +102,15 @@ class Plan:
         c = Counter(ch.action for ch in self.changes)
         return {"add": c[Action.CREATE], "change": c[Action.UPDATE], "delete": c[Action.DELETE]}
 
+    def counts_by_system(self) -> dict[str, dict[str, int]]:
+        """Counts per remote system (``moodle``, ``zoom``), in the order they first appear."""
+        out: dict[str, dict[str, int]] = {}
+        names = {Action.CREATE: "add", Action.UPDATE: "change", Action.DELETE: "delete"}
+        for ch in self.changes:
+            counts = out.setdefault(ch.system, {"add": 0, "change": 0, "delete": 0})
+            counts[names[ch.action]] += 1
+        return out
+
     def summary(self) -> str:
         if self.empty:
             return "No changes."
@@ -109,6 +121,7 @@ class Plan:
         return {
             "format_version": PLAN_FORMAT_VERSION,
             "summary": self.counts(),
+            "summary_by_system": self.counts_by_system(),
             "changes": [
                 {
                     "address": c.address,
@@ -166,7 +179,10 @@ def render_lines(plan: Plan, *, color: bool = False, tz: ZoneInfo | None = None)
     """The plan as text lines (rich markup when ``color``); Unix times in ``tz`` when given."""
 
     def paint(text: str, style: str) -> str:
-        return f"[{style}]{text}[/{style}]" if color else text
+        return f"[{style}]{escape(text)}[/{style}]" if color else text
+
+    def plain(text: str) -> str:  # values may hold "[…]" that rich would read as markup
+        return escape(text) if color else text
 
     def value(name: str, v: Any) -> str:
         if tz is not None and name in TIME_FIELDS and isinstance(v, int) and not isinstance(v, bool):
@@ -177,9 +193,9 @@ def render_lines(plan: Plan, *, color: bool = False, tz: ZoneInfo | None = None)
     if plan.drift:
         yield paint("Changed outside oca-sync since the last apply:", "bold magenta")
         for d in plan.drift:
-            yield f"  ! {d.address}"
+            yield plain(f"  ! {d.address}")
             for f in d.fields:
-                yield f"      {f.name}: {value(f.name, f.old)} → {value(f.name, f.new)}"
+                yield from (plain("      " + x) for x in field_lines(f, value))
         yield ""
     for n in plan.notices:
         yield paint(f"{n.level.capitalize()}: {n.message}", "bold yellow" if n.level == "warning" else "cyan")
@@ -190,14 +206,113 @@ def render_lines(plan: Plan, *, color: bool = False, tz: ZoneInfo | None = None)
         if c.note:
             line += f"  ({c.note})"
         yield paint(line, styles[c.action])
-        for f in c.fields:
-            if c.action is Action.CREATE:
-                yield f"      {f.name}: {value(f.name, f.new)}"
-            elif c.action is Action.UPDATE:
-                yield f"      {f.name}: {value(f.name, f.old)} → {value(f.name, f.new)}"
+        if c.action is not Action.DELETE:
+            for f in c.fields:
+                yield from (plain("      " + x) for x in field_lines(f, value))
     if plan.changes:
         yield ""
+    by_system = plan.counts_by_system()
+    if len(by_system) > 1:
+        yield "; ".join(f"{system.capitalize()}: " + ", ".join(f"{n} to {what}" for what, n in counts.items() if n)
+                        for system, counts in by_system.items())
     yield paint(plan.summary(), "bold")
+
+
+#: Items of a list shown one per line before the rest is counted (plan --json has them all).
+LIST_ITEMS_SHOWN = 50
+#: Lines of a text or settings diff shown before the rest is counted.
+DIFF_LINES_SHOWN = 40
+
+
+def field_lines(f: FieldChange, value: Any = None) -> list[str]:
+    """One field of a change as readable lines.
+
+    Lists become ``+ added`` / ``- removed`` items, settings (dicts) the keys
+    that differ, long or multilingual texts a short line diff; short values
+    ``old → new``. A line never shows the same text on both sides.
+    """
+    show = value or (lambda _name, v: short(v))
+    old, new = f.old, f.new
+    if _is_list(old) or _is_list(new):
+        before = [str(x) for x in (old or ())]
+        after = [str(x) for x in (new or ())]
+        gone, came = [x for x in before if x not in after], [x for x in after if x not in before]
+        items = [f"  + {x}" for x in came] + [f"  - {x}" for x in gone]
+        if len(items) > LIST_ITEMS_SHOWN:
+            items = items[:LIST_ITEMS_SHOWN] + [f"  … and {len(items) - LIST_ITEMS_SHOWN} more"]
+        return [f"{f.name}:", *items]
+    if isinstance(old, dict) or isinstance(new, dict):
+        flat_old, flat_new = _flatten(old or {}), _flatten(new or {})
+        lines = [f"  {k}: {short(flat_old.get(k))} → {short(flat_new.get(k))}"
+                 for k in sorted(set(flat_old) | set(flat_new), key=_path_key) if flat_old.get(k) != flat_new.get(k)]
+        if old is None:  # created: the values, not "(none) →"
+            lines = [f"  {k}: {short(v)}" for k, v in sorted(flat_new.items(), key=lambda kv: _path_key(kv[0]))]
+        return [f"{f.name}:", *_capped(lines)]
+    if isinstance(old, str) and isinstance(new, str) and (_long(old) or _long(new)):
+        return [f"{f.name}:", *_capped(_text_diff(old, new))]
+    if old is None:
+        return [f"{f.name}: {show(f.name, new)}"]
+    shown_old, shown_new = show(f.name, old), show(f.name, new)
+    if shown_old == shown_new:  # the difference is past the cut or invisible: say what it is
+        return [f"{f.name}: {_repr_full(old)} → {_repr_full(new)}"]
+    return [f"{f.name}: {shown_old} → {shown_new}"]
+
+
+def _is_list(v: Any) -> bool:
+    return isinstance(v, (list, tuple, set, frozenset))
+
+
+def _long(text: str) -> bool:
+    return len(text) > 60 or "\n" in text or "multilang" in text
+
+
+def _capped(lines: list[str]) -> list[str]:
+    if len(lines) <= DIFF_LINES_SHOWN:
+        return lines
+    return lines[:DIFF_LINES_SHOWN] + [f"  … and {len(lines) - DIFF_LINES_SHOWN} more lines (plan --json has all)"]
+
+
+def _repr_full(v: Any) -> str:
+    return repr(v) if isinstance(v, str) else repr(_jsonable(v))
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested settings as ``path → value`` (``sessions[3].duration``), so a diff names what changed."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(data, (list, tuple)) and data and any(isinstance(x, (dict, list)) for x in data):
+        for i, v in enumerate(data):
+            out.update(_flatten(v, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = data
+    return out
+
+
+def _path_key(path: str) -> list[Any]:
+    # sessions[10] after sessions[9]
+    return [int(p) if p.isdigit() else p for p in re.split(r"\[(\d+)\]", path)]
+
+
+_BREAKS = re.compile(r"(?:<br\s*/?>|</p>|</li>|</h\d>|\n)", re.I)
+
+
+def _text_lines(text: str) -> list[str]:
+    """A text as lines to compare: one per language block, paragraph or line."""
+    text = _MULTILANG.sub(lambda mt: f"\n[{mt.group(1)}] {mt.group(2)}\n", text)
+    return [line.strip() for line in _BREAKS.split(text) if line.strip()]
+
+
+def _text_diff(old: str, new: str) -> list[str]:
+    out = []
+    for line in difflib.unified_diff(_text_lines(old), _text_lines(new), lineterm="", n=0):
+        if line.startswith(("---", "+++", "@@")):
+            continue
+        body = line[1:]
+        body = body if len(body) <= 160 else body[:159] + "…"
+        out.append(f"  {line[0]} {body}")
+    return out or [f"  {_repr_full(old)} → {_repr_full(new)}"]  # differ only in spacing or markup
 
 
 def diff_fields(old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldChange, ...]:

@@ -414,16 +414,8 @@ def _module_diff(cur: m.Module, want: m.Module) -> tuple[FieldChange, ...]:
     for k, v in new.items():
         if k == "settings":
             if json.loads(old[k] or "{}") != json.loads(v):
-                changes.append(FieldChange(k, _settings_summary(old[k]), _settings_summary(v)))
+                # As data: the plan shows the settings that differ (sessions[3].duration: 5400 → 3600).
+                changes.append(FieldChange(k, json.loads(old[k] or "{}"), json.loads(v)))
         elif old.get(k) != v:
             changes.append(FieldChange(k, old.get(k), v))
     return tuple(changes)
-
-
-def _settings_summary(text: str) -> str:
-    """Settings as shown in a plan: short JSON (questions and sessions counted, not listed)."""
-    data = json.loads(text or "{}")
-    for k in ("questions", "sessions"):
-        if isinstance(data.get(k), list):
-            data[k] = f"{len(data[k])} {k}"
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)

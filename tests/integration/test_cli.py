@@ -50,7 +50,7 @@ def test_plan_apply_replan_exit_codes(moodle, env):
     again = run(["plan", "--detailed-exitcode", str(OCA_SPEC)], env)
     assert again.returncode == 0 and "No changes." in again.stdout
     doc = json.loads(run(["plan", "--json", str(OCA_SPEC)], env).stdout)
-    assert doc["format_version"] == "1.0" and doc["changes"] == []
+    assert doc["format_version"] == "1.1" and doc["changes"] == []
 
 
 def test_apply_without_yes_and_without_a_terminal_refuses(moodle, env):

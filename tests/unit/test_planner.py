@@ -164,7 +164,7 @@ def test_missing_plugin_is_explained():
 def test_json_document_is_versioned():
     d = desired()
     doc = plan_moodle(d, m.ObservedSite(), DEFAULT_ROLE_IDS).to_json()
-    assert doc["format_version"] == "1.0"
+    assert doc["format_version"] == "1.1"
     assert doc["summary"] == {"add": 11, "change": 0, "delete": 0}
     assert doc["changes"][0]["address"] == "moodle.category[oca:p1]"
 
