@@ -88,11 +88,19 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    #: Objects carrying our key that the spec no longer has: deletions that only ``--prune`` makes.
+    #: Always listed, so that a plan never hides what is left behind.
+    orphans: list[Change] = field(default_factory=list)
 
     def extend(self, other: Plan) -> None:
         self.changes += other.changes
         self.drift += other.drift
         self.notices += other.notices
+        self.orphans += other.orphans
+
+    def delete(self, change: Change, prune: bool) -> None:
+        """A deletion of an object we own: planned with ``prune``, else listed as not in the spec."""
+        (self.changes if prune else self.orphans).append(change)
 
     @property
     def empty(self) -> bool:
@@ -142,6 +150,7 @@ class Plan:
                 for d in self.drift
             ],
             "notices": [{"level": n.level, "message": n.message} for n in self.notices],
+            "not_in_spec": [{"address": c.address, **({"detail": c.note} if c.note else {})} for c in self.orphans],
         }
 
 
@@ -210,6 +219,11 @@ def render_lines(plan: Plan, *, color: bool = False, tz: ZoneInfo | None = None)
             for f in c.fields:
                 yield from (plain("      " + x) for x in field_lines(f, value))
     if plan.changes:
+        yield ""
+    if plan.orphans:
+        yield paint(f"Not in the spec ({len(plan.orphans)}; `--prune` would delete):", "bold red")
+        for c in plan.orphans:
+            yield plain(f"  - {c.address}" + (f"  ({c.note})" if c.note else ""))
         yield ""
     by_system = plan.counts_by_system()
     if len(by_system) > 1:

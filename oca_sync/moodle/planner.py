@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..plan import Action, Change, Drift, FieldChange, Notice, Plan, diff_fields
+from ..plan import short as short_text
 from . import model as m
 
 SYSTEM = "moodle"
@@ -90,6 +91,9 @@ def plan_moodle(
             note: str = "") -> None:
         plan.changes.append(Change(SYSTEM, kind, key, action, fields, payload, note))
 
+    def remove(kind: str, key: str, payload: Any, detail: str = "") -> None:
+        plan.delete(Change(SYSTEM, kind, key, Action.DELETE, (), payload, detail), prune)
+
     def created(rec: m.Record, skip: tuple[str, ...] = ()) -> tuple[FieldChange, ...]:
         return tuple(FieldChange(k, None, v) for k, v in rec.fields().items() if k not in skip and v not in ("", None))
 
@@ -155,10 +159,10 @@ def plan_moodle(
                 fields = diff_fields(cur.fields(), g.fields())
                 if fields:
                     add("group", label, Action.UPDATE, fields, replace(g, id=cur.id))
-        if prune:
-            for gid, cur in have_groups.items():
-                if gid not in groups:
-                    add("group", gid.removeprefix(keys.owned), Action.DELETE, payload=cur.id)
+        for gid, cur in have_groups.items():
+            if gid not in groups:
+                remove("group", gid.removeprefix(keys.owned), cur.id,
+                       f"group {cur.name!r} in {desired.courses[cid].shortname}")
 
     # -- users ---------------------------------------------------------------
     user_ids: dict[str, int] = {}  # desired user key -> id of an existing user
@@ -204,12 +208,12 @@ def plan_moodle(
                 add("enrolment", label, Action.UPDATE,
                     (FieldChange("roles", _role_names(enrolment.roles, role_ids), names),),
                     EnrolPayload(cid, uid, missing, surplus))
-        if prune:
-            wanted_ids = {user_ids.get(u) for u in wanted}
-            for e in enrolled.values():
-                if keys.is_ours(e.idnumber) and e.userid not in wanted_ids:
-                    add("enrolment", f"{short}/{e.idnumber.removeprefix(keys.owned)}", Action.DELETE,
-                        payload=EnrolPayload(cid, f"#{e.userid}", frozenset(), frozenset(), unenrol=True))
+        wanted_ids = {user_ids.get(u) for u in wanted}
+        for e in enrolled.values():
+            if keys.is_ours(e.idnumber) and e.userid not in wanted_ids:
+                remove("enrolment", f"{short}/{e.idnumber.removeprefix(keys.owned)}",
+                       EnrolPayload(cid, f"#{e.userid}", frozenset(), frozenset(), unenrol=True),
+                       f"user {e.username} enrolled as {_role_names(e.roles, role_ids)}; the user is kept")
 
         groups = observed.groups.get(cid, {})
         for gid in desired.groups.get(cid, {}):
@@ -222,7 +226,11 @@ def plan_moodle(
             wanted_ids = {user_ids[u] for u in want_members if u in user_ids}
             # Only users carrying our key are ever removed from a group.
             ours = {e.userid for e in enrolled.values() if keys.is_ours(e.idnumber)}
-            to_remove = frozenset((have_members & ours) - wanted_ids) if prune else frozenset()
+            leaving = frozenset((have_members & ours) - wanted_ids)
+            to_remove = leaving if prune else frozenset()
+            if leaving and not prune:
+                names = ", ".join(sorted(e.username for e in enrolled.values() if e.userid in leaving))
+                remove("members", gid.removeprefix(keys.owned), None, f"in the group but not in the spec: {names}")
             if to_add or to_remove:
                 label = gid.removeprefix(keys.owned)
                 member_fields = []
@@ -251,12 +259,11 @@ def plan_moodle(
                 note = "replaced: core cannot edit events" if ev_fields else f"removing {len(dupes)} duplicate(s)"
                 gone = tuple(e.id for e in (cur_list if ev_fields else dupes) if e.id)
                 add("event", label, Action.UPDATE, ev_fields, EventPayload(ev if ev_fields else None, gone), note)
-        if prune:
-            for key, cur_list in have_events.items():
-                if key not in events:
-                    add("event", key.removeprefix(keys.owned), Action.DELETE,
-                        payload=EventPayload(None, tuple(e.id for e in cur_list if e.id)))
-        else:
+        for key, cur_list in have_events.items():
+            if key not in events and (prune or key not in desired.events.get(cid, {})):
+                remove("event", key.removeprefix(keys.owned), EventPayload(None, tuple(e.id for e in cur_list if e.id)),
+                       short_text(cur_list[0].name) if cur_list else "")
+        if not prune:
             superseded = [k for k in have_events if k not in events and k in desired.events.get(cid, {})]
             if superseded:
                 plan.notices.append(Notice("info", (
@@ -368,11 +375,11 @@ def _plan_content(desired: m.DesiredSite, observed: m.ObservedSite, plan: Plan, 
             fields = diff_fields(cur.fields(), s.fields())
             if fields:
                 add("section", label, Action.UPDATE, fields, ContentPayload(cid))
-        if prune:
-            wanted = {s.key for s in sections}
-            for k in have:
-                if k not in wanted:
-                    add("section", f"{short}#{k}", Action.DELETE, payload=ContentPayload(cid, delete=k))
+        wanted = {s.key for s in sections}
+        for k, cur in have.items():
+            if k not in wanted:
+                plan.delete(Change(SYSTEM, "section", f"{short}#{k}", Action.DELETE, (), ContentPayload(cid, delete=k),
+                                   f"section {cur.number}: {short_text(cur.name)}"), prune)
 
     for cid, modules in desired.modules.items():
         have_mods = observed.modules.get(cid, {})
@@ -393,10 +400,11 @@ def _plan_content(desired: m.DesiredSite, observed: m.ObservedSite, plan: Plan, 
             fields = _module_diff(have_mod, mod)
             if fields:
                 add("module", label, Action.UPDATE, fields, ContentPayload(cid, module=mod))
-        if prune:
-            for idn in have_mods:
-                if idn not in modules:
-                    add("module", idn.removeprefix(keys.owned), Action.DELETE, payload=ContentPayload(cid, delete=idn))
+        for idn, cur_mod in have_mods.items():
+            if idn not in modules:
+                plan.delete(Change(SYSTEM, "module", idn.removeprefix(keys.owned), Action.DELETE, (),
+                                   ContentPayload(cid, delete=idn),
+                                   f"{cur_mod.modname} {short_text(cur_mod.name or cur_mod.intro)}"), prune)
 
 
 def _comparable(kind: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -161,12 +161,13 @@ def plan_zoom(desired: DesiredMeetings, observed: dict[str, list[Meeting]], *, p
         for d in dupes:
             plan.changes.append(Change(SYSTEM, "meeting", label, Action.DELETE, (), MeetingPayload(d, id=d.id),
                                        note=f"duplicate {d.id} of our meeting {cur.id}"))
-    if prune:
-        for key, have in observed.items():
-            if key not in desired.meetings:
-                for d in have:
-                    plan.changes.append(Change(SYSTEM, "meeting", key.split(":", 2)[-1], Action.DELETE, (),
-                                               MeetingPayload(d, id=d.id)))
+    for key, have in observed.items():
+        if key not in desired.meetings:
+            for d in have:
+                plan.delete(Change(SYSTEM, "meeting", key.split(":", 2)[-1], Action.DELETE, (),
+                                   MeetingPayload(d, id=d.id),
+                                   f"{d.start_time.replace('T', ' ')[:16]} {d.timezone}, {d.duration} min, "
+                                   f"host {d.host}, meeting {d.id}"), prune)
     for host, n in writes.items():
         if n > DAILY_LIMIT:
             plan.notices.append(Notice("warning", (
