@@ -48,7 +48,7 @@ class Ctx:
         self.err = Console(stderr=True, no_color=color is False, highlight=False)
         level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
         logging.basicConfig(
-            level=level, format="%(message)s", handlers=[RichHandler(console=self.err, show_path=False)], force=True
+            level=level, format="%(message)s", handlers=[RichHandler(console=self.err, show_path=False, log_time_format="%Y-%m-%dT%H:%M:%S")], force=True
         )
         self._settings: Settings | None = None
 

@@ -90,6 +90,19 @@ class RemoteError(OcaError):
     service = "remote"
 
 
+#: What to do about the Moodle errors an administrator can fix, appended to their message.
+MOODLE_HINTS = {
+    "invalidtoken": "The token is wrong, expired or deleted: create one for the oca-sync service "
+                    "(Site administration > Server > Web services > Manage tokens), set OCA_MOODLE_TOKEN, "
+                    "and check with `oca-sync moodle doctor`",
+    "accessexception": "The token's service lacks this function, or its user a capability: "
+                       "run `oca-sync moodle doctor` to see which",
+    "webservicesnotenabled": "Enable web services (Site administration > General > Advanced features)",
+    "servicenotavailable": "The token's service is disabled or the user is not authorised for it "
+                           "(Site administration > Server > Web services > External services)",
+}
+
+
 class MoodleError(RemoteError):
     """Moodle answered with its exception JSON (HTTP 200 with ``exception``)."""
 
@@ -114,6 +127,8 @@ class MoodleError(RemoteError):
         text += f": {message}"
         if debuginfo:
             text += f" ({debuginfo.strip()})"
+        if errorcode in MOODLE_HINTS:
+            text += f". {MOODLE_HINTS[errorcode]}"
         super().__init__(text)
         self.remote_message = message
 

@@ -145,7 +145,9 @@ def plan_zoom(desired: DesiredMeetings, observed: dict[str, list[Meeting]], *, p
                     "duration": want.duration, "agenda": want.agenda, "settings": desired.settings}
             plan.changes.append(Change(SYSTEM, "meeting", label, Action.CREATE,
                                        (FieldChange("host", None, want.host), FieldChange("topic", None, want.topic),
-                                        FieldChange("start_time", None, f"{want.start_time} {want.timezone}")),
+                                        FieldChange("start_time", None, f"{want.start_time} {want.timezone}"),
+                                        FieldChange("duration", None, f"{want.duration} min"),
+                                        FieldChange("settings", None, dict(desired.settings))),
                                        MeetingPayload(want, body=body)))
             writes[want.host] += 1
             continue

@@ -62,3 +62,21 @@ def test_state_url_password_is_never_shown(tmp_path: Path) -> None:
     result = run(tmp_path, "--state", "postgresql://oca:hunter2-secret@127.0.0.1:9/oca", "unlock", "x")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "hunter2" not in result.stderr + result.stdout and "***" in result.stderr
+
+
+def test_wrong_token_says_how_to_fix_it(tmp_path: Path) -> None:
+    from oca_sync.sandbox.moodle import MoodleSandbox
+
+    with MoodleSandbox(langs=("en", "ru"), plugin=False) as sb:
+        env = {"OCA_MOODLE_URL": sb.url, "OCA_MOODLE_TOKEN": "not-the-token"}
+        result = run(tmp_path, "plan", str(SPEC), env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "invalidtoken" in result.stderr and "OCA_MOODLE_TOKEN" in result.stderr and "doctor" in result.stderr
+
+
+def test_doctor_on_an_unreachable_host_does_not_blame_moodle_settings(tmp_path: Path) -> None:
+    result = run(tmp_path, "moodle", "doctor",
+                 env={"OCA_MOODLE_URL": "http://127.0.0.1:9", "OCA_MOODLE_TOKEN": "x", "COLUMNS": "250"})
+    assert result.returncode == 1
+    out = " ".join((result.stdout + result.stderr).split())
+    assert "Enable web services" not in out and "site is up" in out
