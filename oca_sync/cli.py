@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import __version__
 from .config import Settings, SiteOptions, load_settings
-from .errors import ConfigError, ExitCode, OcaError, SpecError
+from .errors import ConfigError, ExitCode, OcaError, SpecError, UsageError
 from .plan import Change, Plan, render_lines
 from .spec import LoadedSpec, load_spec
 from .state import StateStore
@@ -233,18 +233,22 @@ def _print_plan(c: Ctx, plan: Plan, tz: Any = None) -> None:
 @prune_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as a versioned JSON document.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 3 when there are.")
+@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the plan to FILE; `apply FILE` then applies exactly it, or refuses if anything moved.")
 @strict_option
 @pass_ctx
-def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool, strict: bool) -> None:
-    """Show what apply would change in Moodle, and what changed outside oca-sync.
+def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool, out: Path | None,
+         strict: bool) -> None:
+    """Show what apply would change in Moodle and Zoom, and what changed outside oca-sync.
 
-    Reads the site, writes nothing. Markers: + create, ~ update, - delete.
+    Reads the sites, writes nothing to them. Markers: + create, ~ update, - delete.
 
     \b
     Examples:
       oca-sync plan course_spec/oca-kyrgyzstan-2022.yaml
       oca-sync plan --json spec.yaml > plan.json
       oca-sync plan --detailed-exitcode spec.yaml || echo "changes pending"
+      oca-sync plan --out reviewed.plan spec.yaml && oca-sync apply reviewed.plan
     """
     from . import sync
 
@@ -258,6 +262,11 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
         click.echo(json.dumps(prep.plan.to_json(), indent=2, ensure_ascii=False))
     else:
         _print_plan(c, prep.plan, loaded.tz)
+    if out is not None:
+        from . import saved_plan
+
+        saved_plan.save(out, loaded, prep.plan, prune=prune)
+        c.err.print(f"Saved the plan to {escape(str(out))}; `oca-sync apply {escape(str(out))}` applies exactly it.")
     _warnings(c, client)
     if sync.plan_errors(prep.plan):
         raise click.exceptions.Exit(ExitCode.ERROR)
@@ -269,7 +278,7 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
 
 
 def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store: StateStore, *,
-              prune: bool, yes: bool, zoom: Any = None) -> Any:
+              prune: bool, yes: bool, zoom: Any = None, expect: Callable[[Plan], None] | None = None) -> Any:
     """Apply with the plan shown, a confirmation and a progress bar (shared by apply and demo)."""
     from . import sync
 
@@ -295,32 +304,51 @@ def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store:
                        show_plan=lambda p: _print_plan(c, p, loaded.tz),
                        confirm=confirm, progress_start=start, progress=step)
     try:
-        return sync.apply(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom)
+        return sync.apply(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom, expect=expect)
     finally:
         progress.stop()
 
 
 @cli.command()
-@spec_argument
+@click.argument("spec", metavar="SPEC|PLANFILE", type=click.Path(dir_okay=False, path_type=Path))
 @prune_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @strict_option
 @pass_ctx
 def apply(c: Ctx, spec: Path, prune: bool, yes: bool, strict: bool) -> None:
-    """Make Moodle match the spec.
+    """Make Moodle and Zoom match the spec.
 
-    Re-reads the site, shows the plan, asks (unless --yes), applies with
+    Re-reads the sites, shows the plan, asks (unless --yes), applies with
     progress and ends with counts. Running it again makes no write.
     Only one apply per programme and site runs at a time.
+
+    Given a plan saved by `plan --out`, applies exactly that plan without
+    asking again, and refuses (nothing written) if the spec, a file it
+    names or the site changed since.
 
     \b
     Examples:
       oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
       oca-sync apply --yes --prune spec.yaml
+      oca-sync apply reviewed.plan
     """
-    loaded = c.load(spec, strict)
+    from . import saved_plan
+
+    expect = None
+    if saved_plan.is_saved_plan(spec):
+        if prune:
+            raise UsageError("a saved plan records whether it prunes: do not give --prune with it")
+        saved = saved_plan.load(spec)
+        loaded = c.load(saved.spec, strict)
+        saved_plan.check_spec(saved, loaded)
+        prune, yes = saved.prune, True  # reviewed when it was saved
+
+        def expect(p: Plan) -> None:
+            saved_plan.check_plan(saved, p)
+    else:
+        loaded = c.load(spec, strict)
     client, site = _moodle(c)
-    result = run_apply(c, loaded, client, site, c.store(), prune=prune, yes=yes, zoom=_zoom(c))
+    result = run_apply(c, loaded, client, site, c.store(), prune=prune, yes=yes, zoom=_zoom(c), expect=expect)
     _warnings(c, client)
     _report(c, result, client)
 

@@ -150,12 +150,14 @@ def apply(
     prune: bool = False,
     hooks: Hooks | None = None,
     zoom: ZoomClient | None = None,
+    expect: Callable[[Plan], None] | None = None,
 ) -> ApplyResult:
     """Apply ``loaded`` to Zoom and Moodle under a lock.
 
     Zoom goes first, so that the join links of new meetings reach Moodle in
     the same run. After any write whose outcome was lost, everything is
-    observed and planned again.
+    observed and planned again. ``expect`` checks the fresh plan before any
+    write (a saved plan's fingerprint) and raises to stop.
     """
     hooks = hooks or Hooks()
     sc = scope(client, loaded)
@@ -163,6 +165,8 @@ def apply(
     with store.lock(f"apply:{sc}", "apply"):
         prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom)
         result.plan = prep.plan
+        if expect is not None:
+            expect(prep.plan)
         hooks.show_plan(prep.plan)
         errors = plan_errors(prep.plan)
         if errors:
