@@ -278,7 +278,8 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
 
 
 def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store: StateStore, *,
-              prune: bool, yes: bool, zoom: Any = None, expect: Callable[[Plan], None] | None = None) -> Any:
+              prune: bool, yes: bool, zoom: Any = None, expect: Callable[[Plan], None] | None = None,
+              now: Callable[[], Any] | None = None) -> Any:
     """Apply with the plan shown, a confirmation and a progress bar (shared by apply and demo)."""
     from . import sync
 
@@ -304,7 +305,7 @@ def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store:
                        show_plan=lambda p: _print_plan(c, p, loaded.tz),
                        confirm=confirm, progress_start=start, progress=step)
     try:
-        return sync.apply(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom, expect=expect)
+        return sync.apply(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom, expect=expect, now=now)
     finally:
         progress.stop()
 
@@ -439,11 +440,11 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
         client, zoom = sb.moodle_client(), sb.zoom_client()
         store = StateStore(f"sqlite:///{tmp}/state.sqlite")
         c.out.print("[bold]3. Apply[/bold]")
-        result = run_apply(c, loaded, client, sb.site(), store, prune=False, yes=True, zoom=zoom)
+        result = run_apply(c, loaded, client, sb.site(), store, prune=False, yes=True, zoom=zoom, now=sb.zoom.now)
         _report(c, result, client)
         c.out.print("[bold]4. Plan again[/bold] (must change nothing)")
         moodle_writes, zoom_calls = client.stats.writes, zoom.stats.total
-        again = sync.prepare(client, loaded, sb.site(), store, zoom=zoom)
+        again = sync.prepare(client, loaded, sb.site(), store, zoom=zoom, now=sb.zoom.now)
         c.out.print(f"{again.plan.summary()} Moodle writes in this pass: {client.stats.writes - moodle_writes}; "
                     f"Zoom calls: {zoom.stats.total - zoom_calls} (listings only).")
         links = again.links

@@ -6,6 +6,7 @@ sees comes through the callbacks of :class:`Hooks`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,10 +95,13 @@ def prepare(
     prune: bool = False,
     hooks: Hooks | None = None,
     zoom: ZoomClient | None = None,
+    now: Callable[[], dt.datetime] | None = None,
 ) -> Prepared:
-    """Observe the systems and plan; no write."""
+    """Observe the systems and plan; no write. ``now`` is the clock sessions are held by (default: UTC now)."""
     hooks = hooks or Hooks()
     zp = _prepare_zoom(zoom, loaded, prune, hooks)
+    if zp:
+        zp.plan.notices += past_session_warnings(zp.plan, loaded, (now or _utcnow)())
     links = join_urls(zp.observed) if zp else {}
     if zp:
         links.update({c.payload.meeting.key: PENDING_LINK for c in zp.plan.changes if c.action is Action.CREATE})
@@ -137,6 +141,40 @@ def _prepare_zoom(zoom: ZoomClient | None, loaded: LoadedSpec, prune: bool, hook
     return ZoomPrepared(desired, observed, plan_zoom(desired, observed, prune=prune))
 
 
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def past_session_warnings(plan: Plan, loaded: LoadedSpec, now: dt.datetime) -> list[Notice]:
+    """Meetings to create or move for sessions already held: say so before it happens.
+
+    A held session's attendance and recordings belong to the meeting as it was: a
+    new meeting for it is an empty one in the past, a moved one loses that link.
+    """
+    prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
+    held = {f"{prefix}{course}:{s.key}": s for course, ss in loaded.sessions.items() for s in ss if s.end <= now}
+    created, moved = [], []
+    for c in plan.changes:
+        meeting = getattr(c.payload, "meeting", None)
+        session = held.get(getattr(meeting, "key", ""))
+        if session is None:
+            continue
+        if c.action is Action.CREATE:
+            created.append(f"{session.key} ({session.start:%Y-%m-%d})")
+        elif c.action is Action.UPDATE and any(f.name in ("start_time", "duration", "timezone") for f in c.fields):
+            moved.append(f"{session.key} ({session.start:%Y-%m-%d})")
+    notices = []
+    if created:
+        notices.append(Notice("warning", (
+            f"{len(created)} session(s) are already over but have no Zoom meeting: apply creates meetings in the "
+            f"past, which nobody can attend (e.g. {', '.join(created[:3])})")))
+    if moved:
+        notices.append(Notice("warning", (
+            f"{len(moved)} session(s) already held would get a new time in Zoom; their attendance and recordings "
+            f"stay with the old time (e.g. {', '.join(moved[:3])})")))
+    return notices
+
+
 def plan_errors(plan: Plan) -> list[str]:
     return [n.message for n in plan.notices if n.level == "error"]
 
@@ -151,6 +189,7 @@ def apply(
     hooks: Hooks | None = None,
     zoom: ZoomClient | None = None,
     expect: Callable[[Plan], None] | None = None,
+    now: Callable[[], dt.datetime] | None = None,
 ) -> ApplyResult:
     """Apply ``loaded`` to Zoom and Moodle under a lock.
 
@@ -163,7 +202,7 @@ def apply(
     sc = scope(client, loaded)
     result = ApplyResult()
     with store.lock(f"apply:{sc}", "apply"):
-        prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom)
+        prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom, now=now)
         result.plan = prep.plan
         if expect is not None:
             expect(prep.plan)
@@ -213,7 +252,7 @@ def apply(
                         raise
                     result.replans += 1
                     hooks.status(f"{e}")
-                    prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom)
+                    prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom, now=now)
                     if prep.plan.empty:
                         break
             _replace_ledger(store, sc, applied_records(prep.desired, prep.observed))

@@ -211,3 +211,16 @@ def test_lost_state_and_lost_answers_make_no_duplicate(sb, zoom, oca, tmp_path):
     assert run(sb, oca, fresh, zoom).plan.empty
     keys = [m["agenda"].splitlines()[-1] for h in sb.zoom.users.values() for m in zoom.list_meetings(h.email)]
     assert len(keys) == len(set(keys)) == 25
+
+
+def test_meetings_for_sessions_already_held_are_a_warning(sb, zoom, store, oca):
+    import datetime as dt
+
+    before = sync.prepare(sb.moodle_client(), oca, sb.site(), store, zoom=zoom, now=sb.zoom.now)
+    assert not [n for n in before.plan.notices if "already over" in n.message]
+    late = lambda: dt.datetime(2022, 2, 1, tzinfo=dt.UTC)  # noqa: E731 - the training month is half over
+    plan = sync.prepare(sb.moodle_client(), oca, sb.site(), store, zoom=zoom, now=late).plan
+    [warning] = [n for n in plan.notices if "already over" in n.message]
+    assert warning.level == "warning" and "training-01 (2022-01-17)" in warning.message
+    held = sum(1 for s in oca.sessions["OCA-KG-2022"] if s.host and s.end <= late())
+    assert warning.message.startswith(f"{held} session(s)")
