@@ -546,17 +546,30 @@ class _ArchiveProgress:
     """Bars for files and bytes on a terminal; nothing when output is not a terminal."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import DownloadColumn, TransferSpeedColumn
+        from rich.progress import DownloadColumn, ProgressColumn, TransferSpeedColumn
+        from rich.text import Text
 
-        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                             TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+        class Counted(ProgressColumn):
+            """Files as "3/10 files", bytes as "1.2/4.0 GB" with a speed: each bar in its own unit."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.size, self.speed = DownloadColumn(), TransferSpeedColumn()
+
+            def render(self, task: Any) -> Any:
+                if task.fields.get("unit") == "files":
+                    return Text(f"{int(task.completed)}/{int(task.total or 0)} files", style="progress.download")
+                return Text.assemble(self.size.render(task), " ", self.speed.render(task))
+
+        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), Counted(), TimeElapsedColumn(),
+                             console=console, transient=True, disable=not console.is_terminal)
         self.files_task: Any = None
         self.bytes_task: Any = None
         self.base = 0
 
     def files(self, total: int) -> None:
         self.bars.start()
-        self.files_task = self.bars.add_task("files", total=total)
+        self.files_task = self.bars.add_task("files", total=total, unit="files")
 
     def file_started(self, name: str, size: int) -> None:
         if self.bytes_task is not None:
@@ -578,13 +591,24 @@ class _ArchiveProgress:
 def _archive_table(c: Ctx, report: Any, title: str) -> None:
     from rich.table import Table
 
+    # A link folded over two lines cannot be clicked or copied: on a terminal the cell is a hyperlink,
+    # elsewhere the links follow the table, each whole on its own line.
+    hyperlinks = c.out.is_terminal
     table = Table(title=title, show_header=True, header_style="bold")
     for col in ("session", "file", "status", "size", "Drive link / detail"):
         table.add_column(col, overflow="fold")
     style = {"archived": "green", "skipped": "dim", "failed": "red"}
-    for r in report.rows:
-        table.add_row(r.session, r.name, f"[{style[r.status]}]{r.status}[/]", f"{r.size:,}", r.link or r.detail)
+    for n, r in enumerate(report.rows, start=1):
+        if r.link:
+            cell = f"[link={escape(r.link)}]open in Drive[/link]" if hyperlinks else f"link [{n}] below"
+        else:
+            cell = escape(r.detail)
+        table.add_row(escape(r.session), escape(r.name), f"[{style[r.status]}]{r.status}[/]", f"{r.size:,}", cell)
     c.out.print(table)
+    if not hyperlinks:
+        for n, r in enumerate(report.rows, start=1):
+            if r.link:
+                c.out.print(f"[{n}] {r.link}", markup=False, soft_wrap=True)
     c.out.print(f"{report.count('archived')} archived, {report.count('skipped')} skipped, "
                 f"{report.count('failed')} failed; {report.bytes_sent:,} bytes uploaded.")
     if report.count("failed"):

@@ -166,3 +166,23 @@ def test_killed_mid_upload_resumes_without_resending_much(oca, tmp_path):
         assert resent < 2 * CHUNK, f"{resent} bytes sent twice"
         keys = [f["appProperties"]["ocaSource"] for f in mp4]
         assert len(keys) == len(set(keys))
+
+
+def test_cli_prints_drive_links_whole_on_a_narrow_screen(tmp_path):
+    from click.testing import CliRunner
+
+    from oca_sync.cli import cli
+    from oca_sync.sandbox.drive import DriveSandbox
+
+    with DriveSandbox() as drive:
+        env = {k: None for k in os.environ if k.startswith("OCA_")}
+        env.update(OCA_DRIVE_API_URL=drive.root_url, OCA_DRIVE_TOKEN=drive.token,
+                   OCA_DRIVE_SHARED_DRIVE_ID=drive.shared_drive_id, OCA_STATE_URL=f"sqlite:///{tmp_path}/s.sqlite",
+                   COLUMNS="70")
+        result = CliRunner().invoke(cli, ["materials", "archive", str(OCA_SPEC)], env=env)
+    assert result.exit_code == 0, result.output
+    links = [line for line in result.output.splitlines() if line.startswith("[") and "://" in line]
+    assert links and all(line.split(" ", 1)[1].startswith("http") and " " not in line.split(" ", 1)[1]
+                         for line in links)
+    assert len(links) == result.output.count("below")
+    assert max(len(line) for line in links) > 70, "longer than the screen, still on one line"

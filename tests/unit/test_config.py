@@ -75,3 +75,24 @@ def test_drive_needs_credentials_or_a_sandbox(tmp_path):
     key.write_text("{}")
     d = load_settings(None, environ={**base, "OCA_DRIVE_CREDENTIALS": str(key), "OCA_DRIVE_SUBJECT": "a@b.org"}).drive()
     assert d.credentials == str(key) and d.subject == "a@b.org"
+
+
+def test_archive_progress_counts_files_as_files_and_bytes_as_bytes():
+    import io
+    import re
+
+    from rich.console import Console
+
+    from oca_sync.cli import _ArchiveProgress
+
+    buf = io.StringIO()
+    progress = _ArchiveProgress(Console(file=buf, force_terminal=True, width=120))
+    progress.files(10)
+    progress.file_started("video.mp4", 4_000_000)
+    progress.bytes_at(1_000_000)
+    progress.file_done(None)
+    progress.bars.refresh()
+    progress.stop()
+    text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", buf.getvalue())
+    assert "1/10 files" in text and "1.0/4.0 MB" in text
+    assert not re.search(r"\d+/10 bytes", text)
