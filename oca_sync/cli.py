@@ -728,7 +728,10 @@ def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
     archiver = Archiver(loaded, _drive(c, loaded), store, zoom=zoom)
     app = webhook_app(archiver, store, secret.get_secret_value())
     c.err.print(f"Listening on http://{host}:{port}/zoom/webhook (Ctrl-C to stop)")
-    run(app, host=host, port=port)
+    # One log format: uvicorn's loggers go through ours (log_config=None), and a server says what it does.
+    root = logging.getLogger()
+    root.setLevel(min(root.level, logging.INFO))
+    run(app, host=host, port=port, log_config=None)
 
 
 # -- moodle site tools ----------------------------------------------------------------
