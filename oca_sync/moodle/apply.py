@@ -301,7 +301,8 @@ def _users(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) ->
             item = {k: v for k, v in u.fields().items() if v != ""}
             item["auth"] = u.auth
             # Moodle generates a password and mails it; we never choose or store one.
-            item["createpassword"] = 1
+            if u.password_email:
+                item["createpassword"] = 1
             items.append(item)
         res = client.call("core_user_create_users", {"users": items})
         by_name = {r["username"]: int(r["id"]) for r in res}

@@ -82,6 +82,7 @@ def build(
             email=p.email,
             lang=user_lang(p.lang or langs[0]),
             auth=spec.moodle.auth,
+            password_email=spec.moodle.password_email,
             city=p.city or "",
             country=p.country or "",
         )

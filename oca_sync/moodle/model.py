@@ -140,10 +140,12 @@ class User(Record):
     city: str = ""
     country: str = ""
     id: int | None = None
+    password_email: bool = True  # at creation: Moodle makes the password and mails it
 
     def fields(self) -> dict[str, Any]:
         d = super().fields()
         d.pop("auth")  # auth is chosen at creation; changing it later could lock people out
+        d.pop("password_email")  # not a field of the user: how it was created
         return d
 
 

@@ -29,6 +29,9 @@ MULTICHOICE = ("multichoice", "multichoice_multi")
 NO_OPTIONS = ("text", "textarea", "numeric", "info")
 MIN_MAX = ("rating", "numeric")
 ROSTER_REQUIRED = ("key", "firstname", "lastname", "email")
+#: Moodle's standard auth plugins whose is_internal() is true (auth/*/auth.php, 5.1): their passwords live in
+#: Moodle, so creating such a user needs a password or createpassword (user/externallib.php create_users).
+INTERNAL_AUTH = frozenset({"manual", "email", "nologin", "none"})
 #: What a column name in a roster header looks like; anything else is not echoed back (it may be file content).
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,39}")
 
@@ -67,6 +70,11 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
     if tz is None:
         out.findings.append((("programme", "timezone"), unknown_zone(spec.programme.timezone)))
     out.findings += check_languages(spec)
+    if not spec.moodle.password_email and spec.moodle.auth in INTERNAL_AUTH:
+        # user/externallib.php create_users: an internal auth needs a password or createpassword.
+        out.findings.append((("moodle", "password_email"), (
+            f"accounts with auth {spec.moodle.auth!r} log in with a Moodle password: keep password_email true, "
+            "or use an external auth (oauth2, ldap, cas, …)")))
     out.findings += check_courses(spec, base_dir, tz, files_root)
     out.findings += check_organisations(spec)
     members, people, roster_findings = load_members(spec, base_dir, files_root, out.notices)

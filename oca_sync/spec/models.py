@@ -108,6 +108,11 @@ class MoodleSettings(Strict):
     category: Category
     roles: RoleMap = RoleMap()
     auth: str = Field(default="manual", description="Moodle authentication plugin for users we create.")
+    password_email: bool = Field(
+        default=True,
+        description="Moodle makes each new user's password and e-mails it to them (createpassword). Set false when "
+                    "people log in through an external auth (oauth2, ldap, cas, …): no password is made or mailed.",
+    )
     calendar_events: bool = Field(default=True, description="Create a course calendar event per session.")
 
 

@@ -151,3 +151,30 @@ def test_conflicting_shortname_stops_before_any_write(moodle, client, site, stor
     with pytest.raises(OcaError, match="taken by a course oca-sync does not manage"):
         sync.apply(client, oca, site, store)
     assert moodle.calls.write_count() == writes
+
+
+def test_password_email_decides_createpassword(moodle, client, site, store):
+    from oca_sync.spec import parse_spec_text
+
+    text = """\
+programme: {key: pw, name: P}
+moodle:
+  category: {name: C}
+  auth: oauth2
+  password_email: false
+courses:
+  - {shortname: PW1, fullname: Course, start: 2030-01-06, end: 2030-02-01}
+organisations:
+  - key: org
+    name: Org
+    members:
+      - {key: ann, firstname: Ann, lastname: Lee, email: ann@example.org}
+"""
+    assert sync.apply(client, parse_spec_text(text), site, store).applied
+    [ann] = [u for u in moodle.state.users.values() if u["username"] == "ann"]
+    assert ann["auth"] == "oauth2" and "auth_forcepasswordchange" not in ann["preferences"]
+    text2 = text.replace("key: pw", "key: pw2").replace("  auth: oauth2\n  password_email: false\n", "").replace(
+        "ann", "bob").replace("PW1", "PW2")
+    assert sync.apply(client, parse_spec_text(text2), site, store).applied
+    [bob] = [u for u in moodle.state.users.values() if u["username"] == "bob"]
+    assert bob["auth"] == "manual" and bob["preferences"]["auth_forcepasswordchange"] == "1"

@@ -446,3 +446,11 @@ def test_unquoted_colon_in_a_title_suggests_quotes(tmp_path: Path) -> None:
 def test_version_2_says_a_newer_oca_sync_is_needed(tmp_path: Path) -> None:
     issue = one(tmp_path, "version: 2\n" + BASE)
     assert issue.path == "version" and "newer oca-sync" in issue.message and "quotes" not in issue.message
+
+
+def test_password_email_off_needs_an_external_auth(tmp_path: Path) -> None:
+    text = BASE.replace("  category:\n    name: C\n", "  category:\n    name: C\n  password_email: false\n")
+    issue = one(tmp_path, text)
+    assert issue.path == "moodle.password_email" and "external auth" in issue.message
+    loaded = load_spec(write(tmp_path, text.replace("password_email: false", "password_email: false\n  auth: oauth2")))
+    assert loaded.spec.moodle.password_email is False
