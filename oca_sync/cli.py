@@ -418,9 +418,15 @@ def _run_sandboxes(c: Ctx, sb: Any) -> None:
 def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
     """Run the whole job on the built-in sandbox: no credentials needed.
 
-    Starts local emulators of Moodle and Zoom, validates the OCA Kyrgyzstan
-    programme, shows the plan, applies it (Zoom meetings, then Moodle with
-    the join links), and plans again to show that nothing is left to change.
+    \b
+    1. validates the spec (default: the OCA Kyrgyzstan programme);
+    2. starts local emulators of Moodle (with the companion plugin and
+       mod_attendance), Zoom and Google Drive;
+    3. shows the plan and applies it: Zoom meetings, then Moodle with the
+       join links;
+    4. plans again to show that nothing is left to change;
+    5. moves Zoom's clock past the programme and archives the recordings
+       and the materials to Drive, verified, shared as the spec says.
 
     \b
     Example:
