@@ -57,6 +57,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
+import urllib3
 from dateutil.relativedelta import relativedelta
 
 from .. import __version__
@@ -657,15 +658,18 @@ class ZoomClient:
         )
 
     def stream_download(self, download_url: str, *, start: int = 0, chunk_size: int = 1 << 20,
-                        max_resumes: int = 5) -> Download:
+                        max_resumes: int = 1000, max_stalls: int | None = None) -> Download:
         """Open a recording file's ``download_url`` (Bearer token, redirects followed).
 
         Returns a :class:`Download`: its ``headers`` and ``size`` are known at
         once; iterating it yields the bytes from offset ``start`` on. A broken
-        transfer is resumed with a ``Range`` request (``max_resumes`` times), and
-        a token refused on (re)connection is renewed.
+        transfer is resumed from the last byte received with a ``Range``
+        request; it gives up after :attr:`max_attempts` breaks in a row with no
+        byte received (``max_stalls``), or ``max_resumes`` breaks in all. A token refused on
+        (re)connection is renewed.
         """
-        return Download(self, download_url, start=start, chunk_size=chunk_size, max_resumes=max_resumes)
+        return Download(self, download_url, start=start, chunk_size=chunk_size, max_resumes=max_resumes,
+                        max_stalls=max_stalls)
 
     # -- reports -----------------------------------------------------------------
 
@@ -705,16 +709,24 @@ class Download:
     whole file's size when the server said it (``Content-Range`` or
     ``Content-Length``), ``headers`` the headers of the first answer (after
     redirects). ``position`` is the offset of the next byte.
+
+    A transfer that breaks is resumed from the last byte received (``Range:
+    bytes=<position>-``; what arrived before the break is kept, never read
+    again). Breaks after which bytes arrived are not failures: the link works,
+    only badly, so the next connection is opened at once. ``max_stalls``
+    breaks in a row with no byte received give up (with backoff between
+    them), and so do more than ``max_resumes`` breaks in all.
     """
 
     def __init__(self, client: ZoomClient, url: str, *, start: int = 0, chunk_size: int = 1 << 20,
-                 max_resumes: int = 5) -> None:
+                 max_resumes: int = 1000, max_stalls: int | None = None) -> None:
         if start < 0:
             raise ValueError("start must be >= 0")
         self._client = client
         self._url = url
         self._chunk_size = chunk_size
         self.max_resumes = max_resumes
+        self.max_stalls = max_stalls if max_stalls is not None else client.max_attempts
         self.resumes = 0
         self.start = start
         self.position = start
@@ -745,7 +757,8 @@ class Download:
             attempt += 1
             client.stats.calls[operation] += 1
             token = client._access_token()
-            headers = {"Authorization": f"Bearer {token}"}
+            # identity: byte offsets in Range must be offsets in the file, not in a compressed stream.
+            headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
             if offset:
                 headers["Range"] = f"bytes={offset}-"
             try:
@@ -810,34 +823,75 @@ class Download:
             # The server ignored our Range: drop what we already have.
             self._skip = offset
 
+    def _pieces(self, resp: requests.Response) -> Iterator[bytes]:
+        """The body in pieces of ``chunk_size``; the bytes that arrived before a break come out first.
+
+        ``raw.read1`` returns what has arrived instead of waiting for a whole
+        piece, so a connection cut mid-piece loses nothing that was received.
+        """
+        buf = bytearray()
+        error: BaseException | None = None
+        try:
+            while True:
+                data = resp.raw.read1(self._chunk_size - len(buf), decode_content=True)
+                if not data:
+                    break
+                if self._skip:
+                    cut = min(self._skip, len(data))
+                    self._skip -= cut
+                    data = data[cut:]
+                buf += data
+                if len(buf) >= self._chunk_size:
+                    piece = bytes(buf)
+                    buf.clear()
+                    self.position += len(piece)
+                    yield piece
+        except _BROKEN as e:
+            error = e
+        if buf:
+            self.position += len(buf)
+            yield bytes(buf)
+        if error is not None:
+            raise error
+
     def __iter__(self) -> Iterator[bytes]:
-        resp = self._resp
+        stalls = 0
         while True:
+            resp = self._resp
+            if resp.status_code == 416:
+                return
+            before = self.position
             try:
-                if resp.status_code == 416:
-                    return
-                for chunk in resp.iter_content(self._chunk_size):
-                    if self._skip:
-                        cut = min(self._skip, len(chunk))
-                        self._skip -= cut
-                        chunk = chunk[cut:]
-                        if not chunk:
-                            continue
-                    self.position += len(chunk)
-                    yield chunk
+                yield from self._pieces(resp)
                 if self.size is None or self.position >= self.size:
                     return
                 cause = f"the answer ended at byte {self.position} of {self.size}"
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-                    requests.exceptions.Timeout) as e:
+            except _BROKEN as e:
                 cause = _short(e)
             resp.close()
             self.resumes += 1
-            if self.resumes > self.max_resumes:
+            stalls = 0 if self.position > before else stalls + 1
+            of = f" of {self.size}" if self.size is not None else ""
+            if stalls >= self.max_stalls or self.resumes > self.max_resumes:
+                why = (f"{stalls} times in a row with no byte received" if stalls >= self.max_stalls
+                       else f"{self.resumes} times (at most {self.max_resumes} breaks per file)")
                 raise ZoomTransportError(
-                    f"download of {_safe_url(self._url)} broke {self.resumes} times; last: {cause}",
+                    f"download of {_safe_url(self._url)} broke {why}; stopped at byte {self.position}{of}; "
+                    f"last: {cause}",
                     operation="GET download_url",
                 )
-            log.warning("Zoom download broke at byte %d (%s); resuming", self.position, cause)
-            self._client._backoff_wait(self.resumes, "GET download_url", cause)
+            if stalls:
+                delay = self._client._backoff_delay(stalls)
+                self._client.stats.retries += 1
+                log.warning("Zoom download broke at byte %d%s with no byte received (%s); retrying in %.1fs "
+                            "(attempt %d of %d)", self.position, of, cause, delay, stalls + 1, self.max_stalls)
+                self._client._sleep(delay)
+            else:
+                # Bytes arrived: the link works, so reconnect at once (a slow, flaky link must still finish).
+                log.warning("Zoom download broke at byte %d%s (%s); resuming from byte %d (break %d)",
+                            self.position, of, cause, self.position, self.resumes)
             resp = self._resp = self._open(self.position)
+
+
+#: What a transfer that breaks mid-body raises (requests wraps some; ``raw.read1`` raises urllib3's own).
+_BROKEN = (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError)
