@@ -30,7 +30,8 @@ Retry policy, and why:
 * **429, daily limit** (100 meeting creates/updates per host and day, reset at
   00:00 UTC): nothing will succeed today, so no retry loop:
   :class:`ZoomDailyLimitReached` with ``resets_at``.
-* **5xx, timeouts, dropped connections**: GET is repeated with backoff; PATCH
+* **5xx, timeouts, dropped connections, answers cut off or not JSON** (a proxy's
+  HTML page): GET is repeated with backoff; PATCH
   and DELETE too, because repeating them cannot create anything (a DELETE that
   finds nothing after an ambiguous first attempt counts as done). A POST
   (create) is repeated only when the connection provably never opened;
@@ -351,6 +352,9 @@ class ZoomClient:
                 self._backoff_wait(attempt, operation, f"HTTP {resp.status_code}")
                 continue
             body = _json_body(resp)
+            if resp.status_code == 200 and not isinstance(body, dict) and attempt < self.max_attempts:
+                self._backoff_wait(attempt, operation, "the answer is not JSON")  # garbled or cut off
+                continue
             if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
                 raise self._oauth_error(resp, body)
             token = str(body["access_token"])
@@ -475,7 +479,9 @@ class ZoomClient:
                 )
             except requests.exceptions.RequestException as e:
                 cause = _short(e)
-                if not isinstance(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+                if isinstance(e, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+                    cause = f"the answer broke off ({cause})"
+                elif not isinstance(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
                     raise ZoomTransportError(self._redact(f"request to Zoom failed: {cause}"), operation=operation) from None
                 if method in _SAFE_TO_REPEAT or _never_sent(e):
                     if attempt < self.max_attempts:
@@ -524,9 +530,17 @@ class ZoomClient:
             data = _json_body(resp)
             if data is None:
                 snippet = resp.text[:120].replace("\n", " ")
+                cause = f"the answer is not JSON (HTTP {status}, starts with {snippet!r})"
+                if method not in _SAFE_TO_REPEAT:
+                    # Garbled or cut off by a proxy after Zoom may have acted: only a fresh read can tell.
+                    raise WriteOutcomeUnknown(operation, self._redact(cause))
+                if attempt < self.max_attempts:
+                    ambiguous = True
+                    self._backoff_wait(attempt, operation, cause)
+                    continue
                 raise ZoomTransportError(
-                    f"Zoom's answer to {operation} is not JSON (HTTP {status}, starts with {snippet!r}); "
-                    f"is {_safe_url(self.api_base)} Zoom's API base URL?",
+                    self._redact(f"Zoom's answer to {operation} is not JSON (HTTP {status}, starts with {snippet!r}) "
+                                 f"after {attempt} attempts; is {_safe_url(self.api_base)} Zoom's API base URL?"),
                     status=status, operation=operation,
                 )
             return data

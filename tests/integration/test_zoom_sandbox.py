@@ -565,3 +565,40 @@ def test_emulator_download_host_honours_range_like_zoom(sandbox: ZoomSandbox, zo
                      params={"access_token": sandbox.issued_tokens()[-1]})
     assert r.status_code == 206 and r.headers["Content-Range"] == f"bytes 1000-{size - 1}/{size}"
     assert r.headers["Accept-Ranges"] == "bytes" and len(r.content) == size - 1000
+
+
+# --------------------------------------------------------------------------- #
+# Broken answers (issue 13, item 5)
+# --------------------------------------------------------------------------- #
+
+PROXY_PAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "truncate"},
+    {"kind": "status", "status": 200, "body": PROXY_PAGE, "content_type": "text/html"},
+], ids=["truncated", "html"])
+def test_reads_are_retried_after_a_broken_answer(sandbox: ZoomSandbox, held: list[dict[str, Any]],
+                                                 fault: dict[str, Any]) -> None:
+    zoom, _ = make(sandbox)
+    sandbox.faults.add("GET /meetings/{meetingId}", count=2, **fault)
+    assert zoom.get_meeting(held[0]["id"])["id"] == held[0]["id"]
+    assert zoom.stats.retries == 2
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "truncate"},
+    {"kind": "status", "status": 201, "body": PROXY_PAGE, "content_type": "text/html"},
+], ids=["truncated", "html"])
+def test_a_broken_answer_to_a_create_is_outcome_unknown(sandbox: ZoomSandbox, zoom: ZoomClient,
+                                                        fault: dict[str, Any]) -> None:
+    sandbox.faults.add("POST /users/{userId}/meetings", count=1, **fault)
+    with pytest.raises(WriteOutcomeUnknown):
+        zoom.create_meeting(HOST, session_body(20))
+
+
+def test_a_garbled_token_answer_is_retried(sandbox: ZoomSandbox) -> None:
+    zoom, _ = make(sandbox)
+    sandbox.faults.add("POST /oauth/token", "status", count=1, status=200, body=PROXY_PAGE, content_type="text/html")
+    assert zoom.get_user(HOST)["email"] == HOST
+    assert token_calls(sandbox) == 1 and zoom.stats.token_requests == 2
