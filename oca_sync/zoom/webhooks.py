@@ -57,6 +57,7 @@ __all__ = [
     "BackgroundServer",
     "WebhookReceiver",
     "create_app",
+    "is_json_content_type",
     "recording_key",
     "run",
     "serving",
@@ -355,6 +356,26 @@ class WebhookReceiver:
 # --------------------------------------------------------------------------- the app
 
 
+def is_json_content_type(value: str | None) -> bool:
+    """Whether a ``Content-Type`` is ``application/json``, with at most a UTF-8 ``charset``.
+
+    Zoom sends ``application/json; charset=utf-8``; JSON exchanged between
+    systems is UTF-8 (RFC 8259 section 8.1), so any other charset, any other
+    parameter or any other media type (a form, ``text/plain``) is refused.
+    """
+    if not value:
+        return False
+    media, *params = (part.strip() for part in value.split(";"))
+    if media.lower() != "application/json":
+        return False
+    for param in params:
+        name, sep, val = param.partition("=")
+        if not sep or name.strip().lower() != "charset" or val.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
@@ -400,7 +421,9 @@ def create_app(
     signature, timestamp more than ``tolerance`` seconds away from ``clock()``,
     or an exact replay; 408 a body not sent within ``BODY_READ_TIMEOUT``; 413 a
     body over ``max_body`` bytes (from ``Content-Length`` before reading, or
-    while reading); 503 queue full or ``dedupe`` failed.
+    while reading); 415 a ``Content-Type`` other than ``application/json``
+    (optionally with ``charset=utf-8``, as Zoom sends it), signed or not;
+    503 queue full or ``dedupe`` failed.
     """
     receiver = WebhookReceiver(
         secret_token,
@@ -431,6 +454,11 @@ def create_app(
             return _error(408, "body not received in time", connection="close")
         except ClientDisconnect:
             return _error(400, "client disconnected")
+
+        if not is_json_content_type(request.headers.get("content-type")):
+            logger.warning("Zoom webhook: refused a request from %s: Content-Type is not application/json",
+                           _client(request))
+            return _error(415, "Content-Type must be application/json")
 
         timestamp = request.headers.get(TIMESTAMP_HEADER)
         signature = request.headers.get(SIGNATURE_HEADER)
