@@ -20,7 +20,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__
+from . import __version__, logsafe
 from .config import Settings, SiteOptions, load_settings
 from .errors import ConfigError, ExitCode, OcaError, SpecError
 from .plan import Change, Plan, render_lines
@@ -52,6 +52,7 @@ class Ctx:
         logging.basicConfig(
             level=level, format="%(message)s", handlers=[RichHandler(console=self.err, show_path=False, log_time_format="%Y-%m-%dT%H:%M:%S")], force=True
         )
+        logsafe.install()  # no credential in any log line, urllib3's and googleapiclient's included
         self._settings: Settings | None = None
 
     @property
@@ -105,7 +106,7 @@ class OcaGroup(click.Group):
         try:
             return super().invoke(ctx)
         except OcaError as e:
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"Error: {logsafe.redact_text(str(e))}", err=True)
             ctx.exit(e.exit_code)
         except OSError as e:
             # A local file that cannot be read or written (output into a missing folder, a full disk):

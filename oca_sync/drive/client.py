@@ -77,7 +77,7 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, MediaIoBaseUpload
 
-from .. import __version__
+from .. import __version__, logsafe
 from ..errors import ConfigError, WriteOutcomeUnknown
 from .errors import (
     DriveAuthError,
@@ -395,6 +395,7 @@ class DriveClient:
                 os.fspath(path), scopes=[DRIVE_SCOPE])
         except (OSError, ValueError, KeyError) as e:
             raise ConfigError(f"cannot read the authorized user file {os.fspath(path)!r}: {type(e).__name__}") from None
+        logsafe.register(creds.refresh_token, creds.client_secret)
         return cls(creds, root_url=root_url, **kw)
 
     @classmethod
@@ -402,6 +403,7 @@ class DriveClient:
         """The emulator (:class:`oca_sync.sandbox.drive.DriveSandbox`): a fixed bearer token, no refresh."""
         from google.oauth2.credentials import Credentials as UserCredentials
 
+        logsafe.register(token)
         return cls(UserCredentials(token=token), root_url=root_url, **kw)  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:  # never shows credentials or a token

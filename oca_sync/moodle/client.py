@@ -32,7 +32,7 @@ from typing import Any
 
 import requests
 
-from .. import __version__
+from .. import __version__, logsafe
 from ..errors import MoodleError, MoodleTransportError, WriteOutcomeUnknown
 
 log = logging.getLogger("oca_sync.moodle")
@@ -127,6 +127,7 @@ class MoodleClient:
     ) -> None:
         self.url = url.rstrip("/")
         self._token = token
+        logsafe.register(token)
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff = backoff

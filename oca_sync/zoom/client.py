@@ -61,7 +61,7 @@ import requests
 import urllib3
 from dateutil.relativedelta import relativedelta
 
-from .. import __version__
+from .. import __version__, logsafe
 from ..errors import WriteOutcomeUnknown, redact
 from .errors import (
     ZoomAuthError,
@@ -282,6 +282,7 @@ class ZoomClient:
         self.account_id = account_id
         self._client_id = client_id
         self._client_secret = client_secret
+        logsafe.register(client_secret)
         self.api_base = api_base.rstrip("/")
         self.oauth_url = oauth_url
         self.timeout = timeout
@@ -358,6 +359,7 @@ class ZoomClient:
             if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
                 raise self._oauth_error(resp, body)
             token = str(body["access_token"])
+            logsafe.register(token)
             try:
                 lifetime = float(body.get("expires_in") or 3599)
             except (TypeError, ValueError):

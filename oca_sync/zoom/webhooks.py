@@ -49,6 +49,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .. import logsafe
+
 __all__ = [
     "BODY_READ_TIMEOUT",
     "RECORDING_COMPLETED",
@@ -208,6 +210,7 @@ class WebhookReceiver:
         if max_body < 1 or tolerance < 1 or workers < 1 or queue_size < 1:
             raise ValueError("max_body, tolerance, workers and queue_size must be positive")
         self._secret = secret_token
+        logsafe.register(secret_token)
         self._handler = handler
         self.max_body = max_body
         self.tolerance = tolerance
@@ -545,7 +548,9 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8080, **options: Any) -> 
     HTTPS reverse proxy in front: Zoom only posts to public HTTPS URLs.
     """
     options.setdefault("server_header", False)
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options)).run()
+    config = uvicorn.Config(app, host=host, port=port, **options)
+    logsafe.install()  # uvicorn's own handlers (error and access logs) exist once its Config is built
+    uvicorn.Server(config).run()
 
 
 class BackgroundServer:
