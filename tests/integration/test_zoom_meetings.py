@@ -211,3 +211,13 @@ def test_lost_state_and_lost_answers_make_no_duplicate(sb, zoom, oca, tmp_path):
     assert run(sb, oca, fresh, zoom).plan.empty
     keys = [m["agenda"].splitlines()[-1] for h in sb.zoom.users.values() for m in zoom.list_meetings(h.email)]
     assert len(keys) == len(set(keys)) == 25
+
+
+def test_counts_add_up_after_a_lost_zoom_create(sb, zoom, oca, store):
+    # issue 13 item 7: the meeting whose answer was lost, and everything after it, are counted once
+    planned = sync.prepare(sb.moodle_client(), oca, sb.site(), store, zoom=zoom).plan
+    creates = sum(1 for c in planned.changes if c.action is Action.CREATE)
+    sb.zoom.faults.add(CREATE, "drop_after", count=1)
+    result = run(sb, oca, store, zoom)
+    assert result.replans == 1 and sb.zoom.calls.count(CREATE) == 25
+    assert result.counts.created == creates
