@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__
+from . import __version__, logsafe
 from .config import Settings, SiteOptions, load_settings
 from .errors import ConfigError, ExitCode, OcaError, SpecError, UsageError
 from .plan import Change, Plan, render_lines
@@ -34,7 +35,8 @@ Exit codes:
   1  operational error (a service failed, a conflict on the site, a lock held)
   2  invalid input or usage (bad spec, bad option, missing setting); nothing written
   3  plan --detailed-exitcode: changes are pending
-  130 interrupted (Ctrl-C)"""
+  130 interrupted (Ctrl-C)
+  143 stopped by SIGTERM (cleaned up as for Ctrl-C)"""
 
 
 class Ctx:
@@ -50,6 +52,7 @@ class Ctx:
         logging.basicConfig(
             level=level, format="%(message)s", handlers=[RichHandler(console=self.err, show_path=False, log_time_format="%Y-%m-%dT%H:%M:%S")], force=True
         )
+        logsafe.install()  # no credential in any log line, urllib3's and googleapiclient's included
         self._settings: Settings | None = None
 
     @property
@@ -103,7 +106,7 @@ class OcaGroup(click.Group):
         try:
             return super().invoke(ctx)
         except OcaError as e:
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"Error: {logsafe.redact_text(str(e))}", err=True)
             ctx.exit(e.exit_code)
         except OSError as e:
             # A local file that cannot be read or written (output into a missing folder, a full disk):
@@ -830,13 +833,33 @@ def unlock(c: Ctx, name: str) -> None:
     c.out.print(f"Removed the lock {name!r} held by {holder.holder}@{holder.host} pid {holder.pid}.", markup=False)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that it takes the same way out.
+
+    A KeyboardInterrupt subclass: every ``except KeyboardInterrupt`` and every
+    ``finally`` runs as for Ctrl-C (sandboxes stop and delete their files,
+    ``serve`` finishes its shutdown, an archive closes its transfers, locks are
+    released), and resumable state is left as Ctrl-C leaves it.
+    """
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    # systemd, docker stop and kill send SIGTERM: stop as cleanly as on Ctrl-C, not abruptly.
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rv = cli.main(standalone_mode=False)
     except click.ClickException as e:
         e.show()
         sys.exit(ExitCode.USAGE)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt) as e:
+        # click turns a KeyboardInterrupt (so a Terminated too) into Abort, keeping it as the cause.
+        if isinstance(e, Terminated) or isinstance(e.__cause__, Terminated):
+            click.echo("Stopped (SIGTERM).", err=True)
+            sys.exit(128 + signal.SIGTERM)
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else ExitCode.OK)

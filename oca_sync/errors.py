@@ -147,7 +147,8 @@ class WriteOutcomeUnknown(RemoteError):
 
     def __init__(self, function: str, cause: str) -> None:
         self.function = function
-        super().__init__(f"the outcome of {function} is unknown ({cause}); re-reading the site before retrying")
+        self.cause = cause
+        super().__init__(f"the outcome of {function} is unknown: it was sent but its answer was lost ({cause})")
 
 
 def redact(text: str, *secrets: Any) -> str:

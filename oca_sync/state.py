@@ -122,7 +122,11 @@ class StateStore:
         self.url = url
         try:
             if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                path = Path(url.removeprefix("sqlite:///")).expanduser()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if path.name and not path.exists():
+                    # Owner-only from the start: an unfinished upload's Drive session URI is a credential.
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -268,6 +272,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # A forgotten upload session URI (a credential) is overwritten, not left in a free page.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

@@ -219,16 +219,21 @@ def apply(
         run_id = store.start_run(sc, "apply")
         status = "failed"
         stopped: ZoomResult | None = None
+        done: set[int] = set()  # id() of every change carried out, whichever plan it came from
+
+        def progressed(change: Change) -> None:
+            # Counted as each change is done, so that a pass cut short by a lost answer still counts.
+            result.counts.count(change)
+            done.add(id(change))
+            hooks.progress(change)
+
         try:
             while True:
                 hooks.progress_start(len(prep.plan.changes))
                 try:
                     if prep.zoom and prep.zoom.plan.changes:
                         assert zoom is not None
-                        zr = apply_zoom(zoom, prep.zoom.plan, progress=hooks.progress)
-                        result.counts.created += zr.created
-                        result.counts.updated += zr.updated
-                        result.counts.deleted += zr.deleted
+                        zr = apply_zoom(zoom, prep.zoom.plan, progress=progressed)
                         stopped = zr if zr.stopped else None
                         if zr.join_urls:
                             # Moodle's plan had placeholders for these links: plan it again with the real ones.
@@ -243,16 +248,26 @@ def apply(
                     def record_stage(stage: str, ledger: dict[tuple[str, str], dict[str, Any]] = ledger) -> None:
                         store.record_applied(sc, {k: v for k, v in ledger.items() if k[0] == stage})
 
-                    counts = execute(client, prep.plan, prep.desired, prep.observed, prep.role_ids,
-                                     progress=hooks.progress, on_stage_done=record_stage)
-                    _add(result.counts, counts)
+                    execute(client, prep.plan, prep.desired, prep.observed, prep.role_ids,
+                            progress=progressed, on_stage_done=record_stage)
                     break
                 except WriteOutcomeUnknown as e:
                     if result.replans >= MAX_REPLANS:
-                        raise
+                        raise OcaError(
+                            f"the outcome of {e.function} is unknown ({e.cause}) and {MAX_REPLANS} re-plans after "
+                            "lost answers did not get through; stopped. Everything confirmed so far is recorded: run "
+                            "apply again once the site answers reliably (it reads the site first, so nothing is "
+                            "made twice)") from None
                     result.replans += 1
-                    hooks.status(f"{e}")
+                    hooks.status(f"{e}; re-reading the site and planning again (re-plan {result.replans} of "
+                                 f"at most {MAX_REPLANS})")
+                    pending = [c for c in prep.plan.changes if id(c) not in done]
                     prep = prepare(client, loaded, site, store, prune=prune, hooks=hooks, zoom=zoom, now=now)
+                    # A pending change the new plan no longer has was done by a write whose answer was lost.
+                    still = {(c.address, c.action) for c in prep.plan.changes}
+                    for c in pending:
+                        if (c.address, c.action) not in still:
+                            result.counts.count(c)
                     if prep.plan.empty:
                         break
             _replace_ledger(store, sc, applied_records(prep.desired, prep.observed))
@@ -273,9 +288,3 @@ def _replace_ledger(store: StateStore, sc: str, ledger: dict[tuple[str, str], di
     """Record ``ledger`` and forget entries of objects that are no longer in the spec."""
     stale: dict[tuple[str, str], dict[str, Any] | None] = {k: None for k in store.applied_state(sc) if k not in ledger}
     store.record_applied(sc, {**ledger, **stale})
-
-
-def _add(total: ApplyCounts, more: ApplyCounts) -> None:
-    total.created += more.created
-    total.updated += more.updated
-    total.deleted += more.deleted

@@ -26,7 +26,7 @@ Drive's "Resolve errors" guide and googleapiclient's own ``_should_retry_respons
   the request was refused, so any method may be repeated. Truncated exponential
   backoff with jitter (``Retry-After`` honoured when given), at most
   :attr:`DriveClient.max_attempts` tries, then :class:`DriveRateLimited`.
-* 5xx, dropped connections, timeouts: reads, updates (PATCH) and permission
+* 5xx, dropped connections, timeouts, answers that are not JSON: reads, updates (PATCH) and permission
   creates (one permission per grantee: a repeat returns the same one) are
   repeated. A ``files.create`` may have happened although the answer was lost,
   so before sending it again the client looks for the object by its
@@ -77,7 +77,7 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, MediaIoBaseUpload
 
-from .. import __version__
+from .. import __version__, logsafe
 from ..errors import ConfigError, WriteOutcomeUnknown
 from .errors import (
     DriveAuthError,
@@ -261,6 +261,10 @@ def _never_sent(e: BaseException) -> bool:
     return any(s in text for s in ("NewConnectionError", "Connection refused", "NameResolutionError"))
 
 
+class _NotJson(Exception):
+    """Internal: a 2xx answer that is not a JSON object."""
+
+
 def _json(content: bytes) -> Any:
     try:
         return json.loads(content) if content else {}
@@ -391,6 +395,7 @@ class DriveClient:
                 os.fspath(path), scopes=[DRIVE_SCOPE])
         except (OSError, ValueError, KeyError) as e:
             raise ConfigError(f"cannot read the authorized user file {os.fspath(path)!r}: {type(e).__name__}") from None
+        logsafe.register(creds.refresh_token, creds.client_secret)
         return cls(creds, root_url=root_url, **kw)
 
     @classmethod
@@ -398,6 +403,7 @@ class DriveClient:
         """The emulator (:class:`oca_sync.sandbox.drive.DriveSandbox`): a fixed bearer token, no refresh."""
         from google.oauth2.credentials import Credentials as UserCredentials
 
+        logsafe.register(token)
         return cls(UserCredentials(token=token), root_url=root_url, **kw)  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:  # never shows credentials or a token
@@ -464,6 +470,8 @@ class DriveClient:
             self.stats.calls[operation] += 1
             try:
                 result = build().execute(num_retries=0)
+                if not isinstance(result, dict):
+                    raise _NotJson(operation)
             except HttpError as e:
                 status, content = int(e.resp.status), bytes(e.content or b"")
                 if not self._retryable(status, content) or attempt >= self.max_attempts:
@@ -481,12 +489,16 @@ class DriveClient:
             except google.auth.exceptions.RefreshError as e:
                 raise DriveAuthError(f"Drive {operation}: the credentials were refused and cannot be refreshed "
                                      f"({type(e).__name__})", status=401, operation=operation) from None
-            except (requests.exceptions.RequestException, google.auth.exceptions.TransportError) as e:
+            except (requests.exceptions.RequestException, google.auth.exceptions.TransportError,
+                    json.JSONDecodeError, UnicodeDecodeError, _NotJson) as e:
+                # A 2xx answer that is not a JSON object: garbled, cut off, or a proxy's page.
+                garbled = isinstance(e, (json.JSONDecodeError, UnicodeDecodeError, _NotJson))
+                cause = "the answer is not JSON" if garbled else _short(e)
                 if attempt >= self.max_attempts:
-                    raise DriveTransportError(f"Drive {operation}: cannot reach {self.root_url} ({_short(e)})",
-                                              operation=operation) from None
-                cause = _short(e)
-                ambiguous = create and not _never_sent(e)
+                    raise DriveTransportError(
+                        f"Drive {operation}: {cause} after {attempt} attempts" if garbled
+                        else f"Drive {operation}: cannot reach {self.root_url} ({cause})", operation=operation) from None
+                ambiguous = create and (garbled or not _never_sent(e))
                 if ambiguous and recheck is None:
                     raise WriteOutcomeUnknown(operation, cause) from None
                 self._wait(attempt, operation, cause)
@@ -495,8 +507,6 @@ class DriveClient:
                     if found is not None:
                         return found
                 continue
-            if not isinstance(result, dict):
-                raise DriveError(f"Drive {operation}: the answer is not a JSON object", operation=operation)
             return result
 
     def _recheck(self, operation: str, recheck: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
@@ -700,15 +710,21 @@ class DriveClient:
         :class:`DriveUploadExpired` when the session is gone (404/410).
         """
         total = "*" if size is None else str(size)
-        resp = self._raw("PUT", session_uri, "drive.upload.status", data=b"",
-                         headers={"Content-Range": f"bytes */{total}"}, expired_on_404=True)
-        if resp.status_code == 308:
-            return range_end(resp.headers.get("Range"))
-        body = _json(resp.content)
-        if not isinstance(body, dict) or "id" not in body:
-            raise DriveError(f"Drive upload status: HTTP {resp.status_code} without file metadata",
-                             status=resp.status_code, operation="drive.upload.status")
-        return body
+        attempt = 0
+        while True:
+            attempt += 1
+            resp = self._raw("PUT", session_uri, "drive.upload.status", data=b"",
+                             headers={"Content-Range": f"bytes */{total}"}, expired_on_404=True)
+            if resp.status_code == 308:
+                return range_end(resp.headers.get("Range"))
+            body = _json(resp.content)
+            if isinstance(body, dict) and "id" in body:
+                return body
+            if attempt >= self.max_attempts:
+                raise DriveError(f"Drive upload status: HTTP {resp.status_code} without file metadata",
+                                 status=resp.status_code, operation="drive.upload.status")
+            # A status query changes nothing: ask again (the answer was garbled or cut off).
+            self._wait(attempt, "drive.upload.status", f"HTTP {resp.status_code} without file metadata")
 
     def upload_chunks(
         self,
@@ -816,8 +832,9 @@ class DriveClient:
             if status in (200, 201):
                 body = _json(resp.content)
                 if not isinstance(body, dict) or "id" not in body:
-                    raise DriveError(f"Drive upload: HTTP {status} without file metadata", status=status,
-                                     operation=operation)
+                    # The last chunk was taken but its answer is garbled: the session's status has the file.
+                    recover(f"HTTP {status} without file metadata")
+                    continue
                 confirm(size)
                 result = body
             elif status == 308:

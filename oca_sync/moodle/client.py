@@ -6,12 +6,17 @@ Callers never loop on errors.
 
 Retry policy, and why:
 
-* reads are retried with exponential backoff on connection errors, timeouts and 5xx;
+* reads are retried with exponential backoff on connection errors, timeouts,
+  5xx, and answers that are not whole JSON (cut off mid-body, garbled, or an
+  HTML page from a proxy or a PHP fatal error);
+* HTTP 429 (too many requests, from Moodle's host or a proxy in front of it)
+  means the request was refused, not processed: reads and writes alike wait
+  (``Retry-After`` when given, else backoff) and are sent again;
 * a write is retried only when it provably never reached the server (the
   connection could not be opened); when the request may have been processed
-  (read timeout, dropped connection, 5xx) the client raises
-  :class:`WriteOutcomeUnknown` so that the caller re-observes the site before
-  deciding anything: repeating a create blindly could make a duplicate.
+  (read timeout, dropped connection, 5xx, an answer cut off or garbled) the
+  client raises :class:`WriteOutcomeUnknown` so that the caller re-observes the
+  site before deciding anything: repeating a create blindly could make a duplicate.
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ from typing import Any
 
 import requests
 
-from .. import __version__
+from .. import __version__, logsafe
 from ..errors import MoodleError, MoodleTransportError, WriteOutcomeUnknown
 
 log = logging.getLogger("oca_sync.moodle")
 
 REST_PATH = "/webservice/rest/server.php"
+#: The longest ``Retry-After`` (seconds) honoured after a 429.
+MAX_RETRY_AFTER = 60.0
 UPLOAD_PATH = "/webservice/upload.php"
 
 Params = Mapping[str, Any]
@@ -120,6 +127,7 @@ class MoodleClient:
     ) -> None:
         self.url = url.rstrip("/")
         self._token = token
+        logsafe.register(token)
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -153,43 +161,89 @@ class MoodleClient:
                 resp = self.session.post(self.url + REST_PATH, data=body, timeout=self.timeout)
             except requests.exceptions.ConnectionError as e:
                 # A refused or unresolvable connection never reached Moodle: safe to repeat.
-                never_sent = _never_sent(e)
-                cause = _short(e)
-                if read or never_sent:
-                    if attempt < self.max_attempts:
-                        self._wait(attempt, function, cause)
-                        continue
-                    raise MoodleTransportError(f"cannot reach Moodle at {self.url} ({cause})") from None
-                raise WriteOutcomeUnknown(function, cause) from None
+                if read or _never_sent(e):
+                    self._again_or_raise(attempt, function, _short(e),
+                                         MoodleTransportError(f"cannot reach Moodle at {self.url} ({_short(e)})"))
+                    continue
+                raise WriteOutcomeUnknown(function, _short(e)) from None
             except requests.exceptions.Timeout as e:
-                if read and attempt < self.max_attempts:
-                    self._wait(attempt, function, "timeout")
-                    continue
-                if read:
-                    raise MoodleTransportError(f"Moodle at {self.url} did not answer in {self.timeout}s") from None
-                raise WriteOutcomeUnknown(function, f"no answer in {self.timeout}s: {_short(e)}") from None
+                if not read:
+                    raise WriteOutcomeUnknown(function, f"no answer in {self.timeout}s: {_short(e)}") from None
+                self._again_or_raise(attempt, function, "timeout",
+                                     MoodleTransportError(f"Moodle at {self.url} did not answer in {self.timeout}s"))
+                continue
             except requests.exceptions.RequestException as e:
-                raise MoodleTransportError(f"request to Moodle failed: {_short(e)}") from None
-            if resp.status_code >= 500:
-                if read and attempt < self.max_attempts:
-                    self._wait(attempt, function, f"HTTP {resp.status_code}")
-                    continue
-                if read:
-                    raise MoodleTransportError(f"Moodle answered HTTP {resp.status_code} to {function}")
-                raise WriteOutcomeUnknown(function, f"HTTP {resp.status_code}")
-            return self._decode(function, resp)
+                # ChunkedEncodingError, ContentDecodingError: the answer broke off mid-body.
+                cause = f"the answer broke off ({_short(e)})"
+                if not read:
+                    raise WriteOutcomeUnknown(function, cause) from None
+                self._again_or_raise(attempt, function, cause,
+                                     MoodleTransportError(f"Moodle's answer to {function} broke off: {_short(e)}"))
+                continue
+            status = resp.status_code
+            if status == 429:
+                self._rate_limited(attempt, function, resp)
+                continue
+            if status >= 500:
+                if not read:
+                    raise WriteOutcomeUnknown(function, f"HTTP {status}")
+                self._again_or_raise(attempt, function, f"HTTP {status}", MoodleTransportError(
+                    f"Moodle answered HTTP {status} to {function} {attempt} times; try again later"))
+                continue
+            if status != 200:
+                raise self._status_error(function, status)
+            try:
+                data = resp.json()
+            except (ValueError, json.JSONDecodeError):
+                snippet = resp.text[:120].replace("\n", " ")
+                cause = f"the answer is not JSON (starts with {snippet!r})"
+                if not read:
+                    # The request reached Moodle and may have been executed: only a fresh read can tell.
+                    raise WriteOutcomeUnknown(function, cause) from None
+                self._again_or_raise(attempt, function, cause, MoodleTransportError(
+                    f"Moodle's answer to {function} is not JSON (starts with {snippet!r}) after {attempt} attempts; "
+                    f"is {self.url} a Moodle site with the REST protocol enabled?"))
+                continue
+            return self._check(function, data)
 
-    def _wait(self, attempt: int, function: str, cause: str) -> None:
-        delay = self.backoff * (2 ** (attempt - 1))
+    def _wait(self, attempt: int, function: str, cause: str, delay: float | None = None) -> None:
+        delay = self.backoff * (2 ** (attempt - 1)) if delay is None else delay
         self.stats.retries += 1
         log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", function, cause, delay, attempt + 1, self.max_attempts)
         self._sleep(delay)
 
-    def _decode(self, function: str, resp: requests.Response) -> Any:
-        if resp.status_code != 200:
+    def _again_or_raise(self, attempt: int, function: str, cause: str, final: MoodleTransportError) -> None:
+        """Wait before attempt ``attempt + 1``, or raise ``final`` when that was the last one."""
+        if attempt >= self.max_attempts:
+            raise final
+        self._wait(attempt, function, cause)
+
+    def _rate_limited(self, attempt: int, function: str, resp: requests.Response) -> None:
+        """HTTP 429: refused, not processed, so any function may be sent again after a wait."""
+        if attempt >= self.max_attempts:
             raise MoodleTransportError(
-                f"Moodle answered HTTP {resp.status_code} to {function}; is {self.url} the site's root URL?"
-            )
+                f"Moodle (or a proxy in front of it) refused {function} with HTTP 429 Too Many Requests "
+                f"{attempt} times; wait a while and run again, or ask the site's administrator to raise the limit")
+        asked = (resp.headers.get("Retry-After") or "").strip()
+        backoff = self.backoff * (2 ** (attempt - 1))
+        delay = min(max(float(asked), backoff), MAX_RETRY_AFTER) if asked.isdigit() else backoff
+        self._wait(attempt, function, "rate limited (HTTP 429)", delay)
+
+    def _status_error(self, function: str, status: int) -> MoodleTransportError:
+        if status in (301, 302, 303, 307, 308, 404, 405):
+            # The REST endpoint is not where we looked: the usual cause is a URL with a path in it.
+            return MoodleTransportError(
+                f"Moodle answered HTTP {status} to {function}; is {self.url} the site's root URL?")
+        if status in (401, 403):
+            return MoodleTransportError(
+                f"Moodle (or a proxy in front of it) refused {function} with HTTP {status}; check that web "
+                "services and the REST protocol are enabled and that nothing blocks /webservice/rest/server.php")
+        return MoodleTransportError(f"Moodle answered HTTP {status} to {function}")
+
+    def _decode(self, function: str, resp: requests.Response) -> Any:
+        """A final answer's JSON, Moodle's exception mapped (used where no retry applies)."""
+        if resp.status_code != 200:
+            raise self._status_error(function, resp.status_code)
         try:
             data = resp.json()
         except (ValueError, json.JSONDecodeError):
@@ -198,6 +252,9 @@ class MoodleClient:
                 f"Moodle's answer to {function} is not JSON (starts with {snippet!r}); "
                 f"is {self.url} a Moodle site with the REST protocol enabled?"
             ) from None
+        return self._check(function, data)
+
+    def _check(self, function: str, data: Any) -> Any:
         if isinstance(data, dict) and "exception" in data and "errorcode" in data:
             raise MoodleError(
                 str(data.get("errorcode")),
@@ -229,7 +286,7 @@ class MoodleClient:
 
         POST /webservice/upload.php (multipart, token in the form). Repeating an
         upload only leaves another draft, which Moodle cleans up, so it is retried
-        like a read.
+        like a read (an answer cut off or not JSON included).
         """
         function = "webservice/upload.php"
         attempt = 0
@@ -240,14 +297,22 @@ class MoodleClient:
                 with open(path, "rb") as fh:
                     resp = self.session.post(self.url + UPLOAD_PATH, data={"token": self._token, "filearea": "draft"},
                                              files={"file_1": (os.path.basename(path), fh)}, timeout=self.timeout)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
-                if attempt < self.max_attempts:
-                    self._wait(attempt, function, _short(e))
-                    continue
-                raise MoodleTransportError(f"cannot upload {path} to Moodle: {_short(e)}") from None
+            except requests.exceptions.RequestException as e:
+                self._again_or_raise(attempt, function, _short(e),
+                                     MoodleTransportError(f"cannot upload {path} to Moodle: {_short(e)}"))
+                continue
+            if resp.status_code == 429:
+                self._rate_limited(attempt, function, resp)
+                continue
             if resp.status_code >= 500 and attempt < self.max_attempts:
                 self._wait(attempt, function, f"HTTP {resp.status_code}")
                 continue
+            if resp.status_code == 200 and attempt < self.max_attempts:
+                try:
+                    resp.json()
+                except (ValueError, json.JSONDecodeError):
+                    self._wait(attempt, function, "the answer is not JSON")
+                    continue
             data = self._decode(function, resp)
             if isinstance(data, dict) and "error" in data:  # upload.php's own error shape
                 raise MoodleError(str(data.get("errorcode", "uploaderror")), str(data["error"]), function=function)

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: The kinds of fault a rule can inject.
-FAULT_KINDS = ("status", "slow", "drop", "drop_after")
+FAULT_KINDS = ("status", "slow", "drop", "drop_after", "truncate")
 
 CONTROL_PREFIX = "/__sandbox/"
 
@@ -77,6 +77,13 @@ class Fault:
     with the operation name the emulator derives from the request (for Moodle: the
     ``wsfunction``), or is ``"*"`` for every request. ``count`` is how many
     matching requests the rule affects (``0`` = unlimited).
+
+    Kinds: ``status`` answers instead of processing (e.g. a 429, a 503, or an
+    HTML page with status 200); ``slow`` waits first; ``drop`` hangs up before
+    processing; ``drop_after`` processes, then hangs up without an answer;
+    ``truncate`` processes, then sends the headers (with the full
+    ``Content-Length``) and only the first half of the body before hanging up,
+    as a proxy or PHP worker dying mid-answer does.
     """
 
     match: str
@@ -262,6 +269,14 @@ class _DropConnection(Exception):
     """Internal: close the socket without writing any answer."""
 
 
+class _Truncate(Exception):
+    """Internal: write the headers and half of the body of ``response``, then close the socket."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("truncated answer")
+        self.response = response
+
+
 # --------------------------------------------------------------------------- #
 # The server
 # --------------------------------------------------------------------------- #
@@ -295,13 +310,17 @@ class _Handler(BaseHTTPRequestHandler):
         except _DropConnection:
             self._drop()
             return
+        except _Truncate as cut:
+            self._write(cut.response, cut_after=len(cut.response.body) // 2)
+            self._drop()
+            return
         except Exception as exc:  # noqa: BLE001 - an emulator bug: answer loudly, don't hang up
             response = Response(500, f"sandbox internal error: {type(exc).__name__}: {exc}\n".encode())
         self._write(response)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
-    def _write(self, response: Response) -> None:
+    def _write(self, response: Response, cut_after: int | None = None) -> None:
         self.send_response(response.status)
         headers = dict(response.headers)
         headers.setdefault("Content-Type", "text/plain; charset=utf-8")
@@ -310,7 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            self.wfile.write(response.body if cut_after is None else response.body[:cut_after])
 
     def _drop(self) -> None:
         # Why a hard close: the client must see a broken connection, not an
@@ -430,6 +449,9 @@ class SandboxServer:
         if fault is not None and fault.kind == "drop_after":
             # The write happened; the client never learns it.
             raise _DropConnection()
+        if fault is not None and fault.kind == "truncate":
+            # The write happened; the client gets half an answer.
+            raise _Truncate(response)
         return response
 
     def _control(self, request: Request) -> Response:

@@ -41,9 +41,9 @@ class _StreamingHandler(_Handler):
     # algorithm meets the client's delayed ACK and every answer takes ~40 ms.
     disable_nagle_algorithm = True
 
-    def _write(self, response: Response) -> None:
+    def _write(self, response: Response, cut_after: int | None = None) -> None:
         if not isinstance(response, StreamResponse):
-            super()._write(response)
+            super()._write(response, cut_after)
             return
         self.send_response(response.status)
         headers = dict(response.headers)

@@ -30,7 +30,8 @@ Retry policy, and why:
 * **429, daily limit** (100 meeting creates/updates per host and day, reset at
   00:00 UTC): nothing will succeed today, so no retry loop:
   :class:`ZoomDailyLimitReached` with ``resets_at``.
-* **5xx, timeouts, dropped connections**: GET is repeated with backoff; PATCH
+* **5xx, timeouts, dropped connections, answers cut off or not JSON** (a proxy's
+  HTML page): GET is repeated with backoff; PATCH
   and DELETE too, because repeating them cannot create anything (a DELETE that
   finds nothing after an ambiguous first attempt counts as done). A POST
   (create) is repeated only when the connection provably never opened;
@@ -57,9 +58,10 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
+import urllib3
 from dateutil.relativedelta import relativedelta
 
-from .. import __version__
+from .. import __version__, logsafe
 from ..errors import WriteOutcomeUnknown, redact
 from .errors import (
     ZoomAuthError,
@@ -280,6 +282,7 @@ class ZoomClient:
         self.account_id = account_id
         self._client_id = client_id
         self._client_secret = client_secret
+        logsafe.register(client_secret)
         self.api_base = api_base.rstrip("/")
         self.oauth_url = oauth_url
         self.timeout = timeout
@@ -350,9 +353,13 @@ class ZoomClient:
                 self._backoff_wait(attempt, operation, f"HTTP {resp.status_code}")
                 continue
             body = _json_body(resp)
+            if resp.status_code == 200 and not isinstance(body, dict) and attempt < self.max_attempts:
+                self._backoff_wait(attempt, operation, "the answer is not JSON")  # garbled or cut off
+                continue
             if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
                 raise self._oauth_error(resp, body)
             token = str(body["access_token"])
+            logsafe.register(token)
             try:
                 lifetime = float(body.get("expires_in") or 3599)
             except (TypeError, ValueError):
@@ -474,7 +481,9 @@ class ZoomClient:
                 )
             except requests.exceptions.RequestException as e:
                 cause = _short(e)
-                if not isinstance(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+                if isinstance(e, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+                    cause = f"the answer broke off ({cause})"
+                elif not isinstance(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
                     raise ZoomTransportError(self._redact(f"request to Zoom failed: {cause}"), operation=operation) from None
                 if method in _SAFE_TO_REPEAT or _never_sent(e):
                     if attempt < self.max_attempts:
@@ -523,9 +532,17 @@ class ZoomClient:
             data = _json_body(resp)
             if data is None:
                 snippet = resp.text[:120].replace("\n", " ")
+                cause = f"the answer is not JSON (HTTP {status}, starts with {snippet!r})"
+                if method not in _SAFE_TO_REPEAT:
+                    # Garbled or cut off by a proxy after Zoom may have acted: only a fresh read can tell.
+                    raise WriteOutcomeUnknown(operation, self._redact(cause))
+                if attempt < self.max_attempts:
+                    ambiguous = True
+                    self._backoff_wait(attempt, operation, cause)
+                    continue
                 raise ZoomTransportError(
-                    f"Zoom's answer to {operation} is not JSON (HTTP {status}, starts with {snippet!r}); "
-                    f"is {_safe_url(self.api_base)} Zoom's API base URL?",
+                    self._redact(f"Zoom's answer to {operation} is not JSON (HTTP {status}, starts with {snippet!r}) "
+                                 f"after {attempt} attempts; is {_safe_url(self.api_base)} Zoom's API base URL?"),
                     status=status, operation=operation,
                 )
             return data
@@ -657,15 +674,18 @@ class ZoomClient:
         )
 
     def stream_download(self, download_url: str, *, start: int = 0, chunk_size: int = 1 << 20,
-                        max_resumes: int = 5) -> Download:
+                        max_resumes: int = 1000, max_stalls: int | None = None) -> Download:
         """Open a recording file's ``download_url`` (Bearer token, redirects followed).
 
         Returns a :class:`Download`: its ``headers`` and ``size`` are known at
         once; iterating it yields the bytes from offset ``start`` on. A broken
-        transfer is resumed with a ``Range`` request (``max_resumes`` times), and
-        a token refused on (re)connection is renewed.
+        transfer is resumed from the last byte received with a ``Range``
+        request; it gives up after :attr:`max_attempts` breaks in a row with no
+        byte received (``max_stalls``), or ``max_resumes`` breaks in all. A token refused on
+        (re)connection is renewed.
         """
-        return Download(self, download_url, start=start, chunk_size=chunk_size, max_resumes=max_resumes)
+        return Download(self, download_url, start=start, chunk_size=chunk_size, max_resumes=max_resumes,
+                        max_stalls=max_stalls)
 
     # -- reports -----------------------------------------------------------------
 
@@ -705,16 +725,24 @@ class Download:
     whole file's size when the server said it (``Content-Range`` or
     ``Content-Length``), ``headers`` the headers of the first answer (after
     redirects). ``position`` is the offset of the next byte.
+
+    A transfer that breaks is resumed from the last byte received (``Range:
+    bytes=<position>-``; what arrived before the break is kept, never read
+    again). Breaks after which bytes arrived are not failures: the link works,
+    only badly, so the next connection is opened at once. ``max_stalls``
+    breaks in a row with no byte received give up (with backoff between
+    them), and so do more than ``max_resumes`` breaks in all.
     """
 
     def __init__(self, client: ZoomClient, url: str, *, start: int = 0, chunk_size: int = 1 << 20,
-                 max_resumes: int = 5) -> None:
+                 max_resumes: int = 1000, max_stalls: int | None = None) -> None:
         if start < 0:
             raise ValueError("start must be >= 0")
         self._client = client
         self._url = url
         self._chunk_size = chunk_size
         self.max_resumes = max_resumes
+        self.max_stalls = max_stalls if max_stalls is not None else client.max_attempts
         self.resumes = 0
         self.start = start
         self.position = start
@@ -745,7 +773,8 @@ class Download:
             attempt += 1
             client.stats.calls[operation] += 1
             token = client._access_token()
-            headers = {"Authorization": f"Bearer {token}"}
+            # identity: byte offsets in Range must be offsets in the file, not in a compressed stream.
+            headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
             if offset:
                 headers["Range"] = f"bytes={offset}-"
             try:
@@ -810,34 +839,75 @@ class Download:
             # The server ignored our Range: drop what we already have.
             self._skip = offset
 
+    def _pieces(self, resp: requests.Response) -> Iterator[bytes]:
+        """The body in pieces of ``chunk_size``; the bytes that arrived before a break come out first.
+
+        ``raw.read1`` returns what has arrived instead of waiting for a whole
+        piece, so a connection cut mid-piece loses nothing that was received.
+        """
+        buf = bytearray()
+        error: BaseException | None = None
+        try:
+            while True:
+                data = resp.raw.read1(self._chunk_size - len(buf), decode_content=True)
+                if not data:
+                    break
+                if self._skip:
+                    cut = min(self._skip, len(data))
+                    self._skip -= cut
+                    data = data[cut:]
+                buf += data
+                if len(buf) >= self._chunk_size:
+                    piece = bytes(buf)
+                    buf.clear()
+                    self.position += len(piece)
+                    yield piece
+        except _BROKEN as e:
+            error = e
+        if buf:
+            self.position += len(buf)
+            yield bytes(buf)
+        if error is not None:
+            raise error
+
     def __iter__(self) -> Iterator[bytes]:
-        resp = self._resp
+        stalls = 0
         while True:
+            resp = self._resp
+            if resp.status_code == 416:
+                return
+            before = self.position
             try:
-                if resp.status_code == 416:
-                    return
-                for chunk in resp.iter_content(self._chunk_size):
-                    if self._skip:
-                        cut = min(self._skip, len(chunk))
-                        self._skip -= cut
-                        chunk = chunk[cut:]
-                        if not chunk:
-                            continue
-                    self.position += len(chunk)
-                    yield chunk
+                yield from self._pieces(resp)
                 if self.size is None or self.position >= self.size:
                     return
                 cause = f"the answer ended at byte {self.position} of {self.size}"
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-                    requests.exceptions.Timeout) as e:
+            except _BROKEN as e:
                 cause = _short(e)
             resp.close()
             self.resumes += 1
-            if self.resumes > self.max_resumes:
+            stalls = 0 if self.position > before else stalls + 1
+            of = f" of {self.size}" if self.size is not None else ""
+            if stalls >= self.max_stalls or self.resumes > self.max_resumes:
+                why = (f"{stalls} times in a row with no byte received" if stalls >= self.max_stalls
+                       else f"{self.resumes} times (at most {self.max_resumes} breaks per file)")
                 raise ZoomTransportError(
-                    f"download of {_safe_url(self._url)} broke {self.resumes} times; last: {cause}",
+                    f"download of {_safe_url(self._url)} broke {why}; stopped at byte {self.position}{of}; "
+                    f"last: {cause}",
                     operation="GET download_url",
                 )
-            log.warning("Zoom download broke at byte %d (%s); resuming", self.position, cause)
-            self._client._backoff_wait(self.resumes, "GET download_url", cause)
+            if stalls:
+                delay = self._client._backoff_delay(stalls)
+                self._client.stats.retries += 1
+                log.warning("Zoom download broke at byte %d%s with no byte received (%s); retrying in %.1fs "
+                            "(attempt %d of %d)", self.position, of, cause, delay, stalls + 1, self.max_stalls)
+                self._client._sleep(delay)
+            else:
+                # Bytes arrived: the link works, so reconnect at once (a slow, flaky link must still finish).
+                log.warning("Zoom download broke at byte %d%s (%s); resuming from byte %d (break %d)",
+                            self.position, of, cause, self.position, self.resumes)
             resp = self._resp = self._open(self.position)
+
+
+#: What a transfer that breaks mid-body raises (requests wraps some; ``raw.read1`` raises urllib3's own).
+_BROKEN = (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError)

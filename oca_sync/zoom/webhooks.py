@@ -49,6 +49,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .. import logsafe
+
 __all__ = [
     "BODY_READ_TIMEOUT",
     "RECORDING_COMPLETED",
@@ -57,6 +59,7 @@ __all__ = [
     "BackgroundServer",
     "WebhookReceiver",
     "create_app",
+    "is_json_content_type",
     "recording_key",
     "run",
     "serving",
@@ -207,6 +210,7 @@ class WebhookReceiver:
         if max_body < 1 or tolerance < 1 or workers < 1 or queue_size < 1:
             raise ValueError("max_body, tolerance, workers and queue_size must be positive")
         self._secret = secret_token
+        logsafe.register(secret_token)
         self._handler = handler
         self.max_body = max_body
         self.tolerance = tolerance
@@ -355,6 +359,26 @@ class WebhookReceiver:
 # --------------------------------------------------------------------------- the app
 
 
+def is_json_content_type(value: str | None) -> bool:
+    """Whether a ``Content-Type`` is ``application/json``, with at most a UTF-8 ``charset``.
+
+    Zoom sends ``application/json; charset=utf-8``; JSON exchanged between
+    systems is UTF-8 (RFC 8259 section 8.1), so any other charset, any other
+    parameter or any other media type (a form, ``text/plain``) is refused.
+    """
+    if not value:
+        return False
+    media, *params = (part.strip() for part in value.split(";"))
+    if media.lower() != "application/json":
+        return False
+    for param in params:
+        name, sep, val = param.partition("=")
+        if not sep or name.strip().lower() != "charset" or val.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
@@ -400,7 +424,9 @@ def create_app(
     signature, timestamp more than ``tolerance`` seconds away from ``clock()``,
     or an exact replay; 408 a body not sent within ``BODY_READ_TIMEOUT``; 413 a
     body over ``max_body`` bytes (from ``Content-Length`` before reading, or
-    while reading); 503 queue full or ``dedupe`` failed.
+    while reading); 415 a ``Content-Type`` other than ``application/json``
+    (optionally with ``charset=utf-8``, as Zoom sends it), signed or not;
+    503 queue full or ``dedupe`` failed.
     """
     receiver = WebhookReceiver(
         secret_token,
@@ -431,6 +457,11 @@ def create_app(
             return _error(408, "body not received in time", connection="close")
         except ClientDisconnect:
             return _error(400, "client disconnected")
+
+        if not is_json_content_type(request.headers.get("content-type")):
+            logger.warning("Zoom webhook: refused a request from %s: Content-Type is not application/json",
+                           _client(request))
+            return _error(415, "Content-Type must be application/json")
 
         timestamp = request.headers.get(TIMESTAMP_HEADER)
         signature = request.headers.get(SIGNATURE_HEADER)
@@ -517,7 +548,9 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8080, **options: Any) -> 
     HTTPS reverse proxy in front: Zoom only posts to public HTTPS URLs.
     """
     options.setdefault("server_header", False)
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options)).run()
+    config = uvicorn.Config(app, host=host, port=port, **options)
+    logsafe.install()  # uvicorn's own handlers (error and access logs) exist once its Config is built
+    uvicorn.Server(config).run()
 
 
 class BackgroundServer:

@@ -130,6 +130,22 @@ def test_zoom_token_expiry_mid_download(sb, oca, store):
     assert zoom.stats.token_requests >= 2
 
 
+def test_archive_finishes_through_a_link_that_breaks_every_300000_bytes(sb, oca, store):
+    zoom = held(sb, oca)
+    a = archiver(sb, oca, store, zoom)
+    targets = [t for t in a.recording_targets() if t.size > 2 * CHUNK][:1]
+    sb.zoom.cut_downloads(after_bytes=300_000, count=10_000)
+    report = a.archive_recordings(targets)
+    assert report.rows[0].status == "archived", report.rows[0].detail
+    copy = sb.drive.find(ocaSource=targets[0].zoom_file_id)[0]
+    md5, size = zoom_md5(sb, [f for m in sb.zoom.meetings for f in sb.zoom.recording_files(m)],
+                         targets[0].zoom_file_id)
+    assert copy["md5Checksum"] == md5 and int(copy["size"]) == size
+    # every byte was fetched once: one request per 300,000 bytes, none from byte 0 again
+    ranges = [p["range"] for name, p in sb.zoom.calls if name == "GET /rec/download/{fileId}"]
+    assert len(ranges) == -(-size // 300_000) and ranges.count(None) == 1
+
+
 def test_materials_go_in_their_original_format_once(sb, oca, store):
     a = Archiver(oca, sb.drive_client(), store)
     report = a.archive_materials()

@@ -630,3 +630,35 @@ def test_control_endpoints(sandbox: DriveSandbox, drive: DriveClient, folder: di
     assert {f["id"] for f in listing} == {folder["id"], info.value.file["id"]}
     token = requests.post(f"{ctl}/expire-token", json={}, timeout=5).json()["token"]
     assert token == sandbox.token
+
+
+# --------------------------------------------------------------------------- #
+# Broken answers (issue 13, item 5)
+# --------------------------------------------------------------------------- #
+
+PROXY_PAGE = "<html><body>502 Bad Gateway</body></html>"
+
+
+def test_a_garbled_answer_to_a_read_is_retried(drive: DriveClient, folder: dict[str, Any], sandbox: DriveSandbox,
+                                               waits: Waits) -> None:
+    sandbox.faults.add("GET /drive/v3/files/{fileId}", "status", count=2, status=200, body=PROXY_PAGE,
+                       content_type="text/html")
+    assert drive.get_file(folder["id"])["id"] == folder["id"]
+    assert len(waits) == 2
+
+
+def test_a_truncated_answer_to_a_keyed_create_is_rechecked_not_repeated(drive: DriveClient, sandbox: DriveSandbox,
+                                                                        waits: Waits) -> None:
+    sandbox.faults.add("POST /drive/v3/files", "truncate")  # the folder is made, its answer cut off
+    made = drive.ensure_folder("Training", sandbox.shared_drive_id, {KEY: "oca/training-cut"})
+    assert [f["id"] for f in sandbox.find(**{KEY: "oca/training-cut"})] == [made["id"]]
+    assert sandbox.calls.count("POST /drive/v3/files") == 1
+
+
+def test_a_garbled_answer_to_an_unkeyed_create_is_outcome_unknown(drive: DriveClient, folder: dict[str, Any],
+                                                                  sandbox: DriveSandbox) -> None:
+    sandbox.faults.add("POST /upload/drive/v3/files (multipart)", "truncate")
+    with pytest.raises(WriteOutcomeUnknown):
+        drive.create_file("notes.txt", folder["id"], "text/plain", b"hello")
+    assert sandbox.calls.count("POST /upload/drive/v3/files (multipart)") == 1
+

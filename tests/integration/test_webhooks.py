@@ -542,3 +542,34 @@ def test_verify_signature() -> None:
 def test_empty_secret_is_refused() -> None:
     with pytest.raises(ValueError):
         create_app("", lambda event: None)
+
+
+# --------------------------------------------------------------------------- content type (issue 13, item 10)
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8",
+    'application/json; charset="utf-8"',
+])
+def test_json_content_types_zoom_sends_are_accepted(site: Site, content_type: str) -> None:
+    r = site.post(recording_event(), headers={"content-type": content_type})
+    assert r.status_code == 200 and r.json() == {"status": "queued"}
+
+
+@pytest.mark.parametrize("content_type", [
+    None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+    "application/jsonx", "text/json", "application/json; charset=latin-1", "application/json; foo=bar",
+    "application/json, text/plain",
+])
+def test_a_signed_event_with_another_content_type_is_415(site: Site, content_type: str | None) -> None:
+    body = json.dumps(recording_event()).encode()
+    ts = now_ts()
+    hdrs = {"x-zm-request-timestamp": ts, "x-zm-signature": sign(body, ts)}
+    if content_type is not None:
+        hdrs["content-type"] = content_type
+    r = requests.post(site.url, data=body, headers=hdrs, timeout=TIMEOUT)
+    assert r.status_code == 415 and r.json() == {"error": "Content-Type must be application/json"}
+    assert site.health()["queued"] == 0 and site.handler.events == []
+    # refused before the replay check: the same request with the right type still gets in
+    hdrs["content-type"] = "application/json; charset=utf-8"
+    assert requests.post(site.url, data=body, headers=hdrs, timeout=TIMEOUT).json() == {"status": "queued"}

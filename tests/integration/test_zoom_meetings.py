@@ -224,3 +224,13 @@ def test_meetings_for_sessions_already_held_are_a_warning(sb, zoom, store, oca):
     assert warning.level == "warning" and "training-01 (2022-01-17)" in warning.message
     held = sum(1 for s in oca.sessions["OCA-KG-2022"] if s.host and s.end <= late())
     assert warning.message.startswith(f"{held} session(s)")
+
+
+def test_counts_add_up_after_a_lost_zoom_create(sb, zoom, oca, store):
+    # issue 13 item 7: the meeting whose answer was lost, and everything after it, are counted once
+    planned = sync.prepare(sb.moodle_client(), oca, sb.site(), store, zoom=zoom).plan
+    creates = sum(1 for c in planned.changes if c.action is Action.CREATE)
+    sb.zoom.faults.add(CREATE, "drop_after", count=1)
+    result = run(sb, oca, store, zoom)
+    assert result.replans == 1 and sb.zoom.calls.count(CREATE) == 25
+    assert result.counts.created == creates

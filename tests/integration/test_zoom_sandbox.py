@@ -505,3 +505,100 @@ def test_secrets_absent_from_logs_and_errors(sandbox: ZoomSandbox, held: list[di
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+def test_download_cut_often_resumes_from_the_last_byte_received(sandbox: ZoomSandbox, held: list[dict[str, Any]],
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    # A link that breaks every 300,000 bytes, far more often than the 1 MiB pieces the client asks for.
+    zoom, sleeper = make(sandbox)
+    sandbox.set_recording_sizes(held[0]["id"], {"MP4_bytes": 2_000_000})
+    mp4 = next(f for f in zoom.get_recordings(held[0]["id"])["recording_files"] if f["file_type"] == "MP4")
+    expected = sandbox.files[mp4["id"]].content()
+    sandbox.cut_downloads(after_bytes=300_000, count=100)
+    caplog.set_level(logging.INFO, logger="oca_sync")
+    with zoom.stream_download(mp4["download_url"]) as d:
+        data = b"".join(d)
+        assert d.resumes == 6
+    assert md5(data) == md5(expected)
+    ranges = [p["range"] for name, p in sandbox.calls if name == "GET /rec/download/{fileId}"]
+    assert ranges == [None] + [f"bytes={n}-" for n in range(300_000, 2_000_000, 300_000)]
+    assert sleeper.waits == []  # bytes arrived before every break: reconnect at once
+    assert "byte 0" not in caplog.text and "resuming from byte 1800000" in caplog.text
+
+
+def test_download_gives_up_after_breaks_without_progress_counting_honestly(
+        sandbox: ZoomSandbox, held: list[dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
+    import re
+
+    zoom, sleeper = make(sandbox)
+    mp4 = next(f for f in zoom.get_recordings(held[0]["id"])["recording_files"] if f["file_type"] == "MP4")
+    sandbox.cut_downloads(after_bytes=100_000, count=1)
+    sandbox.cut_downloads(after_bytes=0, count=100)  # then nothing comes through any more
+    caplog.set_level(logging.INFO, logger="oca_sync")
+    d = zoom.stream_download(mp4["download_url"])
+    with pytest.raises(ZoomError) as e, d:
+        for _ in d:
+            pass
+    assert d.position == 100_000
+    assert "5 times in a row with no byte received" in str(e.value) and "byte 100000" in str(e.value)
+    attempts = [(int(a), int(b)) for a, b in re.findall(r"attempt (\d+) of (\d+)", caplog.text)]
+    assert attempts and all(a <= b for a, b in attempts), attempts
+    assert len(sleeper.waits) == 4
+
+
+def test_download_breaks_are_bounded_overall(sandbox: ZoomSandbox, held: list[dict[str, Any]]) -> None:
+    zoom, _ = make(sandbox)
+    sandbox.set_recording_sizes(held[0]["id"], {"MP4_bytes": 1_000_000})
+    mp4 = next(f for f in zoom.get_recordings(held[0]["id"])["recording_files"] if f["file_type"] == "MP4")
+    sandbox.cut_downloads(after_bytes=100_000, count=100)
+    with pytest.raises(ZoomError) as e, zoom.stream_download(mp4["download_url"], max_resumes=3) as d:
+        for _ in d:
+            pass
+    assert "at most 3 breaks" in str(e.value)
+
+
+def test_emulator_download_host_honours_range_like_zoom(sandbox: ZoomSandbox, zoom: ZoomClient,
+                                                       held: list[dict[str, Any]]) -> None:
+    mp4 = next(f for f in zoom.get_recordings(held[0]["id"])["recording_files"] if f["file_type"] == "MP4")
+    size = mp4["file_size"]
+    r = requests.get(mp4["download_url"], timeout=10, headers={"Range": "bytes=1000-"},
+                     params={"access_token": sandbox.issued_tokens()[-1]})
+    assert r.status_code == 206 and r.headers["Content-Range"] == f"bytes 1000-{size - 1}/{size}"
+    assert r.headers["Accept-Ranges"] == "bytes" and len(r.content) == size - 1000
+
+
+# --------------------------------------------------------------------------- #
+# Broken answers (issue 13, item 5)
+# --------------------------------------------------------------------------- #
+
+PROXY_PAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "truncate"},
+    {"kind": "status", "status": 200, "body": PROXY_PAGE, "content_type": "text/html"},
+], ids=["truncated", "html"])
+def test_reads_are_retried_after_a_broken_answer(sandbox: ZoomSandbox, held: list[dict[str, Any]],
+                                                 fault: dict[str, Any]) -> None:
+    zoom, _ = make(sandbox)
+    sandbox.faults.add("GET /meetings/{meetingId}", count=2, **fault)
+    assert zoom.get_meeting(held[0]["id"])["id"] == held[0]["id"]
+    assert zoom.stats.retries == 2
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "truncate"},
+    {"kind": "status", "status": 201, "body": PROXY_PAGE, "content_type": "text/html"},
+], ids=["truncated", "html"])
+def test_a_broken_answer_to_a_create_is_outcome_unknown(sandbox: ZoomSandbox, zoom: ZoomClient,
+                                                        fault: dict[str, Any]) -> None:
+    sandbox.faults.add("POST /users/{userId}/meetings", count=1, **fault)
+    with pytest.raises(WriteOutcomeUnknown):
+        zoom.create_meeting(HOST, session_body(20))
+
+
+def test_a_garbled_token_answer_is_retried(sandbox: ZoomSandbox) -> None:
+    zoom, _ = make(sandbox)
+    sandbox.faults.add("POST /oauth/token", "status", count=1, status=200, body=PROXY_PAGE, content_type="text/html")
+    assert zoom.get_user(HOST)["email"] == HOST
+    assert token_calls(sandbox) == 1 and zoom.stats.token_requests == 2

@@ -41,3 +41,17 @@ def test_ledger_round_trip_and_forget(tmp_path):
     store.record_applied("sc", {("group", "g"): None})
     assert store.applied_state("sc") == {("course", "A"): {"fullname": "X"}}
     assert store.applied_state("other") == {}
+
+
+def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path):
+    import stat
+
+    path = tmp_path / "sub" / "state.sqlite"
+    store = StateStore(f"sqlite:///{path}")
+    store.save_upload_session("k", "https://upload.example/?upload_id=CAPABILITY", 10)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert store.upload_session("k") == ("https://upload.example/?upload_id=CAPABILITY", 10)
+    store.forget_upload_session("k")
+    store.engine.dispose()  # checkpoint the WAL into the file
+    leftovers = b"".join(f.read_bytes() for f in path.parent.iterdir())
+    assert b"CAPABILITY" not in leftovers, "a forgotten session URI must not linger in free pages"

@@ -392,10 +392,16 @@ def test_zoom_error_bodies_become_typed_errors(zoom: ZoomClient, script: Script)
     assert bad.value.errors == [{"field": "settings.auto_recording", "message": "Invalid field."}]
 
 
-def test_an_answer_that_is_not_json_is_a_transport_error(zoom: ZoomClient, script: Script) -> None:
-    script.api.append((200, b"<html>login</html>", {"Content-Type": "text/html"}))
-    with pytest.raises(ZoomTransportError, match="not JSON"):
+def test_an_answer_that_is_not_json_is_retried_then_a_transport_error(zoom: ZoomClient, script: Script) -> None:
+    script.api += [(200, b"<html>login</html>", {"Content-Type": "text/html"})] * zoom.max_attempts
+    with pytest.raises(ZoomTransportError, match="not JSON .* after 5 attempts"):
         zoom.get_meeting(1)
+    assert not script.api
+
+
+def test_an_answer_that_is_not_json_once_is_retried(zoom: ZoomClient, script: Script) -> None:
+    script.api += [(200, b'{"id": 1, "top', {"Content-Type": "application/json"}), (200, {"id": 1}, {})]
+    assert zoom.get_meeting(1) == {"id": 1}
 
 
 # --------------------------------------------------------------------------- #
