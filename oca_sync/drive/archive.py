@@ -26,7 +26,7 @@ from ..spec.models import FileContent
 from ..state import StateStore
 from ..zoom.client import ZoomClient
 from ..zoom.errors import ZoomNotFound
-from ..zoom.meetings import desired_meetings, observe_meetings
+from ..zoom.meetings import desired_meetings, observe_meetings, read_ledger
 from .client import DriveClient, StreamReader
 from .errors import DriveChecksumMismatch, DriveUploadExpired
 from .layout import MATERIALS, MIME_TYPES, RecordingTarget, recording_targets, safe_name, session_folder
@@ -156,7 +156,7 @@ class Archiver:
         if self.zoom is None:
             raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
         desired = desired_meetings(self.loaded)
-        observed = observe_meetings(self.zoom, desired.hosts)
+        observed = observe_meetings(self.zoom, desired, ledger=read_ledger(self.store, desired))
         targets: list[RecordingTarget] = []
         for key, meetings in sorted(observed.items()):
             if key not in self.sessions:
