@@ -53,7 +53,7 @@ COURSE = """
         title: "{title} {{n}}"
         duration: 30
         host: h1
-        recurrence: {{rrule: "FREQ=WEEKLY;COUNT={count}", start: "2024-02-05T10:00"}}
+        recurrence: {{rrule: "FREQ=WEEKLY;COUNT={count}", start: "2024-02-05T{hour}:00"}}
         content:
           - {{type: file, key: slides, title: Слайды, path: "{shortname}-slides.txt"}}
 """
@@ -62,7 +62,8 @@ COURSE = """
 def write_spec(tmp_path: Path, *, title: str = LONG_TITLE, count: int = 2,
                courses: tuple[str, ...] = ("KA", "KB"), kinds: tuple[str, ...] = ("training", "mentoring")) -> LoadedSpec:
     """Courses whose sessions (``s-01`` …) and materials (``slides``) have the same keys, different files."""
-    body = "".join(COURSE.format(shortname=c, title=title, count=count, kind=k) for c, k in zip(courses, kinds))
+    body = "".join(COURSE.format(shortname=c, title=title, count=count, kind=k, hour=10 + 2 * i)
+                   for i, (c, k) in enumerate(zip(courses, kinds)))
     (tmp_path / "spec.yaml").write_text(SPEC.format(courses=body), encoding="utf-8")
     for c in courses:
         (tmp_path / f"{c}-slides.txt").write_text(f"Слайды курса {c}\n", encoding="utf-8")
