@@ -40,6 +40,7 @@ courses:
 {courses}
 staff:
   - {{key: h1, firstname: Айгуль, lastname: Садыкова, email: host1@example.org, role: trainer}}
+  - {{key: h2, firstname: Данияр, lastname: Омаров, email: host2@example.org, role: trainer}}
 """
 
 COURSE = """
@@ -52,7 +53,7 @@ COURSE = """
         kind: {kind}
         title: "{title} {{n}}"
         duration: 30
-        host: h1
+        host: {host}
         recurrence: {{rrule: "FREQ=WEEKLY;COUNT={count}", start: "2024-02-05T{hour}:00"}}
         content:
           - {{type: file, key: slides, title: Слайды, path: "{shortname}-slides.txt"}}
@@ -62,7 +63,8 @@ COURSE = """
 def write_spec(tmp_path: Path, *, title: str = LONG_TITLE, count: int = 2,
                courses: tuple[str, ...] = ("KA", "KB"), kinds: tuple[str, ...] = ("training", "mentoring")) -> LoadedSpec:
     """Courses whose sessions (``s-01`` …) and materials (``slides``) have the same keys, different files."""
-    body = "".join(COURSE.format(shortname=c, title=title, count=count, kind=k, hour=10 + 2 * i)
+    body = "".join(COURSE.format(shortname=c, title=title, count=count, kind=k, hour=10 + 2 * i,
+                                  host=f"h{i + 1}")
                    for i, (c, k) in enumerate(zip(courses, kinds)))
     (tmp_path / "spec.yaml").write_text(SPEC.format(courses=body), encoding="utf-8")
     for c in courses:
@@ -263,6 +265,6 @@ def test_noop_costs_do_not_grow_with_sessions_or_files(tmp_path):
     small = _noop_costs(tmp_path / "small", 1)
     large = _noop_costs(tmp_path / "large", 6)
     zoom_calls, materials, recordings = small
-    assert zoom_calls == ["GET /users/{userId}/meetings"]  # one listing for the one host
+    assert zoom_calls == ["GET /users/{userId}/meetings"] * 2  # one listing per host
     assert materials == ["GET /drive/v3/files"] == recordings  # one listing per archive
     assert large == small
