@@ -210,8 +210,10 @@ def observe_meetings(client: ZoomClient, desired: DesiredMeetings, *,
                 item = client.get_meeting(mid)
             except ZoomNotFound:
                 continue  # deleted in Zoom: created again
-            found[key].append(_from_zoom(item, str(item.get("host_email") or item.get("host_id") or ""),
-                                         key, "ledger", complete=True))
+            want = desired.meetings[key].host.lower()
+            hosts = {str(item.get(k) or "").lower() for k in ("host_email", "host_id")}
+            host = desired.meetings[key].host if want in hosts else str(item.get("host_email") or "")
+            found[key].append(_from_zoom(item, host, key, "ledger", complete=True))
     for key, have in found.items():
         if key in ledger:  # the recorded meeting first: it is the one kept
             have.sort(key=lambda m: m.id != ledger[key])
@@ -288,7 +290,7 @@ def plan_zoom(desired: DesiredMeetings, observed: dict[str, list[Meeting]], *, p
             plan.changes.append(Change(SYSTEM, "meeting", label, Action.UPDATE, fields,
                                        MeetingPayload(want, id=cur.id, body=body), note=note or ""))
             writes[cur.host] += 1
-        if cur.host and cur.host.lower() != want.host.lower() and cur.found_by == "ledger" and cur.agenda_complete:
+        if cur.found_by == "ledger" and cur.agenda_complete and cur.host != want.host:
             plan.notices.append(Notice("warning", (
                 f"Zoom meeting {cur.id} of {label} is hosted by {cur.host}, the spec says {want.host}: Zoom cannot "
                 "move a meeting to another host; delete it in Zoom to have it made for the new host")))

@@ -222,3 +222,19 @@ def test_prune_leaves_other_programmes_meetings_alone(sb, zoom, store, loaded, t
     run(sb, fewer, store, zoom, prune=True)
     assert len(meetings(sb)) == 9  # only our ID-B meeting went
     assert sum(1 for m in meetings(sb) if m.agenda.startswith("[oca:other ")) == 5
+
+
+def test_a_recorded_meeting_the_listing_omits_is_read_by_id(sb, zoom, store, loaded):
+    # Zoom lists only unexpired scheduled meetings (OpenAPI, List meetings); here the emulator hides one
+    # by making it an instant meeting, which the listing never shows.
+    run(sb, loaded, store, zoom)
+    victim = meetings(sb)[0]
+    victim.type = 1
+    sb.zoom.calls.clear()
+    prep = sync.prepare(sb.moodle_client(), loaded, sb.site(), store, zoom=zoom)
+    assert not [c for c in prep.plan.changes if c.system == "zoom"]
+    assert not [n for n in prep.plan.notices if "hosted by" in n.message]
+    assert sb.zoom.calls.count(GET) == 1
+    # without the ledger only the listing is known: then, and only then, the session would get a new meeting
+    fresh = StateStore(f"sqlite:///{store.url.rsplit('/', 1)[0].removeprefix('sqlite:///')}/fresh.sqlite")
+    assert [c.action for c in zoom_plan(sb, loaded, fresh, zoom)] == [Action.CREATE]
