@@ -184,6 +184,8 @@ def observe_meetings(client: ZoomClient, desired: DesiredMeetings, *,
     longer has are returned under ``#<digest>`` (for ``--prune``); other
     programmes' and other people's meetings are never returned.
     """
+    if not desired.scope and desired.meetings:
+        raise ValueError("DesiredMeetings.scope is needed to recognise our meetings (use desired_meetings())")
     ledger = dict(ledger or {})
     by_digest = {key_digest(k): k for k in desired.meetings}
     by_id = {mid: key for key, mid in ledger.items()}
