@@ -109,8 +109,8 @@ def main() -> None:
         with sandboxes(loaded) as sb:
             zoom = sb.zoom_client()
             desired = desired_meetings(loaded)
-            apply_zoom(zoom, plan_zoom(desired, observe_meetings(zoom, desired.hosts)))
-            big_id = next(m.id for m in observe_meetings(zoom, {"host@example.org"})[
+            apply_zoom(zoom, plan_zoom(desired, observe_meetings(zoom, desired)))
+            big_id = next(m.id for m in observe_meetings(zoom, desired)[
                 "oca:abench:AB:big"] if m.id)
             sb.zoom.set_recording_sizes(big_id, {"MP4_bytes": a.big_mib * MiB, "M4A_bytes": 0})
             for mid in sb.zoom.meetings:

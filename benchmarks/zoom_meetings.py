@@ -39,7 +39,7 @@ def run_pass(label: str, sb: ZoomSandbox, client: ZoomClient, loaded) -> dict:
     sb.calls.clear()
     t0 = time.perf_counter()
     desired = desired_meetings(loaded)
-    observed = observe_meetings(client, desired.hosts)
+    observed = observe_meetings(client, desired)
     plan = plan_zoom(desired, observed)
     result = apply_zoom(client, plan)
     elapsed = time.perf_counter() - t0

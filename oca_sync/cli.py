@@ -510,15 +510,15 @@ def calendar_export(c: Ctx, spec: Path, output: Path | None, organisation: str |
       oca-sync calendar export spec.yaml --org ala-too-youth --lang ru -o ala-too.ics
     """
     from .calendar import export_calendar
-    from .zoom.meetings import desired_meetings, join_urls, observe_meetings
+    from .zoom.meetings import desired_meetings, join_urls, observe_meetings, read_ledger
 
     loaded = c.load(spec)
     zoom = _zoom(c)
     links: dict[str, str] = {}
     if zoom is not None:
-        hosts = desired_meetings(loaded).hosts
+        desired = desired_meetings(loaded)
         with c.err.status("Reading Zoom meetings …"):
-            links = join_urls(observe_meetings(zoom, hosts))
+            links = join_urls(observe_meetings(zoom, desired, ledger=read_ledger(c.store(), desired)))
     else:
         c.err.print("[yellow]Zoom is not configured: the calendar has no join links.[/yellow]")
     data = export_calendar(loaded, links, organisation=organisation, lang=lang)

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from .drive.archive import Archiver
 from .state import StateStore
-from .zoom.meetings import desired_meetings, observe_meetings
+from .zoom.meetings import desired_meetings, observe_meetings, read_ledger
 from .zoom.webhooks import create_app
 
 log = logging.getLogger("oca_sync.serve")
@@ -37,7 +37,7 @@ class RecordingHandler:
         zoom = self.archiver.zoom
         assert zoom is not None
         desired = desired_meetings(self.archiver.loaded)
-        observed = observe_meetings(zoom, desired.hosts)
+        observed = observe_meetings(zoom, desired, ledger=read_ledger(self.archiver.store, desired))
         with self._lock:
             self._ids = {m.id: key for key, ms in observed.items() for m in ms if m.id is not None}
 

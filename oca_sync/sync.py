@@ -33,6 +33,8 @@ from .zoom.meetings import (
     join_urls,
     observe_meetings,
     plan_zoom,
+    read_ledger,
+    record_ledger,
 )
 
 log = logging.getLogger("oca_sync")
@@ -99,7 +101,7 @@ def prepare(
 ) -> Prepared:
     """Observe the systems and plan; no write. ``now`` is the clock sessions are held by (default: UTC now)."""
     hooks = hooks or Hooks()
-    zp = _prepare_zoom(zoom, loaded, prune, hooks)
+    zp = _prepare_zoom(zoom, loaded, store, prune, hooks)
     if zp:
         zp.plan.notices += past_session_warnings(zp.plan, loaded, (now or _utcnow)())
     links = join_urls(zp.observed) if zp else {}
@@ -131,13 +133,13 @@ def prepare(
     return Prepared(desired, observed, plan, role_ids, zp, links)
 
 
-def _prepare_zoom(zoom: ZoomClient | None, loaded: LoadedSpec, prune: bool, hooks: Hooks) -> ZoomPrepared | None:
+def _prepare_zoom(zoom: ZoomClient | None, loaded: LoadedSpec, store: StateStore | None, prune: bool,
+                  hooks: Hooks) -> ZoomPrepared | None:
     if zoom is None or not loaded.spec.zoom.enabled:
         return None
     desired = desired_meetings(loaded)
-    hosts = desired.hosts
-    hooks.status(f"Reading Zoom meetings of {len(hosts)} host(s) …")
-    observed = observe_meetings(zoom, hosts)
+    hooks.status(f"Reading Zoom meetings of {len(desired.hosts)} host(s) …")
+    observed = observe_meetings(zoom, desired, ledger=read_ledger(store, desired))
     return ZoomPrepared(desired, observed, plan_zoom(desired, observed, prune=prune))
 
 
@@ -213,6 +215,8 @@ def apply(
         if prep.plan.empty:
             # The site matches the spec: what we would have written is what is there.
             _replace_ledger(store, sc, applied_records(prep.desired, prep.observed))
+            if prep.zoom:
+                record_ledger(store, prep.zoom.desired, prep.zoom.observed)
             return result
         if not hooks.confirm(prep.plan):
             return result
@@ -234,6 +238,8 @@ def apply(
                     if prep.zoom and prep.zoom.plan.changes:
                         assert zoom is not None
                         zr = apply_zoom(zoom, prep.zoom.plan, progress=progressed)
+                        # Before Moodle: a meeting made here is found by its id even if a host edits it.
+                        record_ledger(store, prep.zoom.desired, prep.zoom.observed, zr.created_ids)
                         stopped = zr if zr.stopped else None
                         if zr.join_urls:
                             # Moodle's plan had placeholders for these links: plan it again with the real ones.

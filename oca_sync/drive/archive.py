@@ -3,8 +3,16 @@
 Nothing is lost: a file counts as archived only once Drive's size and MD5 match
 what was streamed from Zoom, and only then (and only when asked) is the Zoom
 copy moved to Zoom's trash. Every Drive file carries its source's key in
-``appProperties`` (``ocaSource``), so a second run uploads nothing even with
-the local state deleted; ``ocaVerified`` is set only after verification.
+``appProperties`` (``ocaSource``: the Zoom recording file's id, or for a
+material a digest of programme, course, session and item), so a second run
+uploads nothing even with the local state deleted; ``ocaVerified`` is set only
+after verification. Folders carry a digest of their place (``ocaFolder``), so a
+renamed or moved folder is still found. One listing of the programme's files
+(``ocaProgramme``) tells what is archived already.
+
+Archives made before keys were digests (``ocaFolder = kg2022/Training/<name>``,
+``ocaSource = material:<programme>:<session>:<item>``) are adopted: the folder
+or file found under the old key gets the new one, nothing is uploaded twice.
 Interrupted uploads resume from Drive's own record of the bytes received
 (the session URI is kept in the state store).
 """
@@ -22,14 +30,23 @@ from typing import Any, Protocol
 
 from ..errors import ConfigError, OcaError, RemoteError
 from ..spec import LoadedSpec
-from ..spec.models import FileContent
+from ..spec.models import FileContent, Session
 from ..state import StateStore
 from ..zoom.client import ZoomClient
 from ..zoom.errors import ZoomNotFound
-from ..zoom.meetings import desired_meetings, observe_meetings
-from .client import DriveClient, StreamReader
+from ..zoom.meetings import desired_meetings, observe_meetings, read_ledger
+from .client import FOLDER_MIME, DriveClient, StreamReader
 from .errors import DriveChecksumMismatch, DriveUploadExpired
-from .layout import MATERIALS, MIME_TYPES, RecordingTarget, recording_targets, safe_name, session_folder
+from .layout import (
+    MATERIALS,
+    MIME_TYPES,
+    RecordingTarget,
+    fits,
+    identity,
+    recording_targets,
+    safe_name,
+    session_folder,
+)
 
 log = logging.getLogger("oca_sync.drive")
 
@@ -39,6 +56,12 @@ SOURCE = "ocaSource"  # appProperties key: what the file is a copy of
 VERIFIED = "ocaVerified"
 PROGRAMME = "ocaProgramme"  # on every file: one listing finds all our copies
 FOLDER = "ocaFolder"
+SHA256 = "ocaSha256"
+
+
+def recording_source(zoom_file_id: str) -> str:
+    """``ocaSource`` of a recording: Zoom's file id (a digest of it, should one ever be too long)."""
+    return zoom_file_id if fits(SOURCE, zoom_file_id) else identity("recording", zoom_file_id)
 
 
 @dataclass
@@ -105,32 +128,55 @@ class Archiver:
         self.progress: Progress = progress or NoProgress()
         self.scope = f"archive:{loaded.spec.programme.key}"
         self._folders: dict[tuple[str, ...], str] = {}
-        self._copies: dict[str, list[dict[str, Any]]] = {}
+        self._copies: dict[str, list[dict[str, Any]]] | None = None
         sessions = {}
+        self.course_of: dict[str, str] = {}  # session key -> course shortname
         prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
         for course in loaded.spec.courses:
             for s in loaded.sessions.get(course.shortname, ()):
                 sessions[f"{prefix}{course.shortname}:{s.key}"] = s
+                self.course_of[f"{prefix}{course.shortname}:{s.key}"] = course.shortname
         self.sessions = sessions
 
     # -- folders -------------------------------------------------------------
 
     def root(self) -> str:
         parent = self.drive.shared_drive_id or self.settings.shared_drive_id or "root"
-        return self._folder((), self.settings.root_folder, parent)
+        return self._folder((), (), self.settings.root_folder, parent)
 
-    def _folder(self, path: tuple[str, ...], name: str, parent: str) -> str:
-        """A folder found by our key (its path), so renaming it by hand does not make another."""
-        if path not in self._folders:
-            key = "/".join((self.loaded.spec.programme.key,) + path)
-            self._folders[path] = self.drive.ensure_folder(name, parent, {FOLDER: key}, key=FOLDER)["id"]
-        return self._folders[path]
+    def _folder(self, place: tuple[str, ...], legacy_path: tuple[str, ...], name: str, parent: str) -> str:
+        """The folder at ``place`` (e.g. ``("Training", course, session)``), found by its key, so renaming or
+        moving it by hand does not make another; one made under the old key (``legacy_path``: its names)
+        is adopted."""
+        if place not in self._folders:
+            p = self.loaded.spec.programme
+            key = identity("folder", p.key_prefix, p.key, *place)
+            found = self.drive.find_by_app_property(FOLDER, key, mime_type=FOLDER_MIME)
+            if not found:
+                found = self._adopt_folder(key, "/".join((p.key,) + legacy_path))
+            if found:
+                here = [f for f in found if parent in (f.get("parents") or [])]
+                self._folders[place] = (here or found)[0]["id"]
+            else:
+                self._folders[place] = self.drive.ensure_folder(name, parent, {FOLDER: key}, key=FOLDER)["id"]
+        return self._folders[place]
 
-    def folder_for(self, *names: str) -> str:
-        parent = self.root()
-        for i, name in enumerate(names, start=1):
-            parent = self._folder(tuple(names[:i]), name, parent)
-        return parent
+    def _adopt_folder(self, key: str, legacy: str) -> list[dict[str, Any]]:
+        if not fits(FOLDER, legacy):
+            return []  # could never have been stored
+        old = self.drive.find_by_app_property(FOLDER, legacy, mime_type=FOLDER_MIME)
+        if old:
+            # The new key replaces the old one: a second course whose old key was the same makes its own.
+            old[0] = self.drive.update_file(old[0]["id"], {"appProperties": {FOLDER: key}})
+            log.info("Drive: adopted folder %s (%s)", old[0]["id"], legacy)
+        return old[:1]
+
+    def session_folder_id(self, top: str, course: str, session: Session) -> str:
+        """``<root>/<top>/<session folder>`` for ``top`` = Training, Mentoring, Events or Materials."""
+        kind = self._folder((top,), (top,), top, self.root())
+        legacy_name = session_folder(session, self.loaded)
+        return self._folder((top, course, session.key), (top, legacy_name),
+                            session_folder(session, self.loaded, course), kind)
 
     def share(self) -> list[str]:
         """Share the root with the spec's addresses, groups or domain (reader by default)."""
@@ -156,7 +202,7 @@ class Archiver:
         if self.zoom is None:
             raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
         desired = desired_meetings(self.loaded)
-        observed = observe_meetings(self.zoom, desired.hosts)
+        observed = observe_meetings(self.zoom, desired, ledger=read_ledger(self.store, desired))
         targets: list[RecordingTarget] = []
         for key, meetings in sorted(observed.items()):
             if key not in self.sessions:
@@ -180,7 +226,8 @@ class Archiver:
             except ZoomNotFound:
                 continue  # held, not recorded
         recordings.sort(key=lambda r: str(r.get("start_time", "")))
-        return recording_targets(key, self.sessions[key], self.loaded, recordings, self.file_types)
+        return recording_targets(key, self.sessions[key], self.loaded, recordings, self.file_types,
+                                 self.course_of[key])
 
     # -- archiving ---------------------------------------------------------------
 
@@ -204,11 +251,11 @@ class Archiver:
     def _archive_one(self, t: RecordingTarget, report: ArchiveReport) -> Row:
         session = t.session_folder
         try:
-            existing = self._verified_copy(t.zoom_file_id, t.size)
+            existing = self._verified_copy(recording_source(t.zoom_file_id), t.size, t.zoom_file_id)
             if existing is not None:
                 self._maybe_trash(t)
                 return Row(session, t.name, "skipped", t.size, existing.get("webViewLink", ""), "already archived")
-            folder = self.folder_for(t.kind_folder, session)
+            folder = self.session_folder_id(t.kind_folder, t.course or self.course_of[t.key], self.sessions[t.key])
             file = self._upload_recording(t, folder, report)
             self.store.record_archived(
                 t.zoom_file_id, scope=self.scope, session=t.key, drive_id=file["id"],
@@ -220,14 +267,14 @@ class Archiver:
             log.warning("%s: %s", t.name, e)
             return Row(session, t.name, "failed", t.size, "", str(e))
 
-    def _verified_copy(self, source: str, size: int) -> dict[str, Any] | None:
+    def _verified_copy(self, source: str, size: int, upload_key: str) -> dict[str, Any] | None:
         """A verified Drive copy of ``source``; unverified leftovers of a failed run are trashed."""
         found = None
-        for f in self._copies.get(source, []):
+        for f in (self._copies or {}).get(source, []):
             props = f.get("appProperties") or {}
             if props.get(VERIFIED) == "1" and int(f.get("size", -1)) == size and found is None:
                 found = f
-            elif not self.store.upload_session(source):
+            elif not self.store.upload_session(upload_key):
                 # Left by a run that failed verification (or a copy made twice): never counted as archived.
                 self.drive.trash_file(f["id"])
         return found
@@ -248,7 +295,7 @@ class Archiver:
             offset = state
         if not session_uri:
             session_uri = self.drive.start_resumable(t.name, folder, t.mime_type, t.size, {
-                SOURCE: t.zoom_file_id, VERIFIED: "0", PROGRAMME: self.loaded.spec.programme.key})
+                SOURCE: recording_source(t.zoom_file_id), VERIFIED: "0", PROGRAMME: self.loaded.spec.programme.key})
             self.store.save_upload_session(t.zoom_file_id, session_uri, t.size)
         # From byte 0, the Drive client hashes what it sends and checks Drive's MD5 itself. When
         # resuming, the whole file streams through our hash: bytes Drive already has are read, not sent.
@@ -312,50 +359,98 @@ class Archiver:
 
     # -- materials ---------------------------------------------------------------------
 
+    def material_source(self, course: str, session: Session, content: FileContent) -> str:
+        """``ocaSource`` of a material: programme, course, session and item, as a digest that always fits."""
+        p = self.loaded.spec.programme
+        return identity("material", p.key_prefix, p.key, course, session.key, content.key)
+
+    def _legacy_material_source(self, session: Session, content: FileContent) -> str:
+        # Before the course was part of the key: two courses with the same keys shared it.
+        return f"material:{self.loaded.spec.programme.key}:{session.key}:{content.key}"
+
     def archive_materials(self) -> ArchiveReport:
         """The spec's files, in their original format, under Materials/<session>/; by content hash."""
         report = ArchiveReport()
         items = []
-        for course in self.loaded.spec.courses:
-            for s in self.loaded.sessions.get(course.shortname, ()):
+        for spec_course in self.loaded.spec.courses:
+            for s in self.loaded.sessions.get(spec_course.shortname, ()):
                 for c in s.content:
                     if isinstance(c, FileContent):
-                        items.append((s, c, self.loaded.file(c.path)))
+                        items.append((spec_course.shortname, s, c, self.loaded.file(c.path)))
+        self._copies = self._index_copies()  # one listing for every file
+        sharing: dict[str, int] = {}
+        for _course, s, c, _path in items:
+            legacy = self._legacy_material_source(s, c)
+            sharing[legacy] = sharing.get(legacy, 0) + 1
         self.progress.files(len(items))
-        for session, content, path in items:
-            folder_name = session_folder(session, self.loaded)
-            row = self._archive_material(session.key, content, path, folder_name)
+        for course, session, content, path in items:
+            row = self._archive_material(course, session, content, path, sharing)
+            if row.status == "failed":
+                sharing[self._legacy_material_source(session, content)] = 0  # keep what the old key holds
             report.rows.append(row)
             if row.status == "archived":
                 report.bytes_sent += row.size
             self.progress.file_done(row)
+        # Old-key copies that no course adopted are older versions of a file two courses shared: replaced.
+        for legacy, n in sharing.items():
+            if n > 1:
+                for f in self._copies.pop(legacy, []):
+                    self._trash_quietly(f)
         return report
 
-    def _archive_material(self, session_key: str, content: FileContent, path: Path, folder_name: str) -> Row:
+    def _archive_material(self, course: str, session: Session, content: FileContent, path: Path,
+                          sharing: dict[str, int]) -> Row:
+        folder_name = session_folder(session, self.loaded, course)
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        source = f"material:{self.loaded.spec.programme.key}:{session_key}:{content.key}"
+        source = self.material_source(course, session, content)
+        legacy = self._legacy_material_source(session, content)
+        copies = self._copies if self._copies is not None else {}
         try:
-            current = [f for f in self.drive.find_by_app_property(SOURCE, source)]
-            same = [f for f in current if (f.get("appProperties") or {}).get("ocaSha256") == sha]
+            current = copies.get(source, [])
+            same = [f for f in current if (f.get("appProperties") or {}).get(SHA256) == sha]
             if same:
                 return Row(folder_name, path.name, "skipped", len(data), same[0].get("webViewLink", ""),
                            "unchanged")
-            folder = self.folder_for(MATERIALS, folder_name)
+            old = copies.get(legacy, [])
+            match = next((f for f in old if (f.get("appProperties") or {}).get(SHA256) == sha), None)
+            if match is not None:
+                # Archived under the old key with this very content: it becomes this course's copy.
+                old.remove(match)
+                adopted = self.drive.update_file(match["id"], {"appProperties": {SOURCE: source}})
+                copies.setdefault(source, []).append(adopted)
+                for f in current:
+                    self.drive.trash_file(f["id"])
+                return Row(folder_name, path.name, "skipped", len(data), adopted.get("webViewLink", ""),
+                           "unchanged (adopted)")
+            folder = self.session_folder_id(MATERIALS, course, session)
             self.progress.file_started(path.name, len(data))
             file = self.drive.create_file(safe_name(path.name, 200), folder,
                                           MIME_TYPES.get(path.suffix.lstrip(".").lower(), "application/octet-stream"),
-                                          data, {SOURCE: source, "ocaSha256": sha, VERIFIED: "1",
+                                          data, {SOURCE: source, SHA256: sha, VERIFIED: "1",
                                                  PROGRAMME: self.loaded.spec.programme.key})
             self.progress.bytes_at(len(data))
-            for old in current:  # an older version: the new one replaces it
-                self.drive.trash_file(old["id"])
-            self.store.record_archived(source, scope=self.scope, session=session_key, drive_id=file["id"],
-                                       link=file.get("webViewLink", ""), name=path.name, size=len(data),
-                                       md5=file.get("md5Checksum", ""))
+            # An older version is replaced; under the old key only when no other course shared that key.
+            stale = list(current) + (copies.pop(legacy, []) if sharing.get(legacy, 0) == 1 else [])
+            for f in stale:
+                self.drive.trash_file(f["id"])
+            copies[source] = [file]
+            self.store.record_archived(source, scope=self.scope, session=self._session_key(course, session),
+                                       drive_id=file["id"], link=file.get("webViewLink", ""), name=path.name,
+                                       size=len(data), md5=file.get("md5Checksum", ""))
             return Row(folder_name, path.name, "archived", len(data), file.get("webViewLink", ""))
         except (RemoteError, OcaError) as e:
             return Row(folder_name, path.name, "failed", len(data), "", str(e))
+
+    def _session_key(self, course: str, session: Session) -> str:
+        p = self.loaded.spec.programme
+        return f"{p.key_prefix}:{p.key}:{course}:{session.key}"
+
+    def _trash_quietly(self, f: dict[str, Any]) -> None:
+        try:
+            self.drive.trash_file(f["id"])
+        except (RemoteError, OcaError) as e:
+            log.warning("could not trash the old copy %s: %s", f.get("id"), e)
 
 
 def _hashing(chunks: Any, md5: Any) -> Iterator[bytes]:

@@ -83,6 +83,7 @@ from .errors import (
     DriveAuthError,
     DriveChecksumMismatch,
     DriveError,
+    DriveLimitExceeded,
     DriveNotFound,
     DriveRateLimited,
     DriveServerError,
@@ -133,6 +134,8 @@ _RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
 # 403 answers about the token or the project rather than the file.
 _AUTH_403_REASONS = frozenset({"insufficientPermissions", "accessNotConfigured", "authError", "forbiddenScope"})
 _PROPERTY_MAX_BYTES = 124
+# 403 answers about a value over a limit (the request must change; never retried).
+_LIMIT_REASONS = frozenset({"propertyLengthLimitExceeded", "propertyCountLimitExceeded"})
 
 ReadAt = Callable[[int, int], bytes]
 Progress = Callable[[int, int], None]
@@ -169,10 +172,12 @@ def check_app_properties(props: Mapping[str, Any] | None) -> dict[str, Any]:
             raise ValueError(f"appProperties[{key!r}] must be a string (or None to delete it), not {type(value).__name__}")
         size = len(key.encode()) + len((value or "").encode())
         if size > _PROPERTY_MAX_BYTES:
-            raise ValueError(f"appProperties[{key!r}]: key + value are {size} bytes of UTF-8; Drive allows 124")
+            raise DriveLimitExceeded(f"appProperties[{key!r}]: key + value are {size} bytes of UTF-8; Drive allows "
+                                     "124", reason="propertyLengthLimitExceeded")
         out[key] = value
     if len(out) > 30:
-        raise ValueError(f"{len(out)} appProperties; Drive allows 30 private properties per app and file")
+        raise DriveLimitExceeded(f"{len(out)} appProperties; Drive allows 30 private properties per app and file",
+                                 reason="propertyCountLimitExceeded")
     return out
 
 
@@ -439,6 +444,8 @@ class DriveClient:
             return DriveAuthError(text, **kw)
         if status == 404:
             return DriveNotFound(text, **kw)
+        if reason in _LIMIT_REASONS:
+            return DriveLimitExceeded(text, **kw)
         if status == 429 or (status == 403 and reason in _RATE_LIMIT_REASONS):
             return DriveRateLimited(text, **kw)
         if status >= 500:

@@ -26,6 +26,7 @@ __all__ = [
     "DriveAuthError",
     "DriveChecksumMismatch",
     "DriveError",
+    "DriveLimitExceeded",
     "DriveNotFound",
     "DriveRateLimited",
     "DriveServerError",
@@ -70,6 +71,13 @@ class DriveAuthError(DriveError):
     Also raised for 403 answers that are about the app or the token rather than
     the file: ``insufficientPermissions`` (scope), ``accessNotConfigured``
     (Drive API not enabled in the Cloud project).
+    """
+
+
+class DriveLimitExceeded(DriveError, ValueError):
+    """A value is over one of Drive's limits: refused before any call by the client, or answered by
+    Drive (403 ``propertyLengthLimitExceeded``: an ``appProperties`` key plus value over 124 bytes of
+    UTF-8; 403 ``propertyCountLimitExceeded``: over 30 per app). Not retried: the request must change.
     """
 
 

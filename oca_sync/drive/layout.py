@@ -1,13 +1,21 @@
-"""Where each recording and material goes in Drive, and under which name (pure).
+"""Where each recording and material goes in Drive, under which name and which key (pure).
 
 ``<root>/<Training | Mentoring | Events>/<NN date title>/<file>`` keeps the
 recordings of training and of mentoring apart, as UNESCO asked, and
 ``<root>/Materials/<NN date title>/<file>`` holds the learning materials in
-their original format.
+their original format. With several courses, a session folder's name starts
+with the course's shortname.
+
+**Keys.** Drive allows at most 124 bytes of UTF-8 for an ``appProperties`` key
+plus its value, so a key that holds a title or a long shortname cannot be
+stored. Every identity is therefore a digest (:func:`identity`) of everything
+that makes the object unique: programme (prefix and key), course, session and
+item. It is 32 hex digits whatever the script or length of its parts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -52,10 +60,27 @@ def safe_name(text: str, limit: int = 120) -> str:
     return cleaned[:limit].rstrip(" .") or "untitled"
 
 
-def session_folder(session: Session, loaded: LoadedSpec) -> str:
+#: Drive's limit for an ``appProperties`` key plus its value, in bytes of UTF-8 ("Add custom file properties").
+PROPERTY_MAX_BYTES = 124
+
+
+def identity(*parts: str) -> str:
+    """A stable key of 32 hex digits for ``parts`` (128 bits of SHA-256): fits any property."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def fits(key: str, value: str) -> bool:
+    return len(key.encode()) + len(value.encode()) <= PROPERTY_MAX_BYTES
+
+
+def session_folder(session: Session, loaded: LoadedSpec, course: str | None = None) -> str:
+    """``NN date title``; ``course`` (a shortname) goes first when the programme has several courses."""
     langs = list(loaded.spec.programme.languages)
     day = session.start.astimezone(loaded.tz).date().isoformat()
-    return safe_name(f"{session.number:02d} {day} {plain(session.title, langs[0], langs)}")
+    name = f"{session.number:02d} {day} {plain(session.title, langs[0], langs)}"
+    if course is not None and len(loaded.spec.courses) > 1:
+        name = f"{course} {name}"
+    return safe_name(name)
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,7 @@ class RecordingTarget:
     key: str  # the session's key (prefix:programme:course:session)
     kind_folder: str
     session_folder: str
+    course: str  # the course's shortname
     name: str
     zoom_file_id: str
     meeting_uuid: str
@@ -74,7 +100,8 @@ class RecordingTarget:
 
 
 def recording_targets(
-    key: str, session: Session, loaded: LoadedSpec, instances: list[dict[str, Any]], file_types: list[str]
+    key: str, session: Session, loaded: LoadedSpec, instances: list[dict[str, Any]], file_types: list[str],
+    course: str = "",
 ) -> list[RecordingTarget]:
     """The files to archive for one session; ``instances`` are Zoom's recordings objects, oldest first."""
     langs = list(loaded.spec.programme.languages)
@@ -91,7 +118,8 @@ def recording_targets(
             label = RECORDING_LABELS.get(str(f.get("recording_type", "")), str(f.get("recording_type") or ftype))
             day = session.start.astimezone(loaded.tz).date().isoformat()
             out.append(RecordingTarget(
-                key=key, kind_folder=KIND_FOLDERS[session.kind], session_folder=session_folder(session, loaded),
+                key=key, kind_folder=KIND_FOLDERS[session.kind], course=course,
+                session_folder=session_folder(session, loaded, course or None),
                 name=safe_name(f"{day} {title}{part} - {label}", 200) + f".{ext}",
                 zoom_file_id=str(f["id"]), meeting_uuid=str(inst.get("uuid", "")),
                 download_url=str(f["download_url"]), size=int(f.get("file_size") or 0),

@@ -1221,11 +1221,17 @@ def _app_properties(value: Any, current: Mapping[str, str]) -> dict[str, str]:
         if not isinstance(val, str):
             raise _bad(f"appProperties.{key} must be a string", location="appProperties")
         if len(key.encode()) + len(val.encode()) > 124:
-            raise _bad("The limit of 124 bytes per property (including both key and value) has been exceeded.",
-                       location="appProperties")
+            # Drive's answer as reported by its users (e.g. github.com/RichardX366/Obsidian-Google-Drive
+            # issue 34, for long Cyrillic file names): HTTP 403, domain global, reason
+            # propertyLengthLimitExceeded, this message. Nothing is created or changed.
+            raise _DriveReply(403, "propertyLengthLimitExceeded", "Properties and app properties are limited to "
+                              "124 bytes in UTF-8 encoding, counting both the key and the value.")
         out[key] = val
     if len(out) > 30:
-        raise _bad("The limit of 30 private properties per app has been exceeded.", location="appProperties")
+        # 403 propertyCountLimitExceeded is what Drive answers (reported with rclone metadata); the
+        # message here is ours.
+        raise _DriveReply(403, "propertyCountLimitExceeded",
+                          "The limit of 30 private properties per app has been exceeded.")
     return out
 
 

@@ -759,7 +759,9 @@ class ZoomSandbox(SandboxServer):
         digest = hashlib.sha256(f"{m.id}:{m.password}".encode()).hexdigest()
         pwd, digits = digest[:32], str(int(digest[32:44], 16) % 10**6).zfill(6)
         if listing:
-            # GET /users/{userId}/meetings "meetings" items (agenda truncated to 250 characters).
+            # GET /users/{userId}/meetings "meetings" items. The OpenAPI document (meetings[].agenda):
+            # "The length of agenda gets truncated to 250 characters when you list all meetings for a
+            # user"; GET /meetings/{meetingId} has the whole text.
             return {
                 "uuid": m.uuid, "id": m.id, "host_id": m.host_id, "topic": m.topic, "type": m.type,
                 "start_time": format_time(m.start), "duration": m.duration, "timezone": m.timezone,

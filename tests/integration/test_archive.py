@@ -27,7 +27,7 @@ def held(sb, loaded):
     zoom = sb.zoom_client()
     sb.zoom.recording_sizes["MP4_per_minute"] = 400_000  # 36 MB for 90 minutes: several 8 MiB chunks
     desired = desired_meetings(loaded)
-    apply_zoom(zoom, plan_zoom(desired, observe_meetings(zoom, desired.hosts)))
+    apply_zoom(zoom, plan_zoom(desired, observe_meetings(zoom, desired)))
     sb.zoom.set_time(dt.datetime(2022, 5, 10, tzinfo=dt.timezone.utc))
     return zoom
 

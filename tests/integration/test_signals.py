@@ -86,7 +86,7 @@ def test_recordings_archive_stopped_with_sigterm_resumes_where_it_stopped(tmp_pa
         zoom = sb.zoom_client()
         sb.zoom.recording_sizes["MP4_per_minute"] = 400_000  # 36 MB for 90 minutes: several 8 MiB chunks
         desired = desired_meetings(oca)
-        apply_zoom(zoom, plan_zoom(desired, observe_meetings(zoom, desired.hosts)))
+        apply_zoom(zoom, plan_zoom(desired, observe_meetings(zoom, desired)))
         sb.zoom.set_time(dt.datetime(2022, 5, 10, tzinfo=dt.UTC))
         env = base_env(tmp_path)
         env.update(sb.env())

@@ -14,6 +14,7 @@ from oca_sync.plan import Action
 from oca_sync.spec import parse_spec_text
 from oca_sync.state import StateStore
 from oca_sync.zoom.client import ZoomClient
+from oca_sync.zoom.meetings import key_digest
 
 from .conftest import OCA_SPEC
 
@@ -47,9 +48,9 @@ def test_every_hosted_session_gets_one_meeting_with_local_time(sb, zoom, store, 
     result = run(sb, oca, store, zoom)
     assert result.applied
     assert sb.zoom.calls.count(CREATE) == 25
-    meetings = {m["agenda"].splitlines()[-1]: m for host in sb.zoom.users.values()
+    meetings = {m["agenda"].split()[1]: m for host in sb.zoom.users.values()
                 for m in zoom.list_meetings(host.email)}
-    first = meetings["oca-key: oca:kg2022:OCA-KG-2022:training-01"]
+    first = meetings[key_digest("oca:kg2022:OCA-KG-2022:training-01")]
     full = zoom.get_meeting(first["id"])
     # 15:00 in Bishkek (UTC+6) is 09:00 UTC: the local time was sent with its zone, never as GMT
     assert full["start_time"] == "2022-01-17T09:00:00Z" and full["timezone"] == "Asia/Bishkek"
@@ -146,7 +147,7 @@ def test_daily_limit_stops_cleanly_and_the_next_run_continues(oca, tmp_path):
                 sb.zoom.advance(24 * 3600)
         final = sync.prepare(sb.moodle_client(), oca, sb.site(), store, zoom=zoom)
         assert final.plan.empty
-        keys = [m["agenda"].splitlines()[-1] for h in sb.zoom.users.values() for m in zoom.list_meetings(h.email)]
+        keys = [m["agenda"].split("]")[0] for h in sb.zoom.users.values() for m in zoom.list_meetings(h.email)]
         assert len(keys) == len(set(keys)) == 25
 
 
@@ -189,7 +190,7 @@ def test_token_expiry_mid_run_is_renewed(sb, zoom, store, oca):
     result = sync.apply(sb.moodle_client(), oca, sb.site(), store, zoom=zoom, hooks=sync.Hooks(progress=progress))
     assert result.applied and zoom.stats.token_requests >= 2
     # the create refused with 401 was sent again with the new token: 25 meetings, none twice
-    keys = [m["agenda"].splitlines()[-1] for h in sb.zoom.users.values() for m in zoom.list_meetings(h.email)]
+    keys = [m["agenda"].split("]")[0] for h in sb.zoom.users.values() for m in zoom.list_meetings(h.email)]
     assert len(keys) == len(set(keys)) == 25 and sb.zoom.calls.count(CREATE) == 26
 
 
@@ -209,7 +210,7 @@ def test_lost_state_and_lost_answers_make_no_duplicate(sb, zoom, oca, tmp_path):
     assert result.replans == 1
     fresh = StateStore(f"sqlite:///{tmp_path}/b.sqlite")
     assert run(sb, oca, fresh, zoom).plan.empty
-    keys = [m["agenda"].splitlines()[-1] for h in sb.zoom.users.values() for m in zoom.list_meetings(h.email)]
+    keys = [m["agenda"].split("]")[0] for h in sb.zoom.users.values() for m in zoom.list_meetings(h.email)]
     assert len(keys) == len(set(keys)) == 25
 
 
