@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..spec import LoadedSpec
+from ..spec.clock import span
 from ..spec.models import Attendance, Course, FileContent, LabelContent, MultiText, PageContent, Question, Survey
 from ..spec.models import Session, UrlContent
 from . import model as m
@@ -45,11 +46,8 @@ def file_facts(path: Path) -> dict[str, Any]:
 
 
 def section_summary(session: Session, loaded: LoadedSpec, text: Text) -> str:
-    """When, how long, who hosts, then the session's own summary."""
-    tz = loaded.tz
-    start = session.start.astimezone(tz)
-    end = session.end.astimezone(tz)
-    when = f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({tz.key})"
+    """When (in the session's zone), who hosts, then the session's own summary."""
+    when = f"{span(session.start, session.end)} ({session.timezone})"
     parts = [f'<p class="oca-when"><strong>{html.escape(when)}</strong></p>']
     host = next((p for p in loaded.spec.staff if p.key == session.host), None)
     if host is not None:

@@ -69,8 +69,6 @@ def desired_meetings(loaded: LoadedSpec) -> DesiredMeetings:
     """One scheduled meeting per session that has a host."""
     spec = loaded.spec
     langs = list(spec.programme.languages)
-    tzname = spec.programme.timezone
-    tz = ZoneInfo(tzname)
     hosts = {s.key: s.zoom_user or s.email for s in spec.staff}
     z = spec.zoom
     out = DesiredMeetings(settings={
@@ -91,7 +89,8 @@ def desired_meetings(loaded: LoadedSpec) -> DesiredMeetings:
             agenda = (summary[: AGENDA_MAX - len(tail)] + tail).strip()
             out.meetings[key] = Meeting(
                 key=key, host=hosts[s.host], topic=plain(s.title, langs[0], langs)[:TOPIC_MAX],
-                start_time=s.start.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"), timezone=tzname,
+                # Local start with the session's zone: Zoom keeps the host's wall time across offset changes.
+                start_time=s.start.strftime("%Y-%m-%dT%H:%M:%S"), timezone=s.timezone,
                 duration=s.duration, agenda=agenda,
             )
     return out
