@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
+from oca_sync.moodle.filenames import REMOVED, clean_file_name
 from oca_sync.spec.clock import span, unknown_zone
 from oca_sync.spec.clock import zone as _zone
 from oca_sync.spec.expand import expand, localize
 from oca_sync.spec.loader import SpecPath, error_message, format_path
-from oca_sync.spec.models import Course, CourseSpec, Member, Person, Session, Staff
+from oca_sync.spec.models import Course, CourseSpec, Member, Person, Question, Session, Staff
 from oca_sync.spec.paths import PathRefused, confine
 from oca_sync.spec.roster import RosterUnreadable, read_table
 from oca_sync.spec.schedule import check_schedule
@@ -206,6 +207,10 @@ def _check_session_specs(
                     confine(base_dir, item.path, files_root)
                 except PathRefused as e:
                     findings.append((here + ("content", k, "path"), str(e)))
+                    continue
+                if not clean_file_name(Path(item.path).name):
+                    findings.append((here + ("content", k, "path"), f"Moodle would keep nothing of the file name "
+                                     f"{Path(item.path).name!r} (it removes {REMOVED}): rename the file"))
     return findings
 
 
@@ -229,7 +234,30 @@ def _check_surveys(course: Course, where: SpecPath, tz: ZoneInfo | None) -> list
                 findings.append((qwhere, "min and max are only for rating and numeric questions"))
             if question.min is not None and question.max is not None and question.min >= question.max:
                 findings.append((qwhere + ("max",), "max must be greater than min"))
+            elif question.type == "rating":
+                findings += _check_rating(question, qwhere)
+            for o, option in enumerate(question.options):
+                if any("|" in t for t in ([option] if isinstance(option, str) else option.values())):
+                    findings.append((qwhere + ("options", o), "Moodle Feedback separates options with '|': "
+                                     "an option cannot contain one"))
     return findings
+
+
+def _check_rating(question: Question, where: SpecPath) -> list[Finding]:
+    """A rating's values are the spec's (min, default 1, upward): one label each, at least two values."""
+    low = 1 if question.min is None else question.min
+    if len(question.options) == 1:
+        return [(where + ("options",), "a rating needs at least two labels (or none: min..max)")]
+    if question.options:
+        want = None if question.max is None else question.max - low + 1
+        if want is not None and len(question.options) != want:
+            return [(where + ("options",), f"a rating from {low} to {question.max} needs {want} labels, "
+                                           f"not {len(question.options)}")]
+        return []
+    high = 5 if question.max is None else question.max
+    if high <= low:
+        return [(where, f"a rating needs max above min (here {low} to {high}; the defaults are 1 and 5)")]
+    return []
 
 
 def check_sessions(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], tz: ZoneInfo) -> list[Finding]:
