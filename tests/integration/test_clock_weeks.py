@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from oca_sync import sync
+from oca_sync.demo import sandboxes
 from oca_sync.moodle.client import MoodleClient
 from oca_sync.plan import Action
 from oca_sync.spec import load_spec
@@ -120,3 +121,25 @@ def test_emulated_weeks_add_days_on_the_wall_clock(moodle, client):
     [weeks] = client.call("core_course_get_courses_by_field", {"field": "id", "value": made["id"]})["courses"]
     assert weeks["enddate"] == int(dt.datetime(2024, 4, 1, tzinfo=ZoneInfo("Europe/Berlin")).timestamp())
     assert weeks["enddate"] - start == 7 * 86400 - 3600
+
+
+def test_zoom_meetings_keep_each_sessions_zone(store):
+    """Zoom gets each session's local start with its own zone; a re-apply writes nothing to Zoom or Moodle."""
+    loaded = load_spec(SPEC)
+    with sandboxes(loaded) as sb:
+        zoom = sb.zoom_client()
+        assert sync.apply(sb.moodle_client(), loaded, sb.site(), store, zoom=zoom).applied
+        found = {m["agenda"].splitlines()[-1].removeprefix("oca-key: "): m for host in sb.zoom.users.values()
+                 for m in zoom.list_meetings(host.email)}
+        after_dst = zoom.get_meeting(found["oca:mcorrect:ML-KZ-2024:mentoring-03"]["id"])
+        assert (after_dst["start_time"], after_dst["timezone"]) == ("2024-04-01T08:00:00Z", "Europe/Berlin")
+        before_dst = zoom.get_meeting(found["oca:mcorrect:ML-KZ-2024:mentoring-02"]["id"])
+        assert before_dst["start_time"] == "2024-03-25T09:00:00Z"
+        kickoff = zoom.get_meeting(found["oca:mcorrect:ML-KZ-2024:kickoff"]["id"])
+        assert (kickoff["start_time"], kickoff["timezone"], kickoff["duration"]) == (
+            "2024-02-29T16:30:00Z", "Asia/Almaty", 90)
+        zoom_calls, moodle_writes = len(sb.zoom.calls), sb.moodle.calls.write_count()
+        again = sync.apply(sb.moodle_client(), loaded, sb.site(), store, zoom=zoom)
+        assert again.plan.empty
+        assert not [n for n, _ in sb.zoom.calls.snapshot()[zoom_calls:] if not n.startswith("GET ")]
+        assert sb.moodle.calls.write_count() == moodle_writes
