@@ -275,7 +275,7 @@ def check_sessions(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], t
         last = dt.datetime.combine(course.end, dt.time(23, 59, 59), tzinfo=tz).astimezone(dt.UTC)
         outside: dict[int, list[Session]] = {}
         for s in by_source:
-            if s.start_utc < first or s.end.astimezone(dt.UTC) > last:
+            if s.start_utc < first or s.end_utc > last:
                 outside.setdefault(s.source_index, []).append(s)
         for index, bad in outside.items():
             spec_entry = course.sessions[index]

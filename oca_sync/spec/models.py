@@ -341,8 +341,13 @@ class Session(BaseModel):
         Computed on UTC: adding to an aware local datetime adds to the wall clock,
         which is an hour off when the zone's offset changes during the session.
         """
-        return (self.start.astimezone(dt.UTC) + dt.timedelta(minutes=self.duration)).astimezone(self.start.tzinfo)
+        return self.end_utc.astimezone(self.start.tzinfo)
 
     @property
     def start_utc(self) -> dt.datetime:
         return self.start.astimezone(dt.UTC)
+
+    @property
+    def end_utc(self) -> dt.datetime:
+        """For comparing and subtracting: aware datetimes of one zone compare by wall clock, ignoring fold."""
+        return self.start_utc + dt.timedelta(minutes=self.duration)

@@ -195,3 +195,22 @@ def test_clock_helpers() -> None:
     assert not ambiguous(dt.datetime(2024, 2, 29, 22, 30, tzinfo=ALMATY))
     start = dt.datetime(2024, 5, 1, 23, 0, tzinfo=BERLIN)
     assert span(start, start + dt.timedelta(hours=2)) == "2024-05-01 23:00–2024-05-02 01:00"
+
+
+# --- scheduling warnings compare instants, not wall clocks ---------------------------------
+
+
+def test_overlap_across_the_almaty_change_is_seen() -> None:
+    # 22:30 +06 for 90 minutes ends at 18:00 UTC; 23:15 +06 (the first 23:15 that evening) is 17:15 UTC.
+    loaded = parse_spec_text(spec("""\
+      - {key: a, kind: training, title: A, start: 2024-02-29 22:30, duration: 90, host: host}
+      - {key: b, kind: training, title: B, start: 2024-02-29 23:15, duration: 30, host: host}
+"""))
+    [warning] = loaded.warnings
+    assert "host 'host' is in two sessions at once: b" in warning.message
+
+
+def test_four_hours_across_spring_forward_is_not_long() -> None:
+    # 00:30-05:30 on the wall clock in Berlin on 2024-03-31 is four hours, not five.
+    text = spec("      - {key: s, kind: training, title: T, start: 2024-03-31 00:30, duration: 4h}\n", tz="Europe/Berlin")
+    assert parse_spec_text(text).warnings == ()
