@@ -204,13 +204,13 @@ def _check_session_specs(
         for k, item in enumerate(session.content):
             if item.type == "file":
                 try:
-                    confine(base_dir, item.path, files_root)
+                    real = confine(base_dir, item.path, files_root)
                 except PathRefused as e:
                     findings.append((here + ("content", k, "path"), str(e)))
                     continue
-                if not clean_file_name(Path(item.path).name):
+                if not clean_file_name(real.name):  # the name uploaded: a symlink's target's
                     findings.append((here + ("content", k, "path"), f"Moodle would keep nothing of the file name "
-                                     f"{Path(item.path).name!r} (it removes {REMOVED}): rename the file"))
+                                     f"{real.name!r} (it removes {REMOVED}): rename the file"))
     return findings
 
 
