@@ -115,3 +115,21 @@ def test_plugin_and_emulation_accept_the_same_rated_presentations() -> None:
     php_says = run_php(code, samples)
     assert php_says == [FEEDBACK_TYPES["multichoicerated"](s) for s in samples]
     assert php_says[:3] == [True, True, True] and not any(php_says[3:8])
+
+
+def test_plan_sees_a_rating_whose_values_shifted() -> None:
+    from oca_sync.moodle import model as m
+    from oca_sync.moodle.content import settings_json
+    from oca_sync.moodle.planner import _module_diff
+
+    def feedback(presentation: str) -> m.Module:
+        questions = [{"key": "recommend", "typ": "multichoicerated", "presentation": presentation}]
+        return m.Module(course="c", idnumber="oca:p:c:fb", modname="feedback", section="", name="F", intro="",
+                        visible=True, settings=settings_json({"anonymous": 2, "questions": questions}))
+
+    shifted = "r>>>>>" + "|".join(f"{v + 1}####{v}" for v in range(11))  # what oca-sync sent before
+    exact = "r>>>>>" + "|".join(f"{v}####{v}" for v in range(11))
+    [change] = _module_diff(feedback(shifted), feedback(exact))
+    assert change.name == "settings"
+    assert change.old["questions"][0]["presentation"] == shifted and change.new["questions"][0]["presentation"] == exact
+    assert _module_diff(feedback(exact), feedback(exact)) == ()
