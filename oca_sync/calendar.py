@@ -10,6 +10,7 @@ import icalendar
 from . import __version__
 from .errors import UsageError
 from .spec import LoadedSpec
+from .spec.clock import ambiguous
 from .spec.multilang import plain
 
 
@@ -19,7 +20,7 @@ def export_calendar(
     """An .ics of the sessions (of the organisation's courses, when one is given).
 
     ``links`` maps a session key (``prefix:programme:course:session``) to its
-    Zoom join link. Times carry the programme's time zone (with its VTIMEZONE).
+    Zoom join link. Times carry each session's time zone (with its VTIMEZONE).
     """
     spec = loaded.spec
     langs = list(spec.programme.languages)
@@ -48,8 +49,8 @@ def export_calendar(
             ev = icalendar.Event()
             ev.add("uid", f"{key}@oca-sync")
             ev.add("dtstamp", stamp)
-            ev.add("dtstart", s.start.astimezone(loaded.tz))
-            ev.add("dtend", s.end.astimezone(loaded.tz))
+            ev.add("dtstart", _ical_time(s.start))
+            ev.add("dtend", _ical_time(s.end))
             ev.add("summary", plain(s.title, lang, langs))
             ev.add("categories", [s.kind])
             text = plain(s.summary, lang, langs) if s.summary else ""
@@ -63,3 +64,12 @@ def export_calendar(
             cal.add_component(ev)
     cal.add_missing_timezones()
     return cal.to_ical()
+
+
+def _ical_time(moment: dt.datetime) -> dt.datetime:
+    """A session time with its zone, or in UTC where the zone's local time names two instants or none.
+
+    RFC 5545 3.3.5 reads a repeated local time as its first occurrence, so an end
+    just after clocks go back would be an hour early; UTC is exact.
+    """
+    return moment.astimezone(dt.UTC) if ambiguous(moment) else moment

@@ -151,8 +151,9 @@ def _categories(client: MoodleClient, changes: list[Change], ids: Ids, done: Don
         done([c])
 
 
-def _course_item(fields: dict[str, Any], ids: Ids) -> dict[str, Any]:
-    item = {k: v for k, v in fields.items() if k != "category"}
+def _course_item(fields: dict[str, Any], ids: Ids, want: m.Course) -> dict[str, Any]:
+    """A course for create_courses / update_courses from the fields to write."""
+    item = {k: v for k, v in fields.items() if k not in ("category", "automaticenddate")}
     if "category" in fields:
         item["categoryid"] = ids.category
     if "summary" in item:
@@ -160,6 +161,13 @@ def _course_item(fields: dict[str, Any], ids: Ids) -> dict[str, Any]:
     for k in ("visible", "enablecompletion"):
         if k in item:
             item[k] = int(bool(item[k]))
+    if "startdate" in item or "enddate" in item:
+        # course_validate_dates() checks only the dates sent: an end date alone is refused
+        # (nostartdatenoenddate), a start date alone may pass the end. Both go together.
+        item["startdate"], item["enddate"] = want.startdate, want.enddate
+    if want.format == "weeks":
+        # Off, or format_weeks replaces the end date (course/format/weeks/lib.php update_end_date()).
+        item["courseformatoptions"] = [{"name": "automaticenddate", "value": int(want.automaticenddate)}]
     return item
 
 
@@ -169,8 +177,9 @@ def _courses(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) 
         items = []
         for c in batch:
             course, nsections = c.payload
-            item = _course_item(course.fields(), ids)
-            item["courseformatoptions"] = [{"name": "numsections", "value": nsections}]
+            item = _course_item(course.fields(), ids, course)
+            item["courseformatoptions"] = [{"name": "numsections", "value": nsections},
+                                           *item.get("courseformatoptions", [])]
             items.append(item)
         res = client.call("core_course_create_courses", {"courses": items})
         by_short = {r["shortname"]: int(r["id"]) for r in res}
@@ -181,8 +190,8 @@ def _courses(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) 
     for batch in chunks(updates, BATCH["course"]):
         items = []
         for c in batch:
-            courseid, _want = c.payload
-            items.append({"id": courseid, **_course_item({f.name: f.new for f in c.fields}, ids)})
+            courseid, want = c.payload
+            items.append({"id": courseid, **_course_item({f.name: f.new for f in c.fields}, ids, want)})
         _refused("core_course_update_courses", client.call("core_course_update_courses", {"courses": items}))
         done(batch)
 

@@ -34,6 +34,7 @@ import requests
 
 from .. import __version__, logsafe
 from ..errors import MoodleError, MoodleTransportError, WriteOutcomeUnknown
+from .filenames import clean_file_name
 
 log = logging.getLogger("oca_sync.moodle")
 
@@ -289,6 +290,8 @@ class MoodleClient:
         like a read (an answer cut off or not JSON included).
         """
         function = "webservice/upload.php"
+        # The name Moodle will keep anyway (PARAM_FILE): sent clean, it survives any multipart quoting.
+        name = clean_file_name(os.path.basename(path)) or os.path.basename(path)
         attempt = 0
         while True:
             attempt += 1
@@ -296,7 +299,7 @@ class MoodleClient:
             try:
                 with open(path, "rb") as fh:
                     resp = self.session.post(self.url + UPLOAD_PATH, data={"token": self._token, "filearea": "draft"},
-                                             files={"file_1": (os.path.basename(path), fh)}, timeout=self.timeout)
+                                             files={"file_1": (name, fh)}, timeout=self.timeout)
             except requests.exceptions.RequestException as e:
                 self._again_or_raise(attempt, function, _short(e),
                                      MoodleTransportError(f"cannot upload {path} to Moodle: {_short(e)}"))

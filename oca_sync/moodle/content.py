@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..spec import LoadedSpec
+from ..spec.clock import span
 from ..spec.models import Attendance, Course, FileContent, LabelContent, MultiText, PageContent, Question, Survey
 from ..spec.models import Session, UrlContent
 from . import model as m
+from .filenames import clean_file_name
 
 #: Our spec's question types -> mod_feedback item types.
 FEEDBACK_TYP = {
@@ -34,22 +36,19 @@ def settings_json(settings: dict[str, Any]) -> str:
 
 
 def file_facts(path: Path) -> dict[str, Any]:
-    """What get_course_state reports of a resource's file: name, size, SHA-1 (Moodle's contenthash)."""
+    """What get_course_state reports of a resource's file: name (as Moodle cleans it), size, SHA-1 (contenthash)."""
     sha1 = hashlib.sha1()
     size = 0
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             sha1.update(chunk)
             size += len(chunk)
-    return {"filename": path.name, "filesize": size, "contenthash": sha1.hexdigest()}
+    return {"filename": clean_file_name(path.name), "filesize": size, "contenthash": sha1.hexdigest()}
 
 
 def section_summary(session: Session, loaded: LoadedSpec, text: Text) -> str:
-    """When, how long, who hosts, then the session's own summary."""
-    tz = loaded.tz
-    start = session.start.astimezone(tz)
-    end = session.end.astimezone(tz)
-    when = f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({tz.key})"
+    """When (in the session's zone), who hosts, then the session's own summary."""
+    when = f"{span(session.start, session.end)} ({session.timezone})"
     parts = [f'<p class="oca-when"><strong>{html.escape(when)}</strong></p>']
     host = next((p for p in loaded.spec.staff if p.key == session.host), None)
     if host is not None:
@@ -60,16 +59,29 @@ def section_summary(session: Session, loaded: LoadedSpec, text: Text) -> str:
     return "\n".join(parts)
 
 
+def rating_scale(q: Question, labels: list[str]) -> list[tuple[int, str]]:
+    """The (value, label) pairs of a rating question: exactly the spec's values.
+
+    mod_feedback's multichoicerated item keeps ``value####label`` pairs in its
+    presentation and averages the values (item/multichoicerated/lib.php,
+    get_analysed(): ``$avg += $item_values[0]``), so a 0-10 scale must be sent
+    as 0..10. Without labels the values run from ``min`` (1) to ``max`` (5) and
+    label themselves; with labels they run from ``min`` (1) upward, one each.
+    """
+    low = q.min if q.min is not None else 1
+    if not labels:
+        high = q.max if q.max is not None else 5
+        return [(v, str(v)) for v in range(low, high + 1)]
+    return [(low + i, label) for i, label in enumerate(labels)]
+
+
 def _question(q: Question, position: int, text: Text, name: Name) -> dict[str, Any]:
     typ = FEEDBACK_TYP[q.type]
     options = [text(o) for o in q.options]
     if q.type in ("multichoice", "multichoice_multi"):
         presentation = ("c" if q.type == "multichoice_multi" else "r") + ">>>>>" + "|".join(options)
     elif q.type == "rating":
-        if not options:
-            low, high = q.min if q.min is not None else 1, q.max if q.max is not None else 5
-            options = [str(v) for v in range(low, high + 1)]
-        presentation = "r>>>>>" + "|".join(f"{i}####{o}" for i, o in enumerate(options, start=1))
+        presentation = "r>>>>>" + "|".join(f"{value}####{label}" for value, label in rating_scale(q, options))
     elif q.type == "numeric":
         presentation = f"{'-' if q.min is None else q.min}|{'-' if q.max is None else q.max}"
     elif q.type == "textarea":

@@ -75,6 +75,9 @@ class Course(Record):
     format: str
     visible: bool
     enablecompletion: bool
+    #: format_weeks computes the end date itself while this format option is on (its default):
+    #: we keep it off so that the spec's end holds (and read as off in formats without it)
+    automaticenddate: bool = False
     id: int | None = None
 
 

@@ -154,7 +154,13 @@ def _course(c: dict[str, Any]) -> m.Course:
         summary=c.get("summary") or "", category=f"#{int(c.get('categoryid') or 0)}",
         startdate=int(c.get("startdate") or 0), enddate=int(c.get("enddate") or 0), format=c.get("format", ""),
         visible=bool(int(c.get("visible", 1))), enablecompletion=bool(int(c.get("enablecompletion", 0))),
+        automaticenddate=_format_option(c, "automaticenddate") not in (None, 0, "0", "", False),
     )
+
+
+def _format_option(c: dict[str, Any], name: str) -> Any:
+    """A course format option as get_courses_by_field returns it (None when the format has no such option)."""
+    return next((o.get("value") for o in c.get("courseformatoptions") or [] if o.get("name") == name), None)
 
 
 def course_state(client: MoodleClient, courseid: int) -> dict[str, Any]:

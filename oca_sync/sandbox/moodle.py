@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape as _xml_escape
 
 from ..config import SiteOptions
+from ..moodle.filenames import clean_file_name
 from .httpserver import Request, Response, SandboxServer
 from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
 from .moodle_functions import REGISTRY, Ctx, PhpError, WsFunction, fullname, php_json
@@ -196,9 +197,8 @@ def _multipart_files(body: bytes, content_type: str) -> dict[str, tuple[str, byt
 
 
 def clean_param_file(value: str) -> str:
-    """PARAM_FILE (core\\param::clean_param_value_file)."""
-    value = re.sub(r"[\x00-\x1f\x7f-\x9f&<>\"`|':\\\\/]", "", value)
-    return "" if value in (".", "..") else value
+    """PARAM_FILE (core\\param::clean_param_value_file, ported in oca_sync.moodle.filenames)."""
+    return clean_file_name(value)
 
 
 def clean_param_path(value: str) -> str:

@@ -56,6 +56,7 @@ from .moodle_state import (
     CONTEXT_COURSECAT,
     CONTEXT_MODULE,
     SITEID,
+    WEEKS_AUTOMATICENDDATE_DEFAULT,
     MoodleState,
     create_course_record,
     now,
@@ -313,13 +314,30 @@ COURSE_STRUCTURE = Single({
 })
 
 
+#: course_format_options() of format_topics and format_weeks (course/format/*/lib.php): name -> (type, default).
+FORMAT_OPTIONS: dict[str, dict[str, tuple[str, Any]]] = {
+    "topics": {"hiddensections": (PARAM_INT, 1), "coursedisplay": (PARAM_INT, 0)},
+    "weeks": {"hiddensections": (PARAM_INT, 1), "coursedisplay": (PARAM_INT, 0),
+              "automaticenddate": (PARAM_BOOL, int(WEEKS_AUTOMATICENDDATE_DEFAULT))},
+}
+
+
 def _format_options_for_external(course: dict[str, Any]) -> list[dict[str, Any]]:
-    """course_get_format($course)->get_config_for_external()."""
+    """course_get_format($course)->get_config_for_external().
+
+    get_format_options() cleans stored values by the option's type
+    (course/format/lib.php contract_value()), so PARAM_INT and PARAM_BOOL options
+    come back as numbers; both formats add their ``indentation`` setting (a string).
+    """
     if course["format"] == "site":
         return []
-    opts = dict(course["format_options"])
-    if course["format"] == "topics":
-        opts["indentation"] = "1"
+    declared = FORMAT_OPTIONS.get(course["format"])
+    if declared is None:
+        return [{"name": k, "value": v} for k, v in course["format_options"].items()]
+    stored = course["format_options"]
+    opts: dict[str, Any] = {name: clean_param(stored[name], ptype) if name in stored else default
+                            for name, (ptype, default) in declared.items()}
+    opts["indentation"] = "1"
     return [{"name": k, "value": v} for k, v in opts.items()]
 
 
@@ -533,7 +551,7 @@ def create_courses(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]] | None:
                 "showreports", "visible", "visibleold", "groupmode", "groupmodeforce",
                 "defaultgroupingid", "enablecompletion", "completionnotify", "lang",
                 "showcompletionconditions", "showactivitydates", "numsections", "hiddensections",
-                "coursedisplay"}
+                "coursedisplay", "automaticenddate"}
         record = {k: v for k, v in data.items() if k in keep}
         record.setdefault("idnumber", "")
         record.setdefault("summary", "")
@@ -626,6 +644,12 @@ def _update_one_course(ctx: Ctx, data: dict[str, Any]) -> None:
     for key in ("hiddensections", "coursedisplay"):
         if key in data:
             old["format_options"][key] = php_str(data.pop(key))
+    automatic = data.pop("automaticenddate", None)
+    new_format = data.get("format", old["format"])
+    if automatic is not None and new_format == "weeks":
+        old["format_options"]["automaticenddate"] = str(clean_param(automatic, PARAM_BOOL))
+    elif new_format != "weeks":
+        old["format_options"].pop("automaticenddate", None)  # options of the old format are deleted
     data.pop("numsections", None)  # not a format option in 5.1: ignored on update
     columns = set(old) - {"id", "format_options", "customfields", "_pos"}
     for key, value in data.items():
@@ -639,6 +663,7 @@ def _update_one_course(ctx: Ctx, data: dict[str, Any]) -> None:
             st.contexts[ctxid]["parent"] = st.context_id(CONTEXT_COURSECAT, old["category"])
         old["_pos"] = max(c["_pos"] for c in st.courses.values()) + 1
     st.fix_sortorder()
+    st.update_end_date(old["id"])  # \core\event\course_updated -> format_weeks_observer
 
 
 # public/course/externallib.php core_course_external::delete_courses()

@@ -176,6 +176,7 @@ def _delete_section(st: MoodleState, section: dict[str, Any], updates: _Updates)
     for other in st.course_sections(courseid):
         if other["section"] > num:
             other["section"] -= 1
+    st.update_end_date(courseid)  # \core\event\course_section_deleted -> format_weeks_observer
 
 
 def _move_cm(st: MoodleState, cm: dict[str, Any], target: dict[str, Any], before: int | None) -> None:

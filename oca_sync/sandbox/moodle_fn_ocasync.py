@@ -442,6 +442,7 @@ def sections_delete(st: MoodleState, course: dict[str, Any], keys: list[str]) ->
             _set_marker(course, 0)
         move_section_to(st, course, section["section"], st.last_section_number(courseid))
         del st.sections[section["id"]]
+        st.update_end_date(courseid)  # \core\event\course_section_deleted -> format_weeks_observer
         course["cacherev"] += 1
         for mid in [r["id"] for r in st.ocasync_sections.values()
                     if r["courseid"] == courseid and r["skey"] == key]:
@@ -459,7 +460,7 @@ FEEDBACK_TYPES: dict[str, Callable[[str], bool]] = {
     "textfield": lambda p: bool(re.fullmatch(r"[0-9]+\|[0-9]+\n?", p)),
     "textarea": lambda p: bool(re.fullmatch(r"[0-9]+\|[0-9]+\n?", p)),
     "multichoice": lambda p: bool(re.match(r"[rcd]>>>>>", p)),
-    "multichoicerated": lambda p: bool(re.match(r"[rd]>>>>>", p)),
+    "multichoicerated": lambda p: bool(re.fullmatch(r"[rd]>>>>>-?[0-9]+####[^|]*(\|-?[0-9]+####[^|]*)*", p, re.S)),
     "numeric": lambda p: bool(re.fullmatch(r"(-?[0-9]+(\.[0-9]+)?|-?)\|(-?[0-9]+(\.[0-9]+)?|-?)\n?", p)),
     "info": lambda p: bool(re.fullmatch(r"[123]\n?", p)),
     "label": lambda p: True,

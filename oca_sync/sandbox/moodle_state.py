@@ -18,19 +18,24 @@ holds one lock around every call.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import hashlib
 import mimetypes
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .moodle_params import (
     FORMAT_HTML,
     FORMAT_MOODLE,
+    PARAM_BOOL,
     FilterConfig,
     OutputSettings,
+    clean_param,
     format_string,
     missing_record,
+    php_empty,
 )
 
 SITEID = 1
@@ -323,7 +328,31 @@ class MoodleState:
                    "availability": None, "component": None, "itemid": None,
                    "timemodified": now()}
         self.sections[sid] = section
+        self.update_end_date(courseid)  # \core\event\course_section_created -> format_weeks_observer
         return section
+
+    def update_end_date(self, courseid: int) -> None:
+        """format_weeks::update_end_date() (public/course/format/weeks/lib.php, 546-599).
+
+        Run by format_weeks_observer on course_updated, course_section_created and
+        course_section_deleted (weeks/db/events.php): with the format option
+        ``automaticenddate`` (default 1) the end date becomes the end of the last
+        section's week, whatever was sent.
+        """
+        course = self.courses.get(courseid)
+        sections = self.course_sections(courseid)
+        if course is None or course["format"] != "weeks" or not sections:  # its SQL joins course_sections
+            return
+        if php_empty(course["format_options"].get("automaticenddate", WEEKS_AUTOMATICENDDATE_DEFAULT)):
+            return
+        # get_section_dates(lastsection): the start date in the user's zone plus P7D per week before
+        # it, and one more week. DateTime::add() moves the wall clock, as aware datetimes do here.
+        start = _dt.datetime.fromtimestamp(course["startdate"], ZoneInfo(self.settings.timezone))
+        for _ in range(1, sections[-1]["section"]):
+            start += _dt.timedelta(days=7)
+        end = int((start + _dt.timedelta(days=7)).timestamp())
+        if course["enddate"] != end:
+            course["enddate"] = end
 
     def last_section_number(self, courseid: int) -> int:
         secs = self.course_sections(courseid)
@@ -599,15 +628,21 @@ def _course_record(state: MoodleState, courseid: int, **fields: Any) -> dict[str
 
 
 
+#: format_weeks::course_format_options(): 'automaticenddate' => ['default' => 1, 'type' => PARAM_BOOL]
+WEEKS_AUTOMATICENDDATE_DEFAULT = "1"
+
 def create_course_record(state: MoodleState, data: dict[str, Any]) -> dict[str, Any]:
     """The storage part of course/lib.php create_course(): insert the course, its
     context, default enrolment instances and sections 0..numsections."""
     cid = state.next_id("course")
     numsections = data.pop("numsections", None)
-    format_options = {}
+    format_options: dict[str, str] = {}
     for key in ("hiddensections", "coursedisplay"):
         if key in data:
             format_options[key] = str(data.pop(key))
+    automatic = data.pop("automaticenddate", None)
+    if automatic is not None and data.get("format", state.settings.course_format) == "weeks":
+        format_options["automaticenddate"] = str(clean_param(automatic, PARAM_BOOL))
     course = _course_record(state, cid, **data)
     course["format_options"].update(format_options)
     state.courses[cid] = course

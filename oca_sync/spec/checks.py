@@ -14,13 +14,16 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
+from oca_sync.moodle.filenames import REMOVED, clean_file_name
+from oca_sync.spec.clock import span, unknown_zone
+from oca_sync.spec.clock import zone as _zone
 from oca_sync.spec.expand import expand, localize
 from oca_sync.spec.loader import SpecPath, error_message, format_path
-from oca_sync.spec.models import Course, CourseSpec, Member, Person, Session, Staff
+from oca_sync.spec.models import Course, CourseSpec, Member, Person, Question, Session, Staff
 from oca_sync.spec.paths import PathRefused, confine
 from oca_sync.spec.roster import RosterUnreadable, read_table
 from oca_sync.spec.schedule import check_schedule
@@ -88,20 +91,6 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
         if not out.findings:  # on a spec with errors, warnings would only add noise
             out.warnings += check_schedule(spec, out.sessions)
     return out
-
-
-def unknown_zone(name: str) -> str:
-    """The message for a time zone that does not exist, with the closest real ones."""
-    close = difflib.get_close_matches(name, sorted(available_timezones()), n=2, cutoff=0.7)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else " (an IANA name such as 'Asia/Bishkek')"
-    return f"unknown time zone {name!r}{hint}"
-
-
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # ValueError: not a key at all ("../x", "")
-        return None
 
 
 def _duplicates(items: Iterable[tuple[Location, str]], what: str = "key") -> Iterator[Finding]:
@@ -215,9 +204,13 @@ def _check_session_specs(
         for k, item in enumerate(session.content):
             if item.type == "file":
                 try:
-                    confine(base_dir, item.path, files_root)
+                    real = confine(base_dir, item.path, files_root)
                 except PathRefused as e:
                     findings.append((here + ("content", k, "path"), str(e)))
+                    continue
+                if not clean_file_name(real.name):  # the name uploaded: a symlink's target's
+                    findings.append((here + ("content", k, "path"), f"Moodle would keep nothing of the file name "
+                                     f"{real.name!r} (it removes {REMOVED}): rename the file"))
     return findings
 
 
@@ -227,7 +220,7 @@ def _check_surveys(course: Course, where: SpecPath, tz: ZoneInfo | None) -> list
         here = where + ("surveys", j)
         if survey.opens and survey.closes:
             zone = tz or dt.UTC  # a bad zone is reported elsewhere; still compare the times
-            if localize(survey.closes, zone) <= localize(survey.opens, zone):
+            if localize(survey.closes, zone).astimezone(dt.UTC) <= localize(survey.opens, zone).astimezone(dt.UTC):
                 findings.append((here + ("closes",), "the survey closes before it opens"))
         questions = ((here + ("questions", q, "key"), x.key) for q, x in enumerate(survey.questions))
         findings += _duplicates(questions, "question key")
@@ -241,7 +234,30 @@ def _check_surveys(course: Course, where: SpecPath, tz: ZoneInfo | None) -> list
                 findings.append((qwhere, "min and max are only for rating and numeric questions"))
             if question.min is not None and question.max is not None and question.min >= question.max:
                 findings.append((qwhere + ("max",), "max must be greater than min"))
+            elif question.type == "rating":
+                findings += _check_rating(question, qwhere)
+            for o, option in enumerate(question.options):
+                if any("|" in t for t in ([option] if isinstance(option, str) else option.values())):
+                    findings.append((qwhere + ("options", o), "Moodle Feedback separates options with '|': "
+                                     "an option cannot contain one"))
     return findings
+
+
+def _check_rating(question: Question, where: SpecPath) -> list[Finding]:
+    """A rating's values are the spec's (min, default 1, upward): one label each, at least two values."""
+    low = 1 if question.min is None else question.min
+    if len(question.options) == 1:
+        return [(where + ("options",), "a rating needs at least two labels (or none: min..max)")]
+    if question.options:
+        want = None if question.max is None else question.max - low + 1
+        if want is not None and len(question.options) != want:
+            return [(where + ("options",), f"a rating from {low} to {question.max} needs {want} labels, "
+                                           f"not {len(question.options)}")]
+        return []
+    high = 5 if question.max is None else question.max
+    if high <= low:
+        return [(where, f"a rating needs max above min (here {low} to {high}; the defaults are 1 and 5)")]
+    return []
 
 
 def check_sessions(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], tz: ZoneInfo) -> list[Finding]:
@@ -249,22 +265,23 @@ def check_sessions(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], t
     findings: list[Finding] = []
     for i, course in enumerate(spec.courses):
         expanded = sessions.get(course.shortname, ())
-        by_source = sorted(expanded, key=lambda s: (s.source_index, s.start))
+        by_source = sorted(expanded, key=lambda s: (s.source_index, s.start_utc))
         keys = ((("courses", i, "sessions", s.source_index, "key"), s.key) for s in by_source)
         findings += _first_per_place(_duplicates(keys, "session key"))
         if course.end < course.start:
             continue  # one mistake, one error: the course dates are reported, not every session against them
-        first = dt.datetime.combine(course.start, dt.time.min, tzinfo=tz)
-        last = dt.datetime.combine(course.end, dt.time(23, 59, 59), tzinfo=tz)
+        # Course dates are days of the programme's zone; compared as instants (sessions may have their own zone).
+        first = dt.datetime.combine(course.start, dt.time.min, tzinfo=tz).astimezone(dt.UTC)
+        last = dt.datetime.combine(course.end, dt.time(23, 59, 59), tzinfo=tz).astimezone(dt.UTC)
         outside: dict[int, list[Session]] = {}
         for s in by_source:
-            if s.start < first or s.end > last:
+            if s.start_utc < first or s.end_utc > last:
                 outside.setdefault(s.source_index, []).append(s)
         for index, bad in outside.items():
             spec_entry = course.sessions[index]
             field_name = "start" if spec_entry.recurrence is None else "recurrence"
             example = bad[0]
-            when = f"{example.start:%Y-%m-%d %H:%M}-{example.end:%H:%M}"
+            when = span(example.start, example.end)
             extra = f" ({len(bad)} sessions of this series)" if len(bad) > 1 else ""
             findings.append(
                 (

@@ -1,7 +1,10 @@
 """Expand ``SessionSpec`` entries (one-off or recurring) into concrete ``Session`` objects.
 
-Spec times are naive wall-clock times of the programme time zone; sessions
-carry aware datetimes so that Zoom, Moodle and iCal all agree on the instant.
+Spec times are naive wall-clock times of the session's zone (its own
+``timezone``, else the programme's); sessions carry aware datetimes so that
+Zoom, Moodle and iCal all agree on the instant. A series keeps the local wall
+time of its first start across changes of UTC offset (as RFC 5545 does for a
+DTSTART with TZID); ends are computed on UTC (``Session.end``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
+from oca_sync.spec.clock import nonexistent, unknown_zone, zone
 from oca_sync.spec.loader import SpecPath
 from oca_sync.spec.models import Course, CourseSpec, Session, SessionSpec
 from oca_sync.spec.multilang import format_text
@@ -93,6 +97,13 @@ def occurrences(
 
 
 def _expand_one(spec: SessionSpec, index: int, course: Course, tz: ZoneInfo) -> tuple[list[Session], list[Finding]]:
+    """Sessions of one spec entry, and problems (path relative to the entry)."""
+    if spec.timezone is not None:
+        own = zone(spec.timezone)
+        if own is None:
+            return [], [(("timezone",), unknown_zone(spec.timezone))]
+        tz = own
+
     def make(key: str, start: dt.datetime, n: int | None) -> Session:
         fields = {"n": n} if n is not None else {}
         return Session(
@@ -102,6 +113,7 @@ def _expand_one(spec: SessionSpec, index: int, course: Course, tz: ZoneInfo) -> 
             title=format_text(spec.title, **fields) if fields else spec.title,
             summary=format_text(spec.summary, **fields) if fields else spec.summary,
             start=start,
+            timezone=tz.key,
             duration=spec.duration,
             host=spec.host,
             content=tuple(spec.content),
@@ -110,10 +122,23 @@ def _expand_one(spec: SessionSpec, index: int, course: Course, tz: ZoneInfo) -> 
 
     if spec.recurrence is None:
         # No start either: reported by the checks, nothing to expand.
-        return ([make(spec.key, localize(spec.start, tz), None)] if spec.start else []), []
+        if spec.start is None:
+            return [], []
+        session = make(spec.key, localize(spec.start, tz), None)
+        return [session], _gaps([session], ("start",))
     rec = spec.recurrence
     starts, problems = occurrences(rec.rrule, rec.start, rec.exclude, course.end, tz)
-    return [make(f"{spec.key}-{n:02d}", start, n) for n, start in enumerate(starts, 1)], problems
+    made = [make(f"{spec.key}-{n:02d}", start, n) for n, start in enumerate(starts, 1)]
+    return made, [(("recurrence",) + sub, message) for sub, message in problems] + _gaps(made, ("recurrence",))
+
+
+def _gaps(sessions: list[Session], where: SpecPath) -> list[Finding]:
+    """A local start time that the zone skips (a clock moved forward over it) is no time at all."""
+    for s in sessions:
+        if s.start.tzinfo is not None and nonexistent(s.start):
+            return [(where, f"{s.start:%Y-%m-%d %H:%M} does not exist in {s.timezone} (the clocks skip it); "
+                            "choose another time")]
+    return []
 
 
 def expand_course(course: Course, course_index: int, tz: ZoneInfo) -> tuple[tuple[Session, ...], list[Finding]]:
@@ -123,9 +148,10 @@ def expand_course(course: Course, course_index: int, tz: ZoneInfo) -> tuple[tupl
     for index, spec in enumerate(course.sessions):
         made, problems = _expand_one(spec, index, course, tz)
         sessions += made
-        where: SpecPath = ("courses", course_index, "sessions", index, "recurrence")
+        where: SpecPath = ("courses", course_index, "sessions", index)
         findings += [(where + sub, message) for sub, message in problems]
-    sessions.sort(key=lambda s: (s.start, s.key))
+    # By instant: sessions may be in different zones, and aware datetimes of one zone compare by wall clock.
+    sessions.sort(key=lambda s: (s.start_utc, s.key))
     counters: dict[str, int] = {}
     numbered = []
     for s in sessions:

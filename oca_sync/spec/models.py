@@ -155,7 +155,7 @@ class Recurrence(Strict):
     """A series of sessions from an RFC 5545 rule, expanded with python-dateutil."""
 
     rrule: str = Field(description="e.g. 'FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=12'")
-    start: dt.datetime = Field(description="Local start of the first occurrence (programme time zone).")
+    start: dt.datetime = Field(description="Local start of the first occurrence (the session's time zone).")
     exclude: list[dt.date] = Field(default_factory=list, description="Dates to skip (holidays).")
 
     @field_validator("start", mode="before")
@@ -175,8 +175,12 @@ class SessionSpec(Strict):
     kind: SessionKind
     title: MultiText
     summary: MultiText = ""
-    start: dt.datetime | None = Field(default=None, description="Local start time (programme time zone).")
+    start: dt.datetime | None = Field(default=None, description="Local start time (the session's time zone).")
     recurrence: Recurrence | None = None
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone whose rules the start (or the series) follows; default: the programme's.",
+    )
     duration: Minutes
     host: Key | None = Field(default=None, description="Staff key of the host (Zoom meeting owner).")
     content: list[Content] = Field(default_factory=list)
@@ -310,7 +314,11 @@ class CourseSpec(Strict):
 
 
 class Session(BaseModel):
-    """One concrete session after expanding recurrences; times are aware (programme tz)."""
+    """One concrete session after expanding recurrences.
+
+    ``start`` is aware, in the session's own zone (``timezone``: the session's,
+    else the programme's), so that it renders as the host reads it.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -320,6 +328,7 @@ class Session(BaseModel):
     title: MultiText
     summary: MultiText
     start: dt.datetime
+    timezone: str  # IANA name of the zone of ``start``
     duration: int
     host: str | None
     content: tuple[Content, ...]
@@ -327,4 +336,18 @@ class Session(BaseModel):
 
     @property
     def end(self) -> dt.datetime:
-        return self.start + dt.timedelta(minutes=self.duration)
+        """The end, in the session's zone.
+
+        Computed on UTC: adding to an aware local datetime adds to the wall clock,
+        which is an hour off when the zone's offset changes during the session.
+        """
+        return self.end_utc.astimezone(self.start.tzinfo)
+
+    @property
+    def start_utc(self) -> dt.datetime:
+        return self.start.astimezone(dt.UTC)
+
+    @property
+    def end_utc(self) -> dt.datetime:
+        """For comparing and subtracting: aware datetimes of one zone compare by wall clock, ignoring fold."""
+        return self.start_utc + dt.timedelta(minutes=self.duration)

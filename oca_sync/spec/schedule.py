@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from oca_sync.spec.clock import span
 from oca_sync.spec.loader import SpecPath
 from oca_sync.spec.models import CourseSpec, Session
 
@@ -55,15 +56,16 @@ def check_schedule(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]]) -
 
 
 def _overlap(a: Session, b: Session) -> bool:
-    return a.start < b.end and b.start < a.end
+    # As instants: around a change of offset the wall clock repeats or skips an hour.
+    return a.start_utc < b.end_utc and b.start_utc < a.end_utc
 
 
 def _pairs(placed: list[_Placed]) -> Iterator[tuple[_Placed, _Placed]]:
     """Overlapping pairs (earlier, later), by a sweep over start times."""
-    ordered = sorted(placed, key=lambda p: p.session.start)
+    ordered = sorted(placed, key=lambda p: p.session.start_utc)
     active: list[_Placed] = []
     for p in ordered:
-        active = [a for a in active if a.session.end > p.session.start]
+        active = [a for a in active if a.session.end_utc > p.session.start_utc]
         for a in active:
             if _overlap(a.session, p.session):
                 yield a, p
@@ -71,7 +73,7 @@ def _pairs(placed: list[_Placed]) -> Iterator[tuple[_Placed, _Placed]]:
 
 
 def _when(s: Session) -> str:
-    return f"{s.start:%Y-%m-%d %H:%M}–{s.end:%H:%M}"
+    return span(s.start, s.end)
 
 
 def _host_clashes(placed: list[_Placed]) -> Iterator[tuple[_Placed, str]]:
@@ -102,10 +104,10 @@ def _course_overlaps(placed: list[_Placed]) -> Iterator[tuple[_Placed, str]]:
 def _long_or_overnight(placed: list[_Placed]) -> Iterator[tuple[_Placed, str]]:
     for p in placed:
         s = p.session
-        if s.end - s.start > LONG_SESSION:
+        if dt.timedelta(minutes=s.duration) > LONG_SESSION:
             yield p, (f"session {s.key} lasts {s.duration // 60}h{s.duration % 60:02d} (more than "
                       f"{LONG_SESSION.seconds // 3600} hours): is the duration in minutes?")
-        elif s.end.astimezone(s.start.tzinfo).date() != s.start.date() and s.end.astimezone(s.start.tzinfo).time() != dt.time():
+        elif s.end.date() != s.start.date() and s.end.time() != dt.time():  # both in the session's zone
             yield p, f"session {s.key} ({_when(s)}) ends after midnight, local time"
 
 

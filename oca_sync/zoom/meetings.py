@@ -119,8 +119,6 @@ def desired_meetings(loaded: LoadedSpec) -> DesiredMeetings:
     """One scheduled meeting per session that has a host."""
     spec = loaded.spec
     langs = list(spec.programme.languages)
-    tzname = spec.programme.timezone
-    tz = ZoneInfo(tzname)
     hosts = {s.key: s.zoom_user or s.email for s in spec.staff}
     z = spec.zoom
     scope = f"{spec.programme.key_prefix}:{spec.programme.key}"
@@ -139,7 +137,8 @@ def desired_meetings(loaded: LoadedSpec) -> DesiredMeetings:
             summary = plain(s.summary, langs[0], langs) if s.summary else ""
             out.meetings[key] = Meeting(
                 key=key, host=hosts[s.host], topic=plain(s.title, langs[0], langs)[:TOPIC_MAX],
-                start_time=s.start.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"), timezone=tzname,
+                # Local start with the session's zone: Zoom keeps the host's wall time across offset changes.
+                start_time=s.start.strftime("%Y-%m-%dT%H:%M:%S"), timezone=s.timezone,
                 duration=s.duration, agenda=agenda_for(scope, key, summary),
             )
     return out

@@ -201,7 +201,7 @@ def test_unknown_time_zone(tmp_path: Path) -> None:
 def test_session_before_course_start(tmp_path: Path) -> None:
     issue = one(tmp_path, BASE.replace("start: 2022-01-17 15:00", "start: 2022-01-09 23:30"))
     assert where(issue) == (17, 16, "courses[0].sessions[0].start")
-    assert issue.message == "session s1 (2022-01-09 23:30-01:00) is outside the course dates 2022-01-10 to 2022-05-06"
+    assert issue.message == "session s1 (2022-01-09 23:30–2022-01-10 01:00) is outside the course dates 2022-01-10 to 2022-05-06"
 
 
 def test_session_ending_after_course_end(tmp_path: Path) -> None:
@@ -214,7 +214,7 @@ def test_series_running_past_course_end(tmp_path: Path) -> None:
     issue = one(tmp_path, BASE.replace("COUNT=3", "COUNT=14"))
     assert where(issue) == (25, 9, "courses[0].sessions[1].recurrence")
     assert issue.message == (
-        "session m-12 (2022-05-10 15:00-16:00) is outside the course dates 2022-01-10 to 2022-05-06"
+        "session m-12 (2022-05-10 15:00–16:00) is outside the course dates 2022-01-10 to 2022-05-06"
         " (3 sessions of this series)"
     )
 

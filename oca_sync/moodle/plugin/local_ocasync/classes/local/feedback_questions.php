@@ -42,8 +42,10 @@ class feedback_questions {
         // Subtype r (radio), c (checkboxes) or d (dropdown), then the options separated by |,
         // optionally "<<<<<1" for horizontal: "r>>>>>Yes|No".
         'multichoice' => '/^[rcd]>>>>>/s',
-        // Subtype r or d, then value####option separated by |: "r>>>>>1####Poor|2####Fair|3####Good".
-        'multichoicerated' => '/^[rd]>>>>>/s',
+        // Subtype r or d, then value####option separated by |: "r>>>>>0####0|1####1|2####2". Every option
+        // carries its integer value: mod_feedback reads an option without one as 0 and averages the values
+        // as written (item/multichoicerated/lib.php get_info(), get_analysed()), so only these are stored.
+        'multichoicerated' => '/^[rd]>>>>>-?[0-9]+####[^|]*(\|-?[0-9]+####[^|]*)*$/s',
         // Minimum and maximum ("" or "-" for none): "1|10".
         'numeric' => '/^(-?\d+(\.\d+)?|-?)\|(-?\d+(\.\d+)?|-?)$/',
         // 1 response time, 2 course, 3 course category.
