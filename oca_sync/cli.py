@@ -844,3 +844,12 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _register_subcommands() -> None:
+    from .cli_attendance import attendance
+
+    cli.add_command(attendance)
+
+
+_register_subcommands()
