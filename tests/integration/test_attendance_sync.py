@@ -1,0 +1,89 @@
+"""attendance sync on the sandbox: Zoom participants of ended sessions written to mod_attendance registers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oca_sync import sync
+from oca_sync.attendance import sync as att
+from oca_sync.attendance.sandbox_people import session_people
+from oca_sync.demo import Sandboxes, sandboxes
+from oca_sync.spec import LoadedSpec
+from oca_sync.state import StateStore
+from oca_sync.zoom.meetings import desired_meetings, observe_meetings
+
+
+@pytest.fixture(scope="module")
+def world(oca: LoadedSpec, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandboxes, Any, Any, StateStore]]:
+    with sandboxes(oca) as sb:
+        client, zoom = sb.moodle_client(), sb.zoom_client()
+        store = StateStore(f"sqlite:///{tmp_path_factory.mktemp('att')}/state.sqlite")
+        sync.apply(client, oca, sb.site(), store, zoom=zoom)
+        yield sb, client, zoom, store
+
+
+def _held(sb: Sandboxes, zoom: Any, loaded: LoadedSpec, keys: list[str]) -> dt.datetime:
+    """Hold the sessions ``keys`` (participants from the spec) and move Zoom's clock past them."""
+    sessions = {s.key: s for ss in loaded.sessions.values() for s in ss}
+    found = observe_meetings(zoom, desired_meetings(loaded).hosts)
+    for key in keys:
+        s = sessions[key]
+        mid = next(m.id for k, ms in found.items() if k.endswith(":" + key) for m in ms)
+        sb.zoom.set_participants(mid, session_people(loaded, s.number, s.duration))
+    end = max(sessions[k].end for k in keys) + dt.timedelta(hours=1)
+    sb.zoom.set_time(end.astimezone(dt.timezone.utc))
+    return end
+
+
+def test_sync_writes_registers_once_and_never_overwrites_a_hand_change(world: Any, oca: LoadedSpec) -> None:
+    sb, client, zoom, store = world
+    now = _held(sb, zoom, oca, ["training-01"])
+    plan = att.prepare(client, zoom, oca, store, now=now, only={"training-01"})
+    (row,) = plan.sessions
+    assert row.state == "ended" and row.instances == 1
+    listed = row.present + row.late + row.absent + row.held
+    assert listed == len(plan.people) == 23  # every student the register lists, present or not
+    assert row.present >= 8 and row.late >= 1 and row.absent >= 1 and row.held == 0 and row.review == 0
+    assert row.unmatched >= 2  # the interpreter and the dial-in
+    assert len(plan.plan.changes) == row.writes == listed - row.held
+    result = att.apply(client, plan, store)
+    assert result.written == len(plan.plan.changes)
+
+    writes = client.stats.writes
+    again = att.prepare(client, zoom, oca, store, now=now, only={"training-01"})
+    assert again.plan.changes == [] and again.plan.drift == []
+    assert client.stats.writes == writes
+
+    # a trainer marks someone Excused by hand: reported as drift, never overwritten
+    change = plan.plan.changes[0]
+    w = change.payload
+    reg = client.call("mod_attendance_get_session", {"sessionid": w.sessionid})
+    excused = next(int(s["id"]) for s in reg["statuses"] if s["acronym"] == "E")
+    client.call("mod_attendance_update_user_status", {"sessionid": w.sessionid, "studentid": w.userid,
+                                                      "takenbyid": 2, "statusid": excused, "statusset": "0"})
+    third = att.prepare(client, zoom, oca, store, now=now, only={"training-01"})
+    assert third.plan.changes == []
+    assert [d.key for d in third.plan.drift] == [change.key]
+    assert third.plan.drift[0].fields[0].new == "E"
+    att.save_records(store, third, third.written)  # what `attendance sync` does when nothing is to write
+
+    rows = {(r["session"], r["username"]): r for r in store.attendance_records(plan.scope)}
+    assert len(rows) == listed
+    for p in plan.people:
+        r = rows[(p.session, p.username)]
+        assert (r["minutes"], r["computed"], r["written"]) == (p.minutes, p.computed, p.computed)
+    assert rows[("OCA-KG-2022:training-01", change.key.split(":")[-1])]["moodle"] == "E"
+
+
+def test_sessions_not_ended_or_not_held_write_nothing(world: Any, oca: LoadedSpec) -> None:
+    sb, client, zoom, store = world
+    sessions = {s.key: s for ss in oca.sessions.values() for s in ss}
+    early = sessions["training-02"].start - dt.timedelta(minutes=5)
+    plan = att.prepare(client, zoom, oca, store, now=early, only={"training-02", "training-03"})
+    assert [r.state for r in plan.sessions] == ["not ended", "not ended"]
+    assert plan.plan.changes == []
