@@ -708,7 +708,12 @@ def materials_archive(c: Ctx, spec: Path) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @pass_ctx
 def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
-    """Receive Zoom's recording.completed webhook and archive each recording to Drive.
+    """Receive Zoom's webhooks: archive recordings, fill attendance when a meeting ends.
+
+    recording.completed archives that instance's recordings to Drive;
+    meeting.ended fills that session's attendance register in Moodle (as
+    `oca-sync attendance sync --session KEY --yes` would), when Moodle is
+    configured.
 
     POST /zoom/webhook answers Zoom's URL validation, checks every event's
     x-zm-signature with OCA_ZOOM_WEBHOOK_SECRET (stale or replayed requests
@@ -732,7 +737,10 @@ def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
         raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
     store = c.store()
     archiver = Archiver(loaded, _drive(c, loaded), store, zoom=zoom)
-    app = webhook_app(archiver, store, secret.get_secret_value())
+    moodle = _moodle(c)[0] if c.settings.get("moodle.url") and c.settings.get("moodle.token") else None
+    if moodle is None:
+        c.err.print("Moodle is not configured: meeting.ended will not fill attendance registers")
+    app = webhook_app(archiver, store, secret.get_secret_value(), moodle=moodle)
     c.err.print(f"Listening on http://{host}:{port}/zoom/webhook (Ctrl-C to stop)")
     # One log format: uvicorn's loggers go through ours (log_config=None), and a server says what it does.
     root = logging.getLogger()

@@ -62,13 +62,14 @@ def session_people(loaded: LoadedSpec, number: int, duration: int, course: str |
                 7: (f"{first} {last}", f"{first.lower()}.{last.lower()}@gmail.com"),
             }[style]
             shape = rng.randrange(6)
+            segs: list[tuple[float, float]]
             if shape == 0:  # late
-                segs = [(rng.uniform(12, 25), duration)]
+                segs = [(rng.uniform(12, 25), float(duration))]
             elif shape == 1:  # leaves early
                 segs = [(0.0, duration * rng.uniform(0.2, 0.45))]
             elif shape == 2:  # drops out and rejoins (overlapping rows)
                 cut = duration * rng.uniform(0.3, 0.6)
-                segs = [(0.0, cut), (cut - 1, duration)]
+                segs = [(0.0, cut), (cut - 1, float(duration))]
             else:
                 segs = [(rng.uniform(0, 3), duration - rng.uniform(0, 5))]
             out.append({"name": name, "email": email, "segments": segs})

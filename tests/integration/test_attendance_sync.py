@@ -87,3 +87,44 @@ def test_sessions_not_ended_or_not_held_write_nothing(world: Any, oca: LoadedSpe
     plan = att.prepare(client, zoom, oca, store, now=early, only={"training-02", "training-03"})
     assert [r.state for r in plan.sessions] == ["not ended", "not ended"]
     assert plan.plan.changes == []
+
+
+def test_serve_fills_the_register_when_zoom_says_the_meeting_ended(world: Any, oca: LoadedSpec) -> None:
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    import requests
+
+    from oca_sync.drive.archive import Archiver
+    from oca_sync.serve import webhook_app
+    from oca_sync.zoom.webhooks import BackgroundServer
+
+    sb, client, zoom, store = world
+    _held(sb, zoom, oca, ["training-02"])
+    found = observe_meetings(zoom, desired_meetings(oca).hosts)
+    mid = next(m.id for k, ms in found.items() if k.endswith(":training-02") for m in ms)
+    inst = sb.zoom.instances(mid)[-1]  # this meeting was restarted: several instances
+    secret = "s3cret"
+    app = webhook_app(Archiver(oca, sb.drive_client(), store, zoom=zoom), store, secret, moodle=client)
+    body = json.dumps({"event": "meeting.ended", "event_ts": int(time.time() * 1000),
+                       "payload": {"account_id": "sandbox", "object": {"id": str(mid), "uuid": inst.uuid}}}).encode()
+    writes = client.stats.writes
+    with BackgroundServer(app) as server:
+        ts = str(int(time.time()))
+        sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+        r = requests.post(server.url + "/zoom/webhook", data=body, timeout=5, headers={
+            "content-type": "application/json", "x-zm-request-timestamp": ts, "x-zm-signature": sig})
+        assert r.json() == {"status": "queued"}
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            h = requests.get(server.url + "/healthz", timeout=5).json()
+            if h["processed"] + h["failed"] >= 1 and h["queued"] == 0:
+                break
+            time.sleep(0.05)
+        assert h["failed"] == 0 and h["processed"] == 1
+    assert client.stats.writes - writes == 23  # every listed student of training-02, one call each
+    records = [r for r in store.attendance_records(att.scope_of(client, oca))
+               if r["session"] == "OCA-KG-2022:training-02"]
+    assert len(records) == 23 and all(r["written"] == r["computed"] != "" for r in records)
