@@ -26,6 +26,7 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -227,6 +228,9 @@ class RosterIndex:
     deletes: dict[str, set[str]] = field(default_factory=dict)
     group_keys: dict[tuple[str, ...], str] = field(default_factory=dict)
     group_users: dict[str, set[int]] = field(default_factory=dict)
+    _key_cache: dict[str, frozenset[int]] = field(default_factory=dict)
+    #: users with at most one name word (index 0), at most two (index 1): few display words suffice for them
+    _short: tuple[set[int], set[int]] = field(default_factory=lambda: (set(), set()))
 
     @classmethod
     def build(cls, users: Iterable[RosterUser], group_aliases: Mapping[str, Iterable[str]] | None = None) -> RosterIndex:
@@ -238,6 +242,9 @@ class RosterIndex:
             first, last = name_keys(u.firstname), name_keys(u.lastname)
             forms = frozenset().union(*(first_name_forms(k) for k in first[:1])) if first else frozenset()
             idx.people[u.id] = _Person(first, last, forms)
+            for i, limit in enumerate((1, 2)):
+                if len(first) + len(last) <= limit:
+                    idx._short[i].add(u.id)
             for k in (*first, *last):
                 idx.token_users.setdefault(k, set()).add(u.id)
                 for d in _deletions(k):
@@ -256,18 +263,40 @@ class RosterIndex:
                     idx.group_keys.setdefault(ak, g)
         return idx
 
+    def users_of_key(self, k: str) -> frozenset[int]:
+        """Users with a name word equal to ``k``, a diminutive of it, or one edit away from it (cached)."""
+        hit = self._key_cache.get(k)
+        if hit is not None:
+            return hit
+        found = set(self.token_users.get(k, ()))
+        for f in first_name_forms(k):
+            found |= self.first_users.get(f, set())
+        if len(k) >= 4:
+            near = set().union(*(self.deletes.get(d, set()) for d in (k, *_deletions(k))))
+            for t in near:
+                if t != k and Levenshtein.distance(k, t, score_cutoff=1) <= 1:
+                    found |= self.token_users.get(t, set())
+        hit = self._key_cache[k] = frozenset(found)
+        return hit
+
     def candidates(self, keys: tuple[str, ...], scope: set[int] | None) -> set[int]:
-        """Users sharing a key with ``keys``: equal, a diminutive of it, or one edit away."""
-        found: set[int] = set()
-        for k in keys:
-            found |= self.token_users.get(k, set())
-            for f in first_name_forms(k):
-                found |= self.first_users.get(f, set())
-            if len(k) >= 4:
-                near = set().union(*(self.deletes.get(d, set()) for d in (k, *_deletions(k))))
-                for t in near:
-                    if t != k and Levenshtein.distance(k, t, score_cutoff=1) <= 1:
-                        found |= self.token_users.get(t, set())
+        """Users who could fit ``keys`` at all (blocking), a superset of those :func:`compare` accepts.
+
+        A user fits only when all their name words but one initial meet a
+        display word sharing their key: so, with two or more display words,
+        users hit by at least two of them, plus users whose name is that short.
+        """
+        sets = [self.users_of_key(k) for k in dict.fromkeys(k for k in keys if len(k) > 1)]
+        if not sets:
+            return set()
+        if len(keys) == 1:
+            found = set(sets[0])
+        else:
+            found = set()
+            for a, b in itertools.combinations(sets, 2):
+                found |= a & b
+            initials = 1 if any(len(k) == 1 for k in keys) else 0
+            found |= set().union(*sets) & self._short[initials]
         return found if scope is None else found & scope
 
 
@@ -283,6 +312,7 @@ def _deletions(k: str) -> set[str]:
 _EXACT, _DIMINUTIVE, _TYPO, _INITIAL = 0, 0, 1, 2
 
 
+@lru_cache(maxsize=500_000)
 def _relation(d: str, u: str, first: bool) -> int | None:
     """How display word ``d`` fits user word ``u``: 0 same, 1 one typo, 2 initial; None: not at all."""
     if d == u:

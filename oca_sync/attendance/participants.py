@@ -58,6 +58,9 @@ class Presence:
 
 def merge_intervals(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     """The union of ``intervals``, sorted; touching or overlapping ones become one."""
+    if isinstance(intervals, (list, tuple)) and len(intervals) == 1:  # most people join once
+        (a, b), = intervals
+        return ((a, b),) if b > a else ()
     out: list[list[dt.datetime]] = []
     for a, b in sorted(i for i in intervals if i[1] > i[0]):
         if out and a <= out[-1][1]:
@@ -86,7 +89,7 @@ def merge_rows(rows: Iterable[ZoomRow]) -> list[Presence]:
         groups.setdefault((r.meeting_uuid, r.name, r.email), []).append(r)
     return [
         Presence(uuid, name, email,
-                 merge_intervals((r.join, r.leave) for r in rs if r.status != "in_waiting_room"), len(rs))
+                 merge_intervals([(r.join, r.leave) for r in rs if r.status != "in_waiting_room"]), len(rs))
         for (uuid, name, email), rs in groups.items()
     ]
 

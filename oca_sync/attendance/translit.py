@@ -173,6 +173,7 @@ def _build_forms() -> dict[str, frozenset[str]]:
 _FORMS = _build_forms()
 
 
+@lru_cache(maxsize=200_000)
 def first_name_forms(key: str) -> frozenset[str]:
     """The full first names a first-name skeleton can stand for (itself included).
 

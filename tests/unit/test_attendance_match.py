@@ -79,11 +79,13 @@ def test_index_blocks_on_shared_keys_only() -> None:
     users = [RosterUser(1, "a", "Aibek", "Asanov", ""), RosterUser(2, "b", "Nurlan", "Kim", ""),
              RosterUser(3, "c", "Aleksandr", "Li", "")]
     idx = RosterIndex.build(users)
-    assert idx.candidates(name_keys("Aibek Kim"), None) == {1, 2}
-    assert idx.candidates(name_keys("Asnov"), None) == {1}  # one edit away
+    assert idx.candidates(name_keys("Kim Nurlan Aibek"), None) == {2}  # two words must meet a user's two
+    assert idx.candidates(name_keys("Aibek Kim"), None) == set()  # one word each: nobody can fit
+    assert idx.candidates(name_keys("Aibek K."), None) == {1}  # an initial stands for one word
+    assert idx.candidates(name_keys("Asnov Aibek"), None) == {1}  # one edit away
     assert idx.candidates(name_keys("Sasha"), None) == {3}  # a diminutive
     assert idx.candidates(name_keys("Bolot"), None) == set()
-    assert idx.candidates(name_keys("Aibek Kim"), {2}) == {2}
+    assert idx.candidates(name_keys("Nurlan Kim"), {1}) == set()
 
 
 def test_email_wins_and_a_shared_account_is_ambiguous() -> None:
