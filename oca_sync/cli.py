@@ -462,8 +462,9 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
             raise OcaError("the second pass still has changes: this is a bug, please report it")
         c.out.print("[bold]5. Archive[/bold] the programme is over (Zoom's clock moves to May 2022): recordings "
                     "and materials go to Drive, verified")
-        from .demo import archive_after_programme
+        from .demo import archive_after_programme, attendance_after_programme, give_participants
 
+        give_participants(sb, loaded, zoom)
         progress = _ArchiveProgress(c.err)
         try:
             rec, mat, shared = archive_after_programme(sb, loaded, store, zoom, progress)
@@ -474,6 +475,15 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
                         f"{report.count('failed')} failed, {report.bytes_sent:,} bytes uploaded")
         c.out.print(f"  shared with {', '.join(shared) or 'nobody new'}; folders: Training, Mentoring, Events, "
                     "Materials")
+        c.out.print("[bold]6. Attendance[/bold] Zoom participant reports matched to the course's users and "
+                    "written to Moodle's attendance registers")
+        first, written, again = attendance_after_programme(sb, loaded, store, client, zoom)
+        ended = [r for r in first.sessions if r.state == "ended"]
+        c.out.print(f"  {len(ended)} sessions: {sum(r.present for r in ended)} present, "
+                    f"{sum(r.late for r in ended)} late, {sum(r.absent for r in ended)} absent, "
+                    f"{sum(r.held for r in ended)} held for review ({len(first.review)} participants to review: "
+                    f"oca-sync attendance review); {written.written} statuses written; "
+                    f"re-run: {len(again.plan.changes)} to write", markup=False)
         if keep_running:
             c.out.print("Sandbox left running.")
             _run_sandboxes(c, sb)

@@ -312,6 +312,14 @@ def _deletions(k: str) -> set[str]:
 _EXACT, _DIMINUTIVE, _TYPO, _INITIAL = 0, 0, 1, 2
 
 
+#: Letters an initial may show for a word whose skeleton starts so (Dzhumabaeva / Zhumabaeva → j; Kh → h; Ye → e).
+_INITIAL_VARIANTS = {"j": "jdz", "h": "hk", "e": "ei", "c": "ct", "f": "fp"}
+
+
+def _initials(u: str) -> str:
+    return _INITIAL_VARIANTS.get(u[0], u[0]) if u else ""
+
+
 @lru_cache(maxsize=500_000)
 def _relation(d: str, u: str, first: bool) -> int | None:
     """How display word ``d`` fits user word ``u``: 0 same, 1 one typo, 2 initial; None: not at all."""
@@ -320,7 +328,7 @@ def _relation(d: str, u: str, first: bool) -> int | None:
     if first and first_name_forms(d) & first_name_forms(u):
         return _DIMINUTIVE
     if len(d) == 1:
-        return _INITIAL if u.startswith(d) else None
+        return _INITIAL if d in _initials(u) else None
     if min(len(d), len(u)) >= 4 and Levenshtein.distance(d, u, score_cutoff=1) <= 1:
         return _TYPO
     return None
