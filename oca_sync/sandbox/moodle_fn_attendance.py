@@ -169,13 +169,14 @@ def session_info(st: MoodleState, sessionid: int) -> dict[str, Any]:
     courseid = st.mod_instances["attendance"][sess["attendanceid"]]["course"]
     logs = sorted((x for x in st.attendance_log.values() if x["sessionid"] == sessionid), key=lambda x: x["id"])
     return {
-        **{k: sess.get(k, 0) for k in SESSION},
+        # columns the session row may lack default as in mod_attendance's install.xml (preventsharediptime is NULL)
+        **{k: sess.get(k, None if k == "preventsharediptime" else 0) for k in SESSION},
         "courseid": courseid,
         "statuses": _statuses(st, sess["attendanceid"], int(sess.get("statusset") or 0)),
         "users": _listed_users(st, courseid, int(sess["groupid"])),
         # get_records(..., 'studentid, statusid, remarks, id'): keyed by studentid, the last row of a student wins
         "attendance_log": list({x["studentid"]: {"studentid": x["studentid"], "statusid": x["statusid"],
-                                                  "remarks": x.get("remarks") or "", "id": x["id"]}
+                                                  "remarks": x.get("remarks"), "id": x["id"]}
                                 for x in logs}.values()),
     }
 

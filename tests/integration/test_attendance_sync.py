@@ -128,3 +128,53 @@ def test_serve_fills_the_register_when_zoom_says_the_meeting_ended(world: Any, o
     records = [r for r in store.attendance_records(att.scope_of(client, oca))
                if r["session"] == "OCA-KG-2022:training-02"]
     assert len(records) == 23 and all(r["written"] == r["computed"] != "" for r in records)
+
+
+def test_emulated_mod_attendance_answers_like_the_lab(world: Any) -> None:
+    """Shapes seen on the lab (Moodle 5.1 + mod_attendance MOODLE_403_STABLE), 2026-12-01."""
+    import requests
+
+    sb, client, _zoom, _store = world
+    url = f"{sb.moodle.url}/webservice/rest/server.php"
+    base = {"wstoken": sb.moodle.token, "moodlewsrestformat": "json"}
+
+    def call(fn: str, **params: Any) -> Any:
+        return requests.post(url, data={**base, "wsfunction": fn, **params}, timeout=10).json()
+
+    sessions = call("mod_attendance_get_sessions", attendanceid=1)
+    s = next(x for x in sessions if x["attendance_log"])
+    assert sorted(s) == sorted([
+        "absenteereport", "attendance_log", "attendanceid", "autoassignstatus", "courseid", "description",
+        "descriptionformat", "duration", "groupid", "id", "includeqrcode", "lasttaken", "lasttakenby",
+        "preventsharedip", "preventsharediptime", "sessdate", "statuses", "statusset", "studentscanmark",
+        "studentsearlyopentime", "timemodified", "users"])
+    assert [(x["acronym"], x["description"], x["grade"]) for x in s["statuses"]] == [
+        ("P", "Present", 2), ("L", "Late", 1), ("E", "Excused", 1), ("A", "Absent", 0)]
+    ids = {x["acronym"]: x["id"] for x in s["statuses"]}
+    assert ids["P"] < ids["A"] < ids["L"] < ids["E"]  # inserted in db/install.php's order
+    log = s["attendance_log"][0]
+    assert isinstance(log["statusid"], str) and isinstance(log["id"], str) and log["remarks"] is None
+    assert s["preventsharediptime"] is None
+    assert call("mod_attendance_update_user_status", sessionid=s["id"], studentid=log["studentid"], takenbyid=2,
+                statusid=ids["P"], statusset="0") is None
+    for fn, params in (("mod_attendance_get_session", {"sessionid": 999999}),
+                       ("mod_attendance_get_sessions", {"attendanceid": 999999}),
+                       ("mod_attendance_update_user_status", {"sessionid": 999999, "studentid": 2, "takenbyid": 2,
+                                                              "statusid": 1, "statusset": "0"})):
+        assert call(fn, **params) == {"exception": "dml_missing_record_exception", "errorcode": "invalidrecordunknown",
+                                      "message": "Can't find data record in database."}
+
+
+def test_mod_attendance_functions_exist_only_with_the_plugin() -> None:
+    from oca_sync.sandbox.moodle import MoodleSandbox
+
+    with MoodleSandbox(plugin=False, attendance=False) as sb:
+        absent = sb_call(sb, "mod_attendance_get_sessions", attendanceid=1)
+        assert absent == sb_call(sb, "no_such_function_at_all")  # answered as an unknown function
+
+
+def sb_call(sb: Any, fn: str, **params: Any) -> Any:
+    import requests
+
+    return requests.post(f"{sb.url}/webservice/rest/server.php", data={
+        "wstoken": sb.token, "moodlewsrestformat": "json", "wsfunction": fn, **params}, timeout=10).json()
