@@ -26,6 +26,7 @@ from ..spec.models import Attendance, Course, Session
 from ..spec.multilang import plain
 from ..state import StateStore
 from ..zoom.client import ZoomClient
+from ..zoom.errors import ZoomAuthError
 from ..zoom.meetings import desired_meetings, observe_meetings
 from .files import read_resolutions
 from .match import Matcher, Outcome, RosterIndex, RosterUser, Status, identity_key
@@ -200,6 +201,15 @@ def _instances(zoom: ZoomClient, meeting_ids: list[int], s: Session, window: int
     return keep, other
 
 
+def _report(zoom: ZoomClient, uuid: str) -> list[dict[str, Any]]:
+    try:
+        return zoom.past_participants_report(uuid)
+    except ZoomAuthError as e:
+        raise OcaError(f"{e}. Zoom's participant report needs the scope report:read:admin (granular: "
+                       "report:read:list_meeting_participants:admin) in the Server-to-Server OAuth app: see "
+                       "docs/zoom.md") from None
+
+
 # --------------------------------------------------------------------------- #
 # Planning
 # --------------------------------------------------------------------------- #
@@ -286,8 +296,7 @@ def _prepare_course(out: AttendancePlan, site: _Site, zoom: ZoomClient, loaded: 
             out.plan.notices.append(Notice("warning", f"{skey}: ended, but Zoom has no instance of its meeting "
                                                       "in its time window: nothing is written"))
             continue
-        rows = [r for inst in insts for r in rows_from_report(str(inst["uuid"]),
-                                                              zoom.past_participants_report(str(inst["uuid"])))]
+        rows = [r for inst in insts for r in rows_from_report(str(inst["uuid"]), _report(zoom, str(inst["uuid"])))]
         _session_people(out, s, skey, reg, merge_rows(rows), matcher, th, records, row)
 
 

@@ -178,3 +178,32 @@ def sb_call(sb: Any, fn: str, **params: Any) -> Any:
 
     return requests.post(f"{sb.url}/webservice/rest/server.php", data={
         "wstoken": sb.token, "moodlewsrestformat": "json", "wsfunction": fn, **params}, timeout=10).json()
+
+
+def test_a_missing_report_scope_is_named(world: Any, oca: LoadedSpec) -> None:
+    from oca_sync.errors import OcaError
+    from oca_sync.sandbox.zoom import ALL_SCOPES
+
+    sb, client, _zoom, store = world
+    now = _held(sb, _zoom, oca, ["training-03"])
+    sb.zoom.scopes = tuple(s for s in ALL_SCOPES if s != "report:read:admin")
+    try:
+        with pytest.raises(OcaError, match="report:read:admin"):
+            att.prepare(client, sb.zoom_client(), oca, store, now=now, only={"training-03"})
+    finally:
+        sb.zoom.scopes = ALL_SCOPES
+
+
+def test_doctor_says_when_the_attendance_functions_are_missing(world: Any) -> None:
+    from oca_sync.moodle.doctor import diagnose
+
+    sb, client, _zoom, _store = world
+    checks = {c.name: c for c in diagnose(client)}
+    assert "attendance web services" not in checks  # the emulator's service holds every function
+    sb.moodle.service_functions = {f for f in sb.moodle.registry if not f.startswith("mod_attendance_")}
+    try:
+        checks = {c.name: c for c in diagnose(client)}
+    finally:
+        sb.moodle.service_functions = None
+    assert checks["attendance web services"].status == "warn"
+    assert "mod_attendance_update_user_status" in checks["attendance web services"].detail
