@@ -848,6 +848,16 @@ def unlock(c: Ctx, name: str) -> None:
     c.out.print(f"Removed the lock {name!r} held by {holder.holder}@{holder.host} pid {holder.pid}.", markup=False)
 
 
+def _register_subcommands() -> None:
+    # Command groups kept in their own modules (they use ctx.obj, so `python -m oca_sync.cli` works too).
+    from .cli_attendance import attendance
+
+    cli.add_command(attendance)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     try:
         rv = cli.main(standalone_mode=False)
@@ -862,12 +872,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _register_subcommands() -> None:
-    from .cli_attendance import attendance
-
-    cli.add_command(attendance)
-
-
-_register_subcommands()

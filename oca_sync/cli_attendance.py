@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import Ctx, pass_ctx
+if TYPE_CHECKING:
+    from .cli import Ctx
+
+#: ctx.obj is the Ctx made by the top-level group (by object, not by class: `python -m oca_sync.cli`
+#: loads cli.py twice, as __main__ and as oca_sync.cli)
+pass_ctx = click.pass_obj
 
 
 @click.group()
