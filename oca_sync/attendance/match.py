@@ -484,8 +484,12 @@ class Matcher:
         local = self._local_keys(email) if email.strip() else ""
         if not local:
             return None
-        full = [uid for uid, p in self.index.people.items()
-                if (p.first or p.last) and self._local_score(local, uid) == len(p.first) + len(p.last)]
+        parts = [skeleton(w) for w in re.split(r"[._\-+\d]+", email_key(email).split("@")[0]) if w]
+        pool: Iterable[int] = self.index.people  # "aibekasanov": every user's words are looked for in it
+        if len(parts) > 1:  # "aibek.asanov": only users sharing a key with a part
+            pool = set().union(*(self.index.users_of_key(p) for p in parts if len(p) > 1))
+        full = [uid for uid in pool if (p := self.index.people[uid]) and (p.first or p.last)
+                and self._local_score(local, uid) == len(p.first) + len(p.last)]
         if len(full) == 1:
             return Outcome(Status.AMBIGUOUS, None, tuple(full), "email-local",
                            f"only the e-mail {email_key(email)} points to {self._label(full[0])}: confirm in review")
