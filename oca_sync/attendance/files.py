@@ -95,7 +95,7 @@ def read_resolutions(path: Path, usernames: dict[str, int]) -> dict[tuple[str, s
         else:
             raise UsageError(f"{path}:{line}: resolve: {value!r} is not a username or id of the course "
                              "(or 'none' for someone who is not a course user)")
-        out[(r["name"], r["user_email"])] = uid
+        out[(unescape_cell(r["name"]), unescape_cell(r["user_email"]))] = uid
     return out
 
 
@@ -106,6 +106,11 @@ def escape_cell(value: object) -> str:
     """
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def unescape_cell(text: str) -> str:
+    """The value :func:`escape_cell` wrote (a review file comes back with the names as they were)."""
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def write_csv(path: Path | None, header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from oca_sync.attendance.files import escape_cell, read_participants, read_roster
+from oca_sync.attendance.files import escape_cell, read_participants, read_resolutions, read_roster, unescape_cell
 from oca_sync.attendance.participants import ZoomRow, clip, merge_intervals, merge_rows, minutes, rows_from_report
 from oca_sync.cli import cli
 from oca_sync.errors import UsageError
@@ -65,6 +65,16 @@ def test_cells_that_a_spreadsheet_would_run_are_escaped() -> None:
     assert escape_cell("=1+2") == "'=1+2"
     assert escape_cell("@SUM(A1)") == "'@SUM(A1)"
     assert escape_cell("Aibek") == "Aibek"
+    assert unescape_cell(escape_cell("=1+2")) == "=1+2" and unescape_cell("'Quote") == "'Quote"
+
+
+def test_a_review_file_comes_back_with_the_names_zoom_showed(tmp_path: Path) -> None:
+    from oca_sync.attendance.files import write_csv
+
+    path = tmp_path / "review.csv"
+    write_csv(path, ("name", "user_email", "resolve"), [["-Aibek-", "", "aibek"], ["Guest", "", "none"],
+                                                         ["Later", "", ""]])
+    assert read_resolutions(path, {"aibek": 7}) == {("-Aibek-", ""): 7, ("Guest", ""): 0}
 
 
 def test_match_command_writes_one_row_per_identity(tmp_path: Path) -> None:
