@@ -426,7 +426,10 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
        join links;
     4. plans again to show that nothing is left to change;
     5. moves Zoom's clock past the programme and archives the recordings
-       and the materials to Drive, verified, shared as the spec says.
+       and the materials to Drive, verified, shared as the spec says;
+    6. fills the attendance registers from the sessions' participant
+       reports (the spec's members, as Zoom shows people), then shows that
+       a second run writes nothing.
 
     \b
     Example:
