@@ -429,7 +429,10 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
        join links;
     4. plans again to show that nothing is left to change;
     5. moves Zoom's clock past the programme and archives the recordings
-       and the materials to Drive, verified, shared as the spec says.
+       and the materials to Drive, verified, shared as the spec says;
+    6. fills the attendance registers from the sessions' participant
+       reports (the spec's members, as Zoom shows people), then shows that
+       a second run writes nothing.
 
     \b
     Example:
@@ -465,8 +468,9 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
             raise OcaError("the second pass still has changes: this is a bug, please report it")
         c.out.print("[bold]5. Archive[/bold] the programme is over (Zoom's clock moves to May 2022): recordings "
                     "and materials go to Drive, verified")
-        from .demo import archive_after_programme
+        from .demo import archive_after_programme, attendance_after_programme, give_participants
 
+        give_participants(sb, loaded, zoom)
         progress = _ArchiveProgress(c.err)
         try:
             rec, mat, shared = archive_after_programme(sb, loaded, store, zoom, progress)
@@ -477,6 +481,15 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
                         f"{report.count('failed')} failed, {report.bytes_sent:,} bytes uploaded")
         c.out.print(f"  shared with {', '.join(shared) or 'nobody new'}; folders: Training, Mentoring, Events, "
                     "Materials")
+        c.out.print("[bold]6. Attendance[/bold] Zoom participant reports matched to the course's users and "
+                    "written to Moodle's attendance registers")
+        first, written, again = attendance_after_programme(sb, loaded, store, client, zoom)
+        ended = [r for r in first.sessions if r.state == "ended"]
+        c.out.print(f"  {len(ended)} sessions: {sum(r.present for r in ended)} present, "
+                    f"{sum(r.late for r in ended)} late, {sum(r.absent for r in ended)} absent, "
+                    f"{sum(r.held for r in ended)} held for review ({len(first.review)} participants to review: "
+                    f"oca-sync attendance review); {written.written} statuses written; "
+                    f"re-run: {len(again.plan.changes)} to write", markup=False)
         if keep_running:
             c.out.print("Sandbox left running.")
             _run_sandboxes(c, sb)
@@ -711,7 +724,12 @@ def materials_archive(c: Ctx, spec: Path) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @pass_ctx
 def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
-    """Receive Zoom's recording.completed webhook and archive each recording to Drive.
+    """Receive Zoom's webhooks: archive recordings, fill attendance when a meeting ends.
+
+    recording.completed archives that instance's recordings to Drive;
+    meeting.ended fills that session's attendance register in Moodle (as
+    `oca-sync attendance sync --session KEY --yes` would), when Moodle is
+    configured.
 
     POST /zoom/webhook answers Zoom's URL validation, checks every event's
     x-zm-signature with OCA_ZOOM_WEBHOOK_SECRET (stale or replayed requests
@@ -735,7 +753,10 @@ def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
         raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
     store = c.store()
     archiver = Archiver(loaded, _drive(c, loaded), store, zoom=zoom)
-    app = webhook_app(archiver, store, secret.get_secret_value())
+    moodle = _moodle(c)[0] if c.settings.get("moodle.url") and c.settings.get("moodle.token") else None
+    if moodle is None:
+        c.err.print("Moodle is not configured: meeting.ended will not fill attendance registers")
+    app = webhook_app(archiver, store, secret.get_secret_value(), moodle=moodle)
     c.err.print(f"Listening on http://{host}:{port}/zoom/webhook (Ctrl-C to stop)")
     # One log format: uvicorn's loggers go through ours (log_config=None), and a server says what it does.
     root = logging.getLogger()
@@ -831,6 +852,16 @@ def unlock(c: Ctx, name: str) -> None:
         raise OcaError(f"no lock named {name!r}")
     store.force_unlock(name)
     c.out.print(f"Removed the lock {name!r} held by {holder.holder}@{holder.host} pid {holder.pid}.", markup=False)
+
+
+def _register_subcommands() -> None:
+    # Command groups kept in their own modules (they use ctx.obj, so `python -m oca_sync.cli` works too).
+    from .cli_attendance import attendance
+
+    cli.add_command(attendance)
+
+
+_register_subcommands()
 
 
 class Terminated(KeyboardInterrupt):

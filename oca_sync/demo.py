@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import Any
 from importlib import resources
 from pathlib import Path
 
@@ -104,3 +105,35 @@ def archive_after_programme(
     recordings = archiver.archive_recordings(archiver.recording_targets())
     materials = archiver.archive_materials()
     return recordings, materials, archiver.share()
+
+
+def give_participants(sb: Sandboxes, loaded: LoadedSpec, zoom: ZoomClient) -> int:
+    """Tell the Zoom emulator who attended each session (the spec's members, as Zoom shows people)."""
+    from .attendance.sandbox_people import session_people
+    from .zoom.meetings import desired_meetings, observe_meetings
+
+    found = observe_meetings(zoom, desired_meetings(loaded))
+    sessions = {f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:{c}:{s.key}": (c, s)
+                for c, ss in loaded.sessions.items() for s in ss}
+    n = 0
+    for key, meetings in found.items():
+        if key not in sessions:
+            continue
+        course, s = sessions[key]
+        for m in meetings:
+            if m.id is not None:
+                sb.zoom.set_participants(m.id, session_people(loaded, s.number, s.duration, course))
+                n += 1
+    return n
+
+
+def attendance_after_programme(sb: Sandboxes, loaded: LoadedSpec, store: StateStore, client: MoodleClient,
+                               zoom: ZoomClient) -> tuple[Any, Any, Any]:
+    """Fill every register from the Zoom emulator's participant reports, then plan again (must write nothing)."""
+    from .attendance import sync as att
+
+    now = sb.zoom.now()
+    first = att.prepare(client, zoom, loaded, store, now=now)
+    result = att.apply(client, first, store)
+    again = att.prepare(client, zoom, loaded, store, now=now)
+    return first, result, again

@@ -10,8 +10,10 @@ across restarts (the state store remembers the events seen).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,7 +21,7 @@ from starlette.applications import Starlette
 from .drive.archive import Archiver
 from .state import StateStore
 from .zoom.meetings import desired_meetings, observe_meetings, read_ledger
-from .zoom.webhooks import create_app
+from .zoom.webhooks import MEETING_ENDED, create_app
 
 log = logging.getLogger("oca_sync.serve")
 
@@ -71,8 +73,66 @@ class RecordingHandler:
                                "`oca-sync recordings archive` will retry them")
 
 
-def webhook_app(archiver: Archiver, store: StateStore, secret: str) -> Starlette:
+class AttendanceHandler:
+    """``meeting.ended`` of one of the spec's meetings: fill that session's attendance register.
+
+    Does what ``oca-sync attendance sync --session KEY --yes`` does for that one
+    session. The session counts as ended from the moment Zoom says its
+    meeting ended (a meeting may end before its scheduled time); a meeting
+    restarted later is caught up by the next run, since statuses oca-sync
+    wrote itself may still be updated.
+    """
+
+    def __init__(self, recordings: RecordingHandler, moodle: Any, store: StateStore) -> None:
+        self.recordings = recordings
+        self.moodle = moodle
+        self.store = store
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        from .attendance import sync as att
+
+        obj = (event.get("payload") or {}).get("object") or {}
+        try:
+            meeting_id = int(str(obj.get("id")))
+        except (TypeError, ValueError):
+            log.info("meeting.ended without a meeting id: ignored")
+            return
+        key = self.recordings.key_of(meeting_id)
+        session = self.recordings.archiver.sessions.get(key) if key else None
+        if key is None or session is None:
+            log.info("meeting.ended for meeting %s, which is not one of the spec's: ignored", meeting_id)
+            return
+        loaded = self.recordings.archiver.loaded
+        zoom = self.recordings.archiver.zoom
+        assert zoom is not None
+        skey = ":".join(key.split(":")[-2:])  # "<course>:<session>"
+        now = max(dt.datetime.now(dt.timezone.utc), session.end)
+        aplan = att.prepare(self.moodle, zoom, loaded, self.store, now=now, only={skey})
+        if aplan.plan.changes:
+            with self.store.lock(f"apply:{aplan.scope}", "attendance sync (serve)"):
+                result = att.apply(self.moodle, aplan, self.store)
+            log.info("meeting %s (%s): %d attendance status(es) written, %d to review", meeting_id, skey,
+                     result.written, len(aplan.review))
+        else:
+            att.save_records(self.store, aplan, aplan.written)
+            log.info("meeting %s (%s): attendance unchanged, %d to review", meeting_id, skey, len(aplan.review))
+
+
+def webhook_app(archiver: Archiver, store: StateStore, secret: str, moodle: Any = None) -> Starlette:
+    """The receiver; with a Moodle client, ``meeting.ended`` also fills that session's attendance."""
     handler = RecordingHandler(archiver)
     handler.refresh()
+    attendance = AttendanceHandler(handler, moodle, store) if moodle is not None else None
+
+    def dispatch(event: dict[str, Any]) -> None:
+        if event.get("event") == MEETING_ENDED:
+            if attendance is None:
+                log.info("meeting.ended: Moodle is not configured, attendance is not filled")
+                return
+            attendance(event)
+        else:
+            handler(event)
+
     scope = f"webhook:{archiver.loaded.spec.programme.key}"
-    return create_app(secret, handler, dedupe=lambda key: store.remember_once(scope, key))
+    handle: Callable[[dict[str, Any]], None] = dispatch
+    return create_app(secret, handle, dedupe=lambda key: store.remember_once(scope, key))

@@ -13,7 +13,7 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Column,
     event,
     DateTime,
+    Float,
     Integer,
     MetaData,
     String,
@@ -96,6 +97,36 @@ archived = Table(
     Column("md5", String(32), nullable=False),
     Column("archived_at", DateTime(timezone=True), nullable=False),
     Column("trashed_in_zoom", DateTime(timezone=True)),
+)
+
+# Attendance (oca_sync/attendance): mappings a person confirmed in review, and per person and
+# session what Zoom showed, what we wrote to Moodle's register and what Moodle held when last read.
+attendance_mappings = Table(
+    "attendance_mappings",
+    metadata,
+    Column("scope", String(200), primary_key=True),  # the programme on one site
+    Column("name", String(300), primary_key=True),  # display name, case and spacing folded
+    Column("email", String(300), primary_key=True),  # "" when the mapping holds for any e-mail
+    Column("userid", Integer, nullable=False),  # 0: confirmed as not a course user
+    Column("username", String(200), nullable=False),
+    Column("confirmed", DateTime(timezone=True), nullable=False),
+)
+
+attendance_records = Table(
+    "attendance_records",
+    metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("session", String(300), primary_key=True),  # course shortname + ":" + session key
+    Column("userid", Integer, primary_key=True),
+    Column("username", String(200), nullable=False),
+    Column("minutes", Float, nullable=False),
+    Column("first_join", DateTime(timezone=True)),
+    Column("last_leave", DateTime(timezone=True)),
+    Column("computed", String(2), nullable=False),  # P, L or A from Zoom; "" while held for review
+    Column("written", String(2), nullable=False),  # the acronym oca-sync last wrote, "" if none
+    Column("written_statusid", Integer),
+    Column("moodle", String(2), nullable=False),  # the acronym Moodle held when last read ("" unmarked)
+    Column("updated", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -248,6 +279,40 @@ class StateStore:
             return True
         except IntegrityError:
             return False
+
+    # -- attendance -----------------------------------------------------------
+
+    def attendance_mappings(self, scope: str) -> dict[tuple[str, str], int]:
+        """Confirmed mappings: (folded display name, e-mail) -> Moodle user id (0: not a course user)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(attendance_mappings).where(attendance_mappings.c.scope == scope)).mappings()
+            return {(r["name"], r["email"]): int(r["userid"]) for r in rows}
+
+    def save_attendance_mappings(self, scope: str, items: Mapping[tuple[str, str], tuple[int, str]]) -> None:
+        """Remember ``(name, email) -> (userid, username)``; a later confirmation replaces an earlier one."""
+        now = _now()
+        with self.engine.begin() as conn:
+            for (name, email), (userid, username) in items.items():
+                t = attendance_mappings
+                conn.execute(delete(t).where(t.c.scope == scope, t.c.name == name, t.c.email == email))
+                conn.execute(insert(t).values(scope=scope, name=name, email=email, userid=userid,
+                                              username=username, confirmed=now))
+
+    def attendance_records(self, scope: str) -> list[dict[str, Any]]:
+        """Per person and session: minutes, first join, last leave, computed/written/Moodle statuses."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(attendance_records).where(attendance_records.c.scope == scope)).mappings()
+            return [dict(r) for r in rows]
+
+    def save_attendance_records(self, scope: str, records: Sequence[Mapping[str, Any]]) -> None:
+        """Replace the rows of the sessions in ``records`` (keyed by session and userid)."""
+        now = _now()
+        t = attendance_records
+        with self.engine.begin() as conn:
+            for r in records:
+                conn.execute(delete(t).where(t.c.scope == scope, t.c.session == r["session"],
+                                             t.c.userid == r["userid"]))
+                conn.execute(insert(t).values(scope=scope, updated=now, **r))
 
     # -- run history --------------------------------------------------------
 

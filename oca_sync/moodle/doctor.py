@@ -19,6 +19,10 @@ class Check:
     fix: str = ""
 
 
+#: mod_attendance's own functions that `oca-sync attendance sync` calls (docs/attendance.md).
+ATTENDANCE_FUNCTIONS = ("mod_attendance_get_sessions", "mod_attendance_update_user_status")
+
+
 def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> list[Check]:
     """Run every check; never raises for a site problem (it becomes a failed check)."""
     checks: list[Check] = []
@@ -91,6 +95,12 @@ def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> li
     checks.append(Check("mod_attendance", "ok" if att else "warn",
                         f"version {att}" if att else "not installed: the attendance activity cannot be created",
                         "" if att else "Install mod_attendance (moodle.org/plugins/mod_attendance)."))
+    att_missing = [f for f in ATTENDANCE_FUNCTIONS if f not in available]
+    if att and att_missing:
+        checks.append(Check("attendance web services", "warn",
+                            f"missing from the token's service: {', '.join(att_missing)}: `oca-sync attendance sync` "
+                            "cannot fill the registers",
+                            "Add them to the service (Server > Web services > External services > Functions)."))
     if not pinfo.get("multilang_enabled"):
         checks.append(Check("multilang filter", "warn", "filter_multilang is off: texts show all languages at once",
                             "Enable 'Multi-language content' in Site administration > Plugins > Filters."))

@@ -35,6 +35,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from ..config import SiteOptions
 from ..moodle.filenames import clean_file_name
 from .httpserver import Request, Response, SandboxServer
+from .moodle_fn_attendance import ATTENDANCE_REGISTRY
 from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
 from .moodle_functions import REGISTRY, Ctx, PhpError, WsFunction, fullname, php_json
 from .moodle_params import (
@@ -340,6 +341,7 @@ class MoodleSandbox(SandboxServer):
             self.state.plugins["local_ocasync"] = PLUGIN_VERSION
         if attendance:
             self.state.plugins["mod_attendance"] = ATTENDANCE_VERSION
+            self.registry.update(ATTENDANCE_REGISTRY)
         #: functions of the token's external service (None = every emulated function)
         self.service_functions: set[str] | None = set(functions) if functions is not None else None
 
@@ -684,7 +686,7 @@ class MoodleSandbox(SandboxServer):
                     "users", "categories", "courses", "sections", "modules", "enrol",
                     "user_enrolments", "role_assignments", "groups", "group_members", "events",
                     "files", "feedback_items", "feedback_completed", "attendance_sessions",
-                    "attendance_log", "ocasync_sections", "ocasync_items")}
+                    "attendance_log", "attendance_statuses", "ocasync_sections", "ocasync_items")}
                 dump["mod_instances"] = {k: list(v.values()) for k, v in st.mod_instances.items()}
                 dump["plugins"] = dict(st.plugins)
             return Response.json(dump)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..moodle.plugin_zip import plugin_dir, plugin_version
+from .moodle_fn_attendance import add_default_statuses
 from .moodle_fn_format import _set_section_visible
 from .moodle_functions import MODULE_NAMES, Ctx, Handler, WsFunction, php_json
 from .moodle_params import (
@@ -903,6 +904,7 @@ def create_module(st: MoodleState, ctx: Ctx, course: dict[str, Any], plan: dict[
         _feedback_set_events(st, ctx, cm)
         sync_questions(st, cm, s["questions"])
     elif modname == "attendance":
+        add_default_statuses(st, instance)  # attendance_add_instance()
         sync_sessions(st, ctx, cm, s["sessions"])
     course["cacherev"] += 1
     return cmid

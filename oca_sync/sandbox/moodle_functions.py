@@ -180,8 +180,20 @@ def fullname(user: dict[str, Any]) -> str:
 
 
 def php_json(data: Any) -> str:
-    """json_encode() with PHP's default flags: escaped slashes and \\u escapes."""
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+    """json_encode() with PHP's default flags: escaped slashes and \\u escapes, and no
+    JSON_PRESERVE_ZERO_FRACTION (a float 2.0 is written ``2``, as the lab's
+    mod_attendance status grades show)."""
+    return json.dumps(_zero_fraction(data), ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+
+
+def _zero_fraction(data: Any) -> Any:
+    if isinstance(data, float):
+        return int(data) if data.is_integer() else data
+    if isinstance(data, dict):
+        return {k: _zero_fraction(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_zero_fraction(v) for v in data]
+    return data
 
 
 def php_loose_eq(a: Any, b: Any) -> bool:

@@ -165,6 +165,8 @@ class MoodleState:
     feedback_completed: dict[int, dict[str, Any]] = field(default_factory=dict)
     attendance_sessions: dict[int, dict[str, Any]] = field(default_factory=dict)
     attendance_log: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: mod_attendance's status sets (moodle_fn_attendance adds the default set)
+    attendance_statuses: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: local_ocasync_sections: oca-sync keys of sections
     ocasync_sections: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: local_ocasync_items: oca-sync keys of feedback questions

@@ -222,6 +222,15 @@ class Attendance(Strict):
     name: MultiText = "Attendance"
     grade: int = Field(default=100, ge=0)
     sessions: list[SessionKind] = Field(default_factory=lambda: list(ALL_KINDS))
+    # How `oca-sync attendance sync` turns Zoom minutes into statuses (docs/attendance.md).
+    present_percent: int = Field(default=75, ge=1, le=100,
+                                 description="Present: in the meeting for at least this share of the session.")
+    late_after_minutes: int = Field(default=10, ge=0,
+                                    description="Late: first joined more than this many minutes after the start …")
+    late_percent: int = Field(default=50, ge=0, le=100, description="… and in the meeting at least this share.")
+    instance_window_minutes: int = Field(
+        default=60, ge=0, description="A Zoom instance counts for a session when it starts at most this long "
+                                      "before the session's start (and before its end).")
 
 
 class Course(Strict):

@@ -73,6 +73,9 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/zoom/webhook"
 URL_VALIDATION = "endpoint.url_validation"
 RECORDING_COMPLETED = "recording.completed"
+MEETING_ENDED = "meeting.ended"
+#: Events handed to the handler (once per meeting instance each); every other event is acknowledged and ignored.
+HANDLED_EVENTS = frozenset({RECORDING_COMPLETED, MEETING_ENDED})
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
 #: Seconds a client may take to send its body before the request is dropped (408).
@@ -125,7 +128,8 @@ def recording_key(event: dict[str, Any]) -> str | None:
     uuid = obj.get("uuid") if isinstance(obj, dict) else None
     if not isinstance(uuid, str) or not uuid:
         return None
-    return f"{RECORDING_COMPLETED}:{uuid}"
+    kind = event.get("event")
+    return f"{kind if kind in HANDLED_EVENTS else RECORDING_COMPLETED}:{uuid}"
 
 
 # --------------------------------------------------------------------------- the receiver
@@ -411,7 +415,7 @@ def create_app(
     """The ASGI app: ``POST /zoom/webhook`` and ``GET /healthz``.
 
     ``handler(event)`` receives the whole JSON body of a ``recording.completed``
-    event (``event``, ``event_ts``, ``download_token``, ``payload``), once per
+    or ``meeting.ended`` event (``event``, ``event_ts``, ``download_token``, ``payload``), once per
     meeting instance, on one of ``workers`` background threads; its exceptions
     are logged (redacted) and counted as failed. ``dedupe(key)`` returns True
     when ``key`` is new (and records it as seen), False when it was seen before;
@@ -487,12 +491,12 @@ def create_app(
             logger.info("Zoom webhook: answered the endpoint URL validation")
             return JSONResponse(receiver.validation_answer(token))
 
-        if kind != RECORDING_COMPLETED:
+        if kind not in HANDLED_EVENTS:
             logger.debug("Zoom webhook: ignored event %r", kind if isinstance(kind, str) else None)
             return JSONResponse({"status": "ignored"})
         key = recording_key(event)
         if key is None:
-            logger.warning("Zoom webhook: ignored a %s event without payload.object.uuid", RECORDING_COMPLETED)
+            logger.warning("Zoom webhook: ignored a %s event without payload.object.uuid", kind)
             return JSONResponse({"status": "ignored"})
 
         if not receiver.reserve():

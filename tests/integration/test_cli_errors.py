@@ -39,6 +39,11 @@ CASES = [
     (["plan", str(SPEC)], {"OCA_MOODLE_URL": "http://127.0.0.1:9", "OCA_MOODLE_TOKEN": "x"}, 1, "127.0.0.1"),
     (["init", ".", "--timezone", "Nowhere/Special"], {}, 2, "--timezone"),
     (["calendar", "export", str(SPEC), "--org", "nobody"], {}, 2, "no organisation"),
+    (["attendance", "match", "--roster", "missing.csv", "--participants", "p.csv"], {}, 2, "missing.csv"),
+    (["attendance", "sync", str(SPEC)], {}, 2, "OCA_MOODLE_URL"),
+    (["attendance", "sync", str(SPEC)], {"OCA_MOODLE_URL": "http://127.0.0.1:9", "OCA_MOODLE_TOKEN": "x"}, 2,
+     "OCA_ZOOM_ACCOUNT_ID"),
+    (["attendance", "review", str(SPEC), "--resolve", "nope.csv"], {}, 2, "nope.csv"),
 ]
 
 

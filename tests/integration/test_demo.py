@@ -15,3 +15,4 @@ def test_demo_runs_end_to_end():
     assert "No changes. Moodle writes in this pass: 0" in out
     assert "25 sessions have a Zoom join link in Moodle" in out
     assert "0 failed" in out and "recordings: 120 archived" in out
+    assert "25 sessions:" in out and "0 held for review" in out and "re-run: 0 to write" in out

@@ -537,7 +537,7 @@ def test_settings_are_read_like_php_json_decode(client: MoodleClient, course: in
     assert modules(client, course)["u"]["settings"]["display"] == 5
     e = fail(client, "local_ocasync_upsert_modules", {"courseid": course, "modules": [
         {**item, "settings": '{"externalurl": "https://x.org", "display": 5.0}'}]})
-    assert e.remote_message == 'Invalid settings: "display" must be an integer 0..6, got 5.0'
+    assert e.remote_message == 'Invalid settings: "display" must be an integer 0..6, got 5'  # PHP's json_encode(5.0)
 
 
 def test_upsert_modules_errors(moodle: MoodleSandbox, client: MoodleClient, course: int) -> None:
