@@ -163,8 +163,12 @@ class MoodleState:
     filedir: dict[str, bytes] = field(default_factory=dict)
     feedback_items: dict[int, dict[str, Any]] = field(default_factory=dict)
     feedback_completed: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: feedback_value: one answer (``completed``, ``item``, ``value``)
+    feedback_values: dict[int, dict[str, Any]] = field(default_factory=dict)
     attendance_sessions: dict[int, dict[str, Any]] = field(default_factory=dict)
     attendance_log: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: attendance_statuses of each instance (created from the defaults on first use)
+    attendance_statuses: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: local_ocasync_sections: oca-sync keys of sections
     ocasync_sections: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: local_ocasync_items: oca-sync keys of feedback questions
