@@ -182,7 +182,10 @@ def _answer(q: Any, kind: str, rnd: Any) -> str | None:
 def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, people: list[Any],
                    userids: dict[str, int], keys: Any, rnd: Any) -> int:
     """One check-in per organisation, platform and week of its campaign, by one of its members."""
+    from .report.metrics import read_metrics
+
     qs = {q.key: q for q in survey.questions}
+    in_files = {(m.organisation, m.platform) for m in read_metrics(loaded)}
     n = 0
     for org in loaded.spec.organisations:
         campaign = org.campaign
@@ -192,7 +195,7 @@ def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, pe
         options = [o if isinstance(o, str) else next(iter(o.values())) for o in qs["platform"].options]
         for p in campaign.platforms:
             index = next((i for i, o in enumerate(options, start=1) if o.lower() == p.platform), None)
-            if index is None:
+            if index is None or (org.key, p.platform) in in_files:
                 continue  # reported through the metrics files instead
             week = campaign.start + dt.timedelta(days=(6 - campaign.start.weekday()))
             growth = 1.0
