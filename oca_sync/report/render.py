@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,16 @@ def _env() -> jinja2.Environment:
     env.filters["num"] = lambda v: "–" if v is None else (f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}")
     env.filters["signed"] = lambda v: "–" if v is None else f"{v:+.2f}"
     env.filters["size"] = _size
+    env.filters["file_label"] = file_label
     return env
+
+
+def file_label(f: Any) -> str:
+    """'2022-01-19 Digital campaign strategy (part 2) - Video.mp4' -> 'Video (part 2)': the session is on the row."""
+    head, _, tail = str(f.name).rpartition(" - ")
+    label = tail.rsplit(".", 1)[0] if tail else str(f.name)
+    part = re.search(r"\((part \d+)\)\s*$", head)
+    return f"{label} ({part.group(1)})" if part else label
 
 
 def _size(n: int) -> str:
