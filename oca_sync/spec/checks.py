@@ -309,7 +309,13 @@ def check_outcomes(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], b
             if key not in surveys:
                 known = ", ".join(sorted(surveys)) or "none"
                 findings.append((where + ("surveys", k), f"unknown survey {key!r} (surveys of this course: {known})"))
+        recorded = course.attendance.sessions if course.attendance else []
         for k, rule in enumerate(rules.attend):
+            if rule.kind not in recorded:
+                findings.append((where + ("attend", k, "kind"), f"{rule.kind} sessions are not recorded: add "
+                                 f"{rule.kind} to the course's attendance.sessions"
+                                 if course.attendance else "attendance rules need the course's attendance activity"))
+                continue
             held = sum(1 for s in sessions.get(course.shortname, ()) if s.kind == rule.kind)
             if rule.at_least > held:
                 findings.append((where + ("attend", k, "at_least"),

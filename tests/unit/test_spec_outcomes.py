@@ -9,6 +9,7 @@ from oca_sync.spec import load_spec
 from .test_spec_checks import BASE, add_after, issues_of, one, write
 
 COMPLETION = """\
+    attendance: {sessions: [training, mentoring]}
     completion:
       attend:
         - {kind: mentoring, at_least: 2}
@@ -65,6 +66,15 @@ def test_completion_asks_for_more_sessions_than_the_course_has(tmp_path: Path) -
     assert issue.message == "at least 4 mentoring sessions, but the course has 3"
 
 
+def test_attendance_rules_need_the_sessions_recorded(tmp_path: Path) -> None:
+    issue = one(tmp_path, full_spec().replace("attendance: {sessions: [training, mentoring]}",
+                                              "attendance: {sessions: [training]}"), FILES)
+    assert issue.path == "courses[0].completion.attend[0].kind"
+    assert issue.message == "mentoring sessions are not recorded: add mentoring to the course's attendance.sessions"
+    issue = one(tmp_path, full_spec().replace("    attendance: {sessions: [training, mentoring]}\n", ""), FILES)
+    assert issue.message == "attendance rules need the course's attendance activity"
+
+
 def test_campaign_ending_before_it_starts(tmp_path: Path) -> None:
     issue = one(tmp_path, full_spec().replace("end: 2022-04-30", "end: 2022-02-01"), FILES)
     assert issue.path == "organisations[0].campaign.end"
@@ -77,5 +87,5 @@ def test_campaign_aim_must_be_known(tmp_path: Path) -> None:
 
 def test_report_files_must_exist(tmp_path: Path) -> None:
     issues = issues_of(tmp_path, full_spec(), {"metrics.csv": "x\n"})
-    assert [(i.path, i.line) for i in issues] == [("report.recommendations", 60)]
+    assert [(i.path, i.line) for i in issues] == [("report.recommendations", 61)]
     assert "rec/recommendations.md" in issues[0].message
