@@ -97,7 +97,7 @@ def test_unknown_feedback_is_a_missing_record(site_with_course) -> None:
     _sb, client, _mods, _users, _loaded = site_with_course
     with pytest.raises(MoodleError) as info:
         client.call("mod_feedback_get_responses_analysis", {"feedbackid": 9999})
-    assert info.value.errorcode == "invalidrecordunknown"  # lib/dml/dml_missing_record_exception.php
+    assert info.value.errorcode == "invalidrecordunknown"  # lib/dmllib.php dml_missing_record_exception
 
 
 def test_attendance_sessions_with_statuses_log_and_students(site_with_course) -> None:
