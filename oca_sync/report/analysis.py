@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,8 +133,8 @@ def sessions_and_attendance(loaded: LoadedSpec, data: Dataset, everyone: dict[st
         if f.key.startswith("material:"):
             materials[f.session].append(f)
         elif f.session.startswith(prefix):
-            course, _, session = f.session[len(prefix):].rpartition(":")
-            recordings[(course, session)].append(f)
+            course_key, _, session_key = f.session[len(prefix):].rpartition(":")
+            recordings[(course_key, session_key)].append(f)
     taken = {(t.course, t.session): t for t in data.taken}
     present: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in data.attendance:
@@ -251,7 +251,7 @@ class SurveyResults:
     questions: list[QuestionResult]
 
 
-def _labels(q: Question, lang: str, langs: list[str]) -> list[str]:
+def _labels(q: Question, lang: str, langs: Sequence[str]) -> list[str]:
     if q.type == "rating" and not q.options:
         low, high = q.min if q.min is not None else 1, q.max if q.max is not None else 5
         return [str(v) for v in range(low, high + 1)]
@@ -318,8 +318,9 @@ def surveys(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], lang
         for key in seen:
             qpre = _question(pre, key)
             qpost = _question(post, key)
-            q = qpost or qpre
-            assert q is not None
+            found = qpost or qpre
+            assert found is not None
+            q = found
             labels = _labels(q, lang, langs)
             res = QuestionResult(key=key, text=plain(q.text, lang, langs), type=q.type, labels=labels,
                                  pre=defaultdict(Counter), post=defaultdict(Counter), numbers_pre=[], numbers_post=[],

@@ -10,9 +10,11 @@ import datetime as dt
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -20,7 +22,8 @@ KIND_COLOURS = {"training": "#1f77b4", "mentoring": "#2ca02c", "event": "#9467bd
 PRE, POST = "#9ecae1", "#08519c"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
-_STYLE = {
+_STYLE: Any = {  # Any: matplotlib types rcParams keys as literals
+
     "svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9, "axes.spines.top": False,
     "axes.spines.right": False, "axes.titlesize": 10, "axes.titleweight": "bold",
 }
@@ -30,7 +33,8 @@ def _svg(fig: Figure, name: str, title: str, wide: bool = False) -> str:
     FigureCanvasAgg(fig)
     buf = io.StringIO()
     # hashsalt: the ids of clip paths differ between the charts of one page
-    with matplotlib.rc_context({**_STYLE, "svg.hashsalt": name}):
+    style: Any = {**_STYLE, "svg.hashsalt": name}
+    with matplotlib.rc_context(style):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     text = text[text.index("<svg"):]  # no XML declaration or DOCTYPE (it names an external DTD)
@@ -114,10 +118,11 @@ def campaign_progress(weekly: dict[str, list[tuple[dt.date, float]]], targets: d
             target = targets.get(metric)
             if not series or not target:
                 continue
-            ax.plot([d for d, _ in series], [100 * v / target for _, v in series], marker="o", markersize=3,
+            ax.plot(date2num([d for d, _ in series]), [100 * v / target for _, v in series], marker="o", markersize=3,
                     color=PALETTE[i % len(PALETTE)], label=names.get(metric, metric))
         ax.axhline(100, color="#555", linestyle="--", linewidth=0.8)
-        ax.set_xlim(span[0], span[1] + dt.timedelta(days=6))
+        ax.set_xlim(float(date2num(span[0])), float(date2num(span[1] + dt.timedelta(days=6))))
+        ax.xaxis_date()
         ax.set_ylabel(ylabel)
         fig.autofmt_xdate(rotation=30)
         if ax.get_legend_handles_labels()[0]:

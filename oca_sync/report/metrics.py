@@ -26,9 +26,8 @@ def read_metrics(loaded: LoadedSpec) -> list[Metric]:
     """All rows of the spec's metrics files, or SpecError listing every bad row."""
     rows: list[Metric] = []
     issues: list[SpecIssue] = []
-    base = loaded.path.parent
     for name in loaded.spec.report.campaign_metrics:
-        found, bad = parse_metrics(base / name, loaded)
+        found, bad = parse_metrics(loaded.file(name), loaded, shown=name)
         rows += found
         issues += bad
     if issues:
@@ -36,9 +35,10 @@ def read_metrics(loaded: LoadedSpec) -> list[Metric]:
     return rows
 
 
-def parse_metrics(path: Path, loaded: LoadedSpec) -> tuple[list[Metric], list[SpecIssue]]:
+def parse_metrics(path: Path, loaded: LoadedSpec, shown: str | None = None) -> tuple[list[Metric], list[SpecIssue]]:
+    """Rows of one file (``shown``: its name as the spec writes it, for messages)."""
     campaigns = {o.key: o.campaign for o in loaded.spec.organisations}
-    shown = str(path)
+    shown = shown or str(path)
     issues: list[SpecIssue] = []
 
     def bad(line: int, column: str, message: str) -> None:

@@ -103,7 +103,7 @@ def recommendations(loaded: LoadedSpec) -> Markup | None:
     name = loaded.spec.report.recommendations
     if not name:
         return None
-    path = loaded.path.parent / name
+    path = loaded.file(name)  # confined to the spec's folder (or --files-root), checked again now
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
@@ -165,12 +165,12 @@ def _context(loaded: LoadedSpec, data: Dataset, t: dict[str, str], lang: str, an
     spec_materials = []
     for course in spec.courses:
         for s in loaded.sessions.get(course.shortname, ()):
-            for c in s.content:
-                if c.type in ("file", "url"):
-                    archived = [f for f in materials if f.session == s.key and f.key.endswith(f":{c.key}")]
+            for item in s.content:
+                if item.type in ("file", "url"):
+                    archived = [f for f in materials if f.session == s.key and f.key.endswith(f":{item.key}")]
                     spec_materials.append({
-                        "session": s.key, "title": plain(c.title, lang, langs), "type": c.type,
-                        "url": getattr(c, "url", ""), "archived": archived})
+                        "session": s.key, "title": plain(item.title, lang, langs), "type": item.type,
+                        "url": getattr(item, "url", ""), "archived": archived})
     glance = {
         "courses": len(spec.courses), "organisations": len(spec.organisations), "members": len(members),
         "sessions_planned": len(att.sessions), "sessions_held": len(held),
