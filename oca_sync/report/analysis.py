@@ -239,6 +239,7 @@ class QuestionResult:
     numbers_post: list[float]
     paired: dict[str, Paired]  # org key ("" = everybody) -> paired change
     texts: list[tuple[str, str, str]]  # (survey kind, organisation name, text)
+    diffs: dict[str, list[float]] = field(default_factory=dict)  # org key -> after minus before, per person
 
 
 @dataclass
@@ -293,9 +294,14 @@ def paired_change(diffs: list[float]) -> Paired:
                       f"too few changed answers for a test ({len(nonzero)}; at least {MIN_TEST_PAIRS} needed)")
     from scipy.stats import wilcoxon  # heavy import, only when a test is run
 
-    result = wilcoxon(nonzero, zero_method="wilcox", alternative="two-sided")
+    # Exact distribution without ties (up to 50 pairs); with ties (usual on a 1-5 scale) the normal
+    # approximation with tie correction: scipy's "auto" would run a slow permutation test instead.
+    ties = len({abs(d) for d in nonzero}) < len(nonzero)
+    method = "exact" if not ties and len(nonzero) <= 50 else "asymptotic"
+    result = wilcoxon(nonzero, zero_method="wilcox", alternative="two-sided", method=method)
+    how = "exact" if method == "exact" else "normal approximation"
     return Paired(len(diffs), mean, median, up, down, float(result.pvalue),
-                  f"Wilcoxon signed-rank, two-sided, {len(nonzero)} non-zero differences")
+                  f"Wilcoxon signed-rank, two-sided, {how}, {len(nonzero)} non-zero differences")
 
 
 def surveys(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], lang: str) -> list[SurveyResults]:
@@ -356,6 +362,7 @@ def surveys(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], lang
                     diffs[""].append(b - a)
                     if person in everyone and everyone[person].org:
                         diffs[everyone[person].org].append(b - a)
+                res.diffs = dict(diffs)
                 res.paired = {org: paired_change(d) for org, d in diffs.items()}
                 res.paired.setdefault("", paired_change([]))
             questions.append(res)
@@ -367,6 +374,34 @@ def surveys(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], lang
                          "paired": len(set(last["pre"]) & set(last["post"]))},
             anonymous=sum(1 for v in got.values() for r in v if r.person is None),
             questions=questions))
+    return out
+
+
+def combine(results: list[SurveyResults], title: str) -> SurveyResults:
+    """All courses together, question by question key (a programme asks the same questions in each course)."""
+    out = SurveyResults(course="", pre_title=title, post_title="", respondents={}, anonymous=0, questions=[])
+    merged: dict[str, QuestionResult] = {}
+    for sr in results:
+        for k, v in sr.respondents.items():
+            out.respondents[k] = out.respondents.get(k, 0) + v
+        out.anonymous += sr.anonymous
+        for q in sr.questions:
+            m = merged.get(q.key)
+            if m is None:
+                m = merged[q.key] = QuestionResult(q.key, q.text, q.type, list(q.labels), defaultdict(Counter),
+                                                   defaultdict(Counter), [], [], {}, [], defaultdict(list))
+                out.questions.append(m)
+            for mine, theirs in ((m.pre, q.pre), (m.post, q.post)):
+                for org, counts in theirs.items():
+                    mine[org].update(counts)
+            m.numbers_pre += q.numbers_pre
+            m.numbers_post += q.numbers_post
+            m.texts += q.texts
+            for org, d in q.diffs.items():
+                m.diffs[org] += d
+    for m in out.questions:
+        if m.diffs:
+            m.paired = {org: paired_change(d) for org, d in m.diffs.items()}
     return out
 
 

@@ -35,7 +35,8 @@ def _svg(fig: Figure, name: str, title: str, wide: bool = False) -> str:
     # hashsalt: the ids of clip paths differ between the charts of one page
     style: Any = {**_STYLE, "svg.hashsalt": name}
     with matplotlib.rc_context(style):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        # constrained layout already fits the labels: no bbox_inches="tight", which draws the figure twice
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     text = text[text.index("<svg"):]  # no XML declaration or DOCTYPE (it names an external DTD)
     text = re.sub(r'<metadata>.*?</metadata>', "", text, count=1, flags=re.S)
@@ -132,3 +133,39 @@ def campaign_progress(weekly: dict[str, list[tuple[dt.date, float]]], targets: d
 
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def campaign_overview(orgs: Sequence[str], metrics: Sequence[str], progress: Sequence[Sequence[float | None]],
+                      names: dict[str, str], title: str, xlabel: str) -> str:
+    """Share of each target reached, per organisation (rows) and metric (bars); 100% marked."""
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure(6.5, 0.22 * len(orgs) * max(1, len(metrics)) / 2 + 1.4)
+        ax = fig.add_subplot()
+        h = 0.8 / max(1, len(metrics))
+        for j, metric in enumerate(metrics):
+            ys = [i - 0.4 + h * (j + 0.5) for i in range(len(orgs))]
+            ax.barh(ys, [100 * (row[j] or 0) for row in progress], height=h, color=PALETTE[j % len(PALETTE)],
+                    label=names.get(metric, metric))
+        ax.axvline(100, color="#555", linestyle="--", linewidth=0.8)
+        ax.set_yticks(range(len(orgs)), [_short(o, 32) for o in orgs], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7, frameon=False, ncols=min(5, len(metrics)))
+        return _svg(fig, "campaigns", title, wide=True)
+
+
+def campaign_weeks(orgs: Sequence[str], weeks: Sequence[dt.date], values: Sequence[Sequence[float | None]],
+                   title: str, label: str) -> str:
+    """Running share of one target per organisation (rows) and week (columns): many campaigns in one chart."""
+    import numpy as np
+
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure(max(6.0, 0.3 * len(weeks) + 2.5), 0.2 * len(orgs) + 1.4)
+        ax = fig.add_subplot()
+        grid = np.array([[np.nan if v is None else min(150.0, 100 * v) for v in row] for row in values], dtype=float)
+        im = ax.imshow(grid, aspect="auto", cmap=matplotlib.colormaps["Greens"].with_extremes(bad="#eeeeee"),
+                       vmin=0, vmax=150)
+        ax.set_yticks(range(len(orgs)), [_short(o, 32) for o in orgs], fontsize=7)
+        ax.set_xticks(range(len(weeks)), [f"{w:%m-%d}" for w in weeks], rotation=90, fontsize=7)
+        fig.colorbar(im, ax=ax, label=label, shrink=0.8)
+        return _svg(fig, "campaign-weeks", title, wide=True)

@@ -31,6 +31,8 @@ from .dataset import Dataset
 from .strings import STRINGS
 
 LANGS = tuple(STRINGS)
+#: Campaigns with a line chart each; beyond, one organisation x week chart holds them all.
+MAX_LINE_CHARTS = 12
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP): prefixed with '.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -147,17 +149,46 @@ def _context(loaded: LoadedSpec, data: Dataset, t: dict[str, str], lang: str, an
         [name for _k, name in att.orgs], [s.key for s in heat_cols],
         [[att.heat.get((s.course, s.key, org)) for s in heat_cols] for org, _n in att.orgs],
         t["chart_heatmap"]) if heat_cols and att.orgs and held else ""
+    # One chart per question for the whole programme (several courses: their answers together,
+    # per-course figures in tables), so that the chart count does not grow with the courses.
+    combined = a.combine(surveys, t["all_courses"]) if len(surveys) > 1 else None
+    charted = [combined] if combined else surveys
     survey_charts: dict[tuple[str, str], str] = {}
-    for sr in surveys:
+    for sr in charted:
         for q in sr.questions:
             if q.type in ("rating", "multichoice", "multichoice_multi") and q.labels:
                 survey_charts[(sr.course, q.key)] = charts.distribution(
                     q.labels, [q.pre[""][v] for v in q.labels], [q.post[""][v] for v in q.labels], q.text,
                     t["before"], t["after"], f"q-{sr.course}-{q.key}")
-    camp_charts = {}
-    for c in camps.results:
-        camp_charts[c.org] = charts.campaign_progress(c.weekly, c.targets, metric_names, c.title, f"c-{c.org}",
-                                                      (c.campaign.start, c.campaign.end), t["pct_of_target"])
+    # Campaigns: one overview chart; a line chart per campaign while there are few, else one
+    # organisation x week chart of the reach target (the same series, rows instead of lines).
+    targeted = [m for m in METRICS if any(m in c.targets for c in camps.results)]
+    camp_overview = charts.campaign_overview(
+        [c.org_name for c in camps.results], targeted, [[c.progress(m) for m in targeted] for c in camps.results],
+        metric_names, t["chart_campaigns"], t["pct_of_target"]) if camps.results and targeted else ""
+    camp_charts: dict[str, str] = {}
+    camp_weeks = ""
+    if len(camps.results) <= MAX_LINE_CHARTS:
+        for c in camps.results:
+            camp_charts[c.org] = charts.campaign_progress(c.weekly, c.targets, metric_names, c.title, f"c-{c.org}",
+                                                          (c.campaign.start, c.campaign.end), t["pct_of_target"])
+    else:
+        metric = next((m for m in ("reach", *METRICS) if m in targeted), None)
+        if metric:
+            weeks = sorted({w for c in camps.results for w, _v in c.weekly.get(metric, [])})
+            rows = []
+            for c in camps.results:
+                series = dict(c.weekly.get(metric, []))
+                running: float | None = None
+                row: list[float | None] = []
+                for w in weeks:
+                    running = series.get(w, running)
+                    target = c.targets.get(metric)
+                    row.append(running / target if running is not None and target else None)
+                rows.append(row)
+            camp_weeks = charts.campaign_weeks([c.org_name for c in camps.results], weeks, rows,
+                                               t["chart_campaign_weeks"].replace("{metric}", metric_names[metric]),
+                                               t["pct_of_target"])
     rates = [s.rate for s in held if s.rate is not None]
     members = [p for p in everyone.values() if p.org and p.role == "member"]
     materials = [f for f in data.archive if f.key.startswith("material:")]
@@ -190,8 +221,9 @@ def _context(loaded: LoadedSpec, data: Dataset, t: dict[str, str], lang: str, an
         "glance": glance, "att": att, "kinds": ("training", "mentoring", "event"), "kind_names": kind_names,
         "chart_att": Markup(chart_att), "chart_heat": Markup(heat),
         "completion": comp, "rules": [(c.shortname, c.completion) for c in spec.courses if c.completion],
-        "surveys": surveys, "survey_charts": {k: Markup(v) for k, v in survey_charts.items()},
+        "surveys": surveys, "combined": combined, "survey_charts": {k: Markup(v) for k, v in survey_charts.items()},
         "orgs": att.orgs, "camps": camps, "camp_charts": {k: Markup(v) for k, v in camp_charts.items()},
+        "camp_overview": Markup(camp_overview), "camp_weeks": Markup(camp_weeks),
         "metrics": METRICS, "metric_names": metric_names, "materials": spec_materials,
         "recommendations": recommendations(loaded), "sources": data.sources, "notes": data.notes,
         "min_pairs": a.MIN_TEST_PAIRS,

@@ -118,7 +118,11 @@ def test_paired_change_runs_wilcoxon_when_it_can() -> None:
 
     diffs = [1.0, 2.0, 1.0, 1.0, 0.0, 2.0, 1.0, -1.0, 1.0, 3.0, 2.0]
     p = a.paired_change(diffs)
-    assert p.n == 11 and p.p_value == pytest.approx(wilcoxon([d for d in diffs if d]).pvalue)
+    expected = wilcoxon([d for d in diffs if d], method="asymptotic").pvalue  # ties: normal approximation
+    assert p.n == 11 and p.p_value == pytest.approx(expected) and "normal approximation" in p.note
+    exact = a.paired_change([1.0, 2.0, 3.0, 4.0, 5.0, -6.0, 7.0])
+    assert exact.p_value == pytest.approx(wilcoxon([1, 2, 3, 4, 5, -6, 7], method="exact").pvalue)
+    assert "exact" in exact.note
     assert p.p_value is not None and p.p_value < 0.05
     assert a.paired_change([]).note == "no one answered both surveys"
 
