@@ -240,6 +240,7 @@ class QuestionResult:
     paired: dict[str, Paired]  # org key ("" = everybody) -> paired change
     texts: list[tuple[str, str, str]]  # (survey kind, organisation name, text)
     diffs: dict[str, list[float]] = field(default_factory=dict)  # org key -> after minus before, per person
+    answered: dict[str, int] = field(default_factory=dict)  # "pre"/"post" -> responses that answered it
 
 
 @dataclass
@@ -343,7 +344,10 @@ def surveys(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], lang
                         if raw and raw.strip():
                             res.texts.append((kind, org_name, raw.strip()))
                         continue
-                    for value in decode(sq, raw, labels):
+                    values = decode(sq, raw, labels)
+                    if values:
+                        res.answered[kind] = res.answered.get(kind, 0) + 1
+                    for value in values:
                         dist[""][value] += 1
                         if org:
                             dist[org][value] += 1
@@ -394,6 +398,8 @@ def combine(results: list[SurveyResults], title: str) -> SurveyResults:
             for mine, theirs in ((m.pre, q.pre), (m.post, q.post)):
                 for org, counts in theirs.items():
                     mine[org].update(counts)
+            for k, v in q.answered.items():
+                m.answered[k] = m.answered.get(k, 0) + v
             m.numbers_pre += q.numbers_pre
             m.numbers_post += q.numbers_post
             m.texts += q.texts

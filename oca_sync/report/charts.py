@@ -89,12 +89,12 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[
 
 
 def distribution(labels: Sequence[str], pre: Sequence[int], post: Sequence[int], title: str,
-                 pre_name: str, post_name: str, name: str) -> str:
-    """Share of respondents per answer, before and after, side by side."""
+                 pre_name: str, post_name: str, name: str, n_pre: int = 0, n_post: int = 0) -> str:
+    """Share of respondents per answer (of those who answered), before and after, side by side."""
     with matplotlib.rc_context(_STYLE):
         fig = _figure(6.0, 0.32 * len(labels) + 1.2)
         ax = fig.add_subplot()
-        n_pre, n_post = sum(pre) or 1, sum(post) or 1
+        n_pre, n_post = n_pre or sum(pre) or 1, n_post or sum(post) or 1
         ys = range(len(labels))
         h = 0.4
         if any(pre):
@@ -104,7 +104,7 @@ def distribution(labels: Sequence[str], pre: Sequence[int], post: Sequence[int],
         ax.set_yticks(list(ys), [_short(x) for x in labels], fontsize=8)
         ax.invert_yaxis()
         ax.set_xlabel("%")
-        ax.legend(loc="lower right", fontsize=7, frameon=False)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7, frameon=False, ncols=2)
         return _svg(fig, name, title)
 
 

@@ -159,7 +159,8 @@ def _context(loaded: LoadedSpec, data: Dataset, t: dict[str, str], lang: str, an
             if q.type in ("rating", "multichoice", "multichoice_multi") and q.labels:
                 survey_charts[(sr.course, q.key)] = charts.distribution(
                     q.labels, [q.pre[""][v] for v in q.labels], [q.post[""][v] for v in q.labels], q.text,
-                    t["before"], t["after"], f"q-{sr.course}-{q.key}")
+                    t["before"], t["after"], f"q-{sr.course}-{q.key}", q.answered.get("pre", 0),
+                    q.answered.get("post", 0))
     # Campaigns: one overview chart; a line chart per campaign while there are few, else one
     # organisation x week chart of the reach target (the same series, rows instead of lines).
     targeted = [m for m in METRICS if any(m in c.targets for c in camps.results)]
