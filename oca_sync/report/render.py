@@ -248,7 +248,7 @@ def _csvs(loaded: LoadedSpec, data: Dataset, folder: Path, lang: str, anonymise:
                 sessions[(r.course, r.session)].start.date().isoformat() if (r.course, r.session) in sessions else "",
                 *who(r.person), r.status, int(a.attended(r))]
                for r in sorted(data.attendance, key=lambda r: (r.course, r.session, r.person))))
-    rules = sorted({part for row in comp for part, _m, _d in row.parts})
+    rules = list(dict.fromkeys(part for row in comp for part, _m, _d in row.parts))  # the spec's order
     write_csv(folder / "completion.csv", ["course", "person", "name", "organisation", *rules, "complete"],
               ([row.course, *who(row.person.key), *[_rule_cell(row, r) for r in rules], int(row.complete)]
                for row in comp))

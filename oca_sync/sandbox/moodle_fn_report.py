@@ -17,6 +17,7 @@ from .moodle_params import (
     PARAM_FLOAT,
     PARAM_INT,
     PARAM_RAW,
+    NULL_ALLOWED,
     PARAM_TEXT,
     VALUE_DEFAULT,
     MoodleException,
@@ -93,7 +94,7 @@ def get_items(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         out.append({**{k: i[k] for k in ("id", "feedback", "template", "name", "label", "presentation", "typ",
                                          "hasvalue", "position", "required", "dependitem", "dependvalue",
                                          "options")},
-                    "itemfiles": [], "itemnumber": number if i["hasvalue"] else None, "otherdata": ""})
+                    "itemfiles": [], "itemnumber": number if i["hasvalue"] else None, "otherdata": None})
     return {"items": out, "warnings": []}
 
 
@@ -196,23 +197,24 @@ def statuses_of(st: MoodleState, attendanceid: int) -> list[dict[str, Any]]:
                                            "description": description, "grade": grade, "visible": 1,
                                            "deleted": 0, "setnumber": 0}
         found = [s for s in st.attendance_statuses.values() if s["attendanceid"] == attendanceid]
-    return sorted(found, key=lambda s: s["id"])
+    return sorted(found, key=lambda s: (-s["grade"], s["id"]))  # ordered by 'grade DESC' (locallib.php)
 
 
 SESSION = Single({
     "id": Value(PARAM_INT), "attendanceid": Value(PARAM_INT), "groupid": Value(PARAM_INT),
-    "sessdate": Value(PARAM_INT), "duration": Value(PARAM_INT), "lasttaken": Value(PARAM_INT),
+    "sessdate": Value(PARAM_INT), "duration": Value(PARAM_INT), "lasttaken": Value(PARAM_INT, allownull=NULL_ALLOWED),
     "lasttakenby": Value(PARAM_INT), "timemodified": Value(PARAM_INT), "description": Value(PARAM_RAW),
     "descriptionformat": Value(PARAM_INT), "studentscanmark": Value(PARAM_INT), "absenteereport": Value(PARAM_INT),
     "autoassignstatus": Value(PARAM_INT), "preventsharedip": Value(PARAM_INT),
-    "preventsharediptime": Value(PARAM_INT), "statusset": Value(PARAM_INT), "includeqrcode": Value(PARAM_INT),
+    "preventsharediptime": Value(PARAM_INT, allownull=NULL_ALLOWED), "statusset": Value(PARAM_INT), "includeqrcode": Value(PARAM_INT),
     "studentsearlyopentime": Value(PARAM_INT), "courseid": Value(PARAM_INT),
     "statuses": Multiple(Single({
         "id": Value(PARAM_INT), "attendanceid": Value(PARAM_INT), "acronym": Value(PARAM_TEXT),
         "description": Value(PARAM_RAW), "grade": Value(PARAM_FLOAT), "visible": Value(PARAM_INT),
         "deleted": Value(PARAM_INT), "setnumber": Value(PARAM_INT)})),
     "attendance_log": Multiple(Single({
-        "studentid": Value(PARAM_INT), "statusid": Value(PARAM_TEXT), "remarks": Value(PARAM_TEXT),
+        "studentid": Value(PARAM_INT), "statusid": Value(PARAM_TEXT),
+        "remarks": Value(PARAM_TEXT, allownull=NULL_ALLOWED),
         "id": Value(PARAM_TEXT)})),
     "users": Multiple(Single({"id": Value(PARAM_INT), "firstname": Value(PARAM_TEXT),
                               "lastname": Value(PARAM_TEXT)})),
@@ -253,15 +255,16 @@ def get_sessions(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
         groupid = int(s.get("groupid") or 0)
         if groupid not in users_by_group:
             users_by_group[groupid] = _listed_users(st, cm["course"], groupid)
-        log = [{"studentid": x["studentid"], "statusid": str(x["statusid"]), "remarks": x.get("remarks") or "",
+        # attendance_log.remarks and attendance_sessions.lasttaken are NULL until set (the lab returns null)
+        log = [{"studentid": x["studentid"], "statusid": str(x["statusid"]), "remarks": x.get("remarks") or None,
                 "id": str(x["id"])} for x in st.attendance_log.values() if x["sessionid"] == s["id"]]
         out.append({
             "id": s["id"], "attendanceid": s["attendanceid"], "groupid": groupid, "sessdate": s["sessdate"],
-            "duration": s["duration"], "lasttaken": int(s.get("lasttaken") or 0),
+            "duration": s["duration"], "lasttaken": int(s["lasttaken"]) if s.get("lasttaken") else None,
             "lasttakenby": int(s.get("lasttakenby") or 0), "timemodified": int(s.get("timemodified") or 0),
             "description": s.get("description") or "", "descriptionformat": int(s.get("descriptionformat") or 1),
             "studentscanmark": 0, "absenteereport": 1, "autoassignstatus": 0, "preventsharedip": 0,
-            "preventsharediptime": 0, "statusset": int(s.get("statusset") or 0), "includeqrcode": 0,
+            "preventsharediptime": None, "statusset": int(s.get("statusset") or 0), "includeqrcode": 0,
             "studentsearlyopentime": 0, "courseid": cm["course"],
             "statuses": [{k: x[k] for k in ("id", "attendanceid", "acronym", "description", "grade", "visible",
                                             "deleted", "setnumber")} for x in statuses if x["visible"]],
