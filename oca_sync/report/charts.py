@@ -49,7 +49,21 @@ def _attr(s: str) -> str:
     return s.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
+#: Widest and tallest figure (inches): beyond, bars and cells get thinner instead (a 480-session
+#: programme would otherwise make a 130-inch image, gigabytes to rasterise).
+MAX_WIDTH, MAX_HEIGHT = 14.0, 24.0
+#: Most tick labels on an axis; beyond, every n-th is shown.
+MAX_LABELS = 48
+
+
+def _ticks(labels: Sequence[str]) -> tuple[list[int], list[str]]:
+    step = max(1, -(-len(labels) // MAX_LABELS))
+    positions = list(range(0, len(labels), step))
+    return positions, [labels[i] for i in positions]
+
+
 def _figure(width: float, height: float) -> Figure:
+    width, height = min(width, MAX_WIDTH), min(height, MAX_HEIGHT)
     with matplotlib.rc_context(_STYLE):
         return Figure(figsize=(width, height), layout="constrained")
 
@@ -62,7 +76,7 @@ def attendance_per_session(labels: Sequence[str], kinds: Sequence[str], rates: S
         xs = range(len(labels))
         values = [100 * r if r is not None else 0 for r in rates]
         ax.bar(xs, values, color=[KIND_COLOURS.get(k, "#777") for k in kinds], width=0.8)
-        ax.set_xticks(list(xs), labels, rotation=90, fontsize=7)
+        ax.set_xticks(*_ticks(labels), rotation=90, fontsize=7)
         ax.set_ylim(0, 100)
         ax.set_ylabel("%")
         handles = [Patch(color=KIND_COLOURS[k], label=kind_names.get(k, k))
@@ -82,8 +96,8 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[
         grid = np.array([[np.nan if v is None else 100 * v for v in row] for row in values], dtype=float)
         cmap = matplotlib.colormaps["Blues"].with_extremes(bad="#eeeeee")
         im = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=100)
-        ax.set_yticks(range(len(rows)), rows, fontsize=8)
-        ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
+        ax.set_yticks(*_ticks(rows), fontsize=8)
+        ax.set_xticks(*_ticks(cols), rotation=90, fontsize=7)
         fig.colorbar(im, ax=ax, label="%", shrink=0.8)
         return _svg(fig, "heatmap", title, wide=True)
 
@@ -147,7 +161,7 @@ def campaign_overview(orgs: Sequence[str], metrics: Sequence[str], progress: Seq
             ax.barh(ys, [100 * (row[j] or 0) for row in progress], height=h, color=PALETTE[j % len(PALETTE)],
                     label=names.get(metric, metric))
         ax.axvline(100, color="#555", linestyle="--", linewidth=0.8)
-        ax.set_yticks(range(len(orgs)), [_short(o, 32) for o in orgs], fontsize=8)
+        ax.set_yticks(*_ticks([_short(o, 32) for o in orgs]), fontsize=8)
         ax.invert_yaxis()
         ax.set_xlabel(xlabel)
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7, frameon=False, ncols=min(5, len(metrics)))
@@ -165,7 +179,7 @@ def campaign_weeks(orgs: Sequence[str], weeks: Sequence[dt.date], values: Sequen
         grid = np.array([[np.nan if v is None else min(150.0, 100 * v) for v in row] for row in values], dtype=float)
         im = ax.imshow(grid, aspect="auto", cmap=matplotlib.colormaps["Greens"].with_extremes(bad="#eeeeee"),
                        vmin=0, vmax=150)
-        ax.set_yticks(range(len(orgs)), [_short(o, 32) for o in orgs], fontsize=7)
-        ax.set_xticks(range(len(weeks)), [f"{w:%m-%d}" for w in weeks], rotation=90, fontsize=7)
+        ax.set_yticks(*_ticks([_short(o, 32) for o in orgs]), fontsize=7)
+        ax.set_xticks(*_ticks([f"{w:%m-%d}" for w in weeks]), rotation=90, fontsize=7)
         fig.colorbar(im, ax=ax, label=label, shrink=0.8)
         return _svg(fig, "campaign-weeks", title, wide=True)

@@ -249,6 +249,9 @@ def get_sessions(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
         raise missing_record("course_modules", {"instance": p["attendanceid"]})
     statuses = statuses_of(st, p["attendanceid"])
     users_by_group: dict[int, list[dict[str, Any]]] = {}
+    logs: dict[int, list[dict[str, Any]]] = {}
+    for x in st.attendance_log.values():  # one pass, not one per session
+        logs.setdefault(x["sessionid"], []).append(x)
     out = []
     for s in sorted((s for s in st.attendance_sessions.values() if s["attendanceid"] == p["attendanceid"]),
                     key=lambda s: s["id"]):
@@ -257,7 +260,7 @@ def get_sessions(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
             users_by_group[groupid] = _listed_users(st, cm["course"], groupid)
         # attendance_log.remarks and attendance_sessions.lasttaken are NULL until set (the lab returns null)
         log = [{"studentid": x["studentid"], "statusid": str(x["statusid"]), "remarks": x.get("remarks") or None,
-                "id": str(x["id"])} for x in st.attendance_log.values() if x["sessionid"] == s["id"]]
+                "id": str(x["id"])} for x in logs.get(s["id"], [])]
         out.append({
             "id": s["id"], "attendanceid": s["attendanceid"], "groupid": groupid, "sessdate": s["sessdate"],
             "duration": s["duration"], "lasttaken": int(s["lasttaken"]) if s.get("lasttaken") else None,
