@@ -158,3 +158,23 @@ def test_build_without_collect_says_what_to_do(tmp_path: Path) -> None:
                                  "-o", str(tmp_path / "out")], env={"OCA_CONFIG": str(tmp_path / "empty.toml")})
     assert r.exit_code == 2
     assert "run oca-sync report collect SPEC first" in r.output
+
+
+def test_a_bad_metrics_row_stops_collect_with_file_line_and_column(world: World, tmp_path: Path) -> None:
+    import shutil
+
+    spec_dir = tmp_path / "spec"
+    shutil.copytree(OCA_SPEC.parent, spec_dir)
+    metrics = spec_dir / "report" / "campaign-metrics.csv"
+    lines = metrics.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0] + ",lots"
+    metrics.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    env = {**world.sb.env(), "OCA_CONFIG": str(tmp_path / "empty.toml")}
+    before = len(world.sb.moodle.calls)
+    r = CliRunner().invoke(cli, ["--state", f"sqlite:///{tmp_path}/s.sqlite", "report", "collect",
+                                 str(spec_dir / OCA_SPEC.name)], env=env)
+    assert r.exit_code == 2, r.output
+    assert "report/campaign-metrics.csv:3: value: 'lots' is not a number ≥ 0" in r.output
+    assert "Traceback" not in r.output
+    assert len(world.sb.moodle.calls) == before  # stopped before any call
