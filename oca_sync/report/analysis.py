@@ -532,10 +532,6 @@ def campaigns(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], la
     return Campaigns(results, superseded, unattributed)
 
 
-def text_of(t: MultiText, loaded: LoadedSpec, lang: str) -> str:
-    return plain(t, lang, loaded.spec.programme.languages)
-
-
 def session_of(loaded: LoadedSpec, key: str) -> tuple[Course, Session] | None:
     for course in loaded.spec.courses:
         for s in loaded.sessions.get(course.shortname, ()):
