@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..spec import LoadedSpec
-from ..spec.models import METRICS, Campaign, Course, MultiText, Question, Session, Survey
+from ..spec.models import METRICS, Campaign, Course, Question, Session, Survey
 from ..spec.multilang import plain
 from .dataset import ArchivedFile, AttendanceRow, Dataset, Metric, Response
 
