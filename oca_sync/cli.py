@@ -431,12 +431,16 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
        join links;
     4. plans again to show that nothing is left to change;
     5. moves Zoom's clock past the programme and archives the recordings
-       and the materials to Drive, verified, shared as the spec says.
+       and the materials to Drive, verified, shared as the spec says;
+    6. makes up what the participants did in the Moodle sandbox
+       (attendance, survey answers, campaign check-ins), collects it and
+       builds the final report, and prints where report.html is.
 
     \b
     Example:
       oca-sync demo
       oca-sync demo my-programme.yaml --keep-running
+      oca-sync demo --report-dir ./demo-report
     """
     import tempfile
 
@@ -885,7 +889,7 @@ def report_collect(c: Ctx, spec: Path) -> None:
     from .report import dataset
     from .report.collect import collect
 
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     client, _site = _moodle(c)
     store = c.store()
     data = collect(loaded, client, store, progress=lambda msg: c.err.print(f"[dim]{msg}[/dim]"))
@@ -919,7 +923,7 @@ def report_build(c: Ctx, spec: Path, output: Path, lang: str, anonymise: bool) -
     from .report import dataset
     from .report.render import build
 
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     data = dataset.load(c.store(), loaded.spec.programme.key)
     built = build(loaded, data, output, lang=lang, anonymise=anonymise)
     c.out.print(f"Report: {built.folder / 'report.html'} (data collected {data.collected_at})", markup=False)
@@ -947,7 +951,7 @@ def report_session(c: Ctx, spec: Path, session_key: str, output: Path, lang: str
     from .report import dataset
     from .report.render import session_report
 
-    loaded = load_spec(spec)
+    loaded = c.load(spec)
     data = dataset.load(c.store(), loaded.spec.programme.key)
     built = session_report(loaded, data, session_key, output, lang=lang, anonymise=anonymise)
     for name in built.files:
