@@ -54,6 +54,7 @@ def collect(loaded: LoadedSpec, client: MoodleClient | None, store: StateStore, 
         for course in loaded.spec.courses:
             say(f"Moodle: {course.shortname}")
             _collect_course(loaded, client, course, data)
+        add_zoom_minutes(data, store, f"attendance:{client.url}:{loaded.spec.programme.key}")
         data.sources.append(Source("Moodle", f"{client.url}: attendance, survey responses",
                                    now_iso(), calls=client.stats.total - before,
                                    rows=len(data.attendance) + len(data.responses)))
@@ -71,6 +72,26 @@ def collect(loaded: LoadedSpec, client: MoodleClient | None, store: StateStore, 
     files = ", ".join(loaded.spec.report.campaign_metrics) or "none"
     data.sources.append(Source("Campaign metrics files", files, now_iso(), rows=len(metrics)))
     return data
+
+
+def add_zoom_minutes(data: Dataset, store: Any, scope: str) -> int:
+    """Minutes in the meeting per person and session, from what ``oca-sync attendance sync`` stored
+    (table ``attendance_records``: session ``<course>:<key>``, username, minutes). The statuses stay
+    Moodle's: the register is the record, a person may have changed one by hand."""
+    read = getattr(store, "attendance_records", None)
+    if read is None:  # a store without the attendance feature
+        return 0
+    minutes = {(str(r["session"]), int(r["userid"])): r.get("minutes") for r in read(scope)}
+    if not minutes:
+        return 0
+    found = 0
+    for row in data.attendance:
+        value = minutes.get((f"{row.course}:{row.session}", row.userid))
+        if value is not None:
+            row.minutes = int(round(float(value)))
+            found += 1
+    data.sources.append(Source("Zoom participant reports", f"state store, {scope}", now_iso(), rows=found))
+    return found
 
 
 def _collect_course(loaded: LoadedSpec, client: MoodleClient, course: Course, data: Dataset) -> None:
@@ -157,7 +178,8 @@ def _collect_attendance(loaded: LoadedSpec, client: MoodleClient, course: Course
                 continue
             data.attendance.append(AttendanceRow(
                 course=course.shortname, session=key, person=person, status=str(status["acronym"]),
-                description=str(status.get("description") or ""), grade=float(status.get("grade") or 0)))
+                description=str(status.get("description") or ""), grade=float(status.get("grade") or 0),
+                userid=int(entry["studentid"])))
     if outside:
         data.notes.append(f"{outside} attendance record(s) of {course.shortname} are of users the spec does not name "
                           "(or carry a status the activity no longer has); they are not in the figures.")

@@ -52,6 +52,7 @@ class AttendanceRow:
     grade: float
     source: str = "moodle"  # where the row came from (Moodle's attendance activity)
     minutes: int | None = None  # time in the meeting, when a source knows it (Zoom participant reports)
+    userid: int = 0  # the Moodle user
 
 
 @dataclass

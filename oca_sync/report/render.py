@@ -243,10 +243,11 @@ def _csvs(loaded: LoadedSpec, data: Dataset, folder: Path, lang: str, anonymise:
         return (a.pseudonym(loaded.spec.programme.key, p.key) if anonymise else p.key, p.name, p.org)
 
     write_csv(folder / "attendance.csv",
-              ["course", "session", "kind", "date", "person", "name", "organisation", "status", "attended"],
+              ["course", "session", "kind", "date", "person", "name", "organisation", "status", "attended",
+               "minutes"],
               ([r.course, r.session, sessions[(r.course, r.session)].kind if (r.course, r.session) in sessions else "",
                 sessions[(r.course, r.session)].start.date().isoformat() if (r.course, r.session) in sessions else "",
-                *who(r.person), r.status, int(a.attended(r))]
+                *who(r.person), r.status, int(a.attended(r)), "" if r.minutes is None else r.minutes]
                for r in sorted(data.attendance, key=lambda r: (r.course, r.session, r.person))))
     rules = list(dict.fromkeys(part for row in comp for part, _m, _d in row.parts))  # the spec's order
     write_csv(folder / "completion.csv", ["course", "person", "name", "organisation", *rules, "complete"],

@@ -336,9 +336,11 @@ class MoodleSandbox(SandboxServer):
         self.plugin = plugin
         #: mod_attendance is installed
         self.attendance = attendance
-        self.registry.update(REPORT_REGISTRY)
-        if attendance:
-            self.registry.update(ATTENDANCE_REGISTRY)
+        for name, fn in REPORT_REGISTRY.items():
+            self.registry.setdefault(name, fn)
+        if attendance:  # another emulation of these functions (mod_attendance's own module) takes precedence
+            for name, fn in ATTENDANCE_REGISTRY.items():
+                self.registry.setdefault(name, fn)
         if plugin:
             self.registry.update(PLUGIN_REGISTRY)
             self.state.plugins["local_ocasync"] = PLUGIN_VERSION

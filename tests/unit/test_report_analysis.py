@@ -213,3 +213,20 @@ def test_recommendations_render_markdown_but_not_raw_html(tmp_path: Path) -> Non
     html = str(recommendations(loaded))
     assert "<h2>Keep going</h2>" in html and "<em>more</em>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_zoom_minutes_plug_in_from_the_attendance_records() -> None:
+    from oca_sync.report.collect import add_zoom_minutes
+
+    class Store:  # what `oca-sync attendance sync` keeps (StateStore.attendance_records)
+        def attendance_records(self, scope: str) -> list[dict[str, object]]:
+            assert scope == "attendance:https://m.example.org:p"
+            return [{"session": "C1:s1", "userid": 7, "username": "ann", "minutes": 83.6},
+                    {"session": "C1:s1", "userid": 8, "username": "bob", "minutes": 0.0}]
+
+    data = dataset(attendance=[AttendanceRow("C1", "s1", "ann", "P", "Present", 2.0, userid=7),
+                               AttendanceRow("C1", "s2", "ann", "P", "Present", 2.0, userid=7)])
+    assert add_zoom_minutes(data, Store(), "attendance:https://m.example.org:p") == 1
+    assert [r.minutes for r in data.attendance] == [84, None]
+    assert data.sources[-1].name == "Zoom participant reports"
+    assert add_zoom_minutes(data, object(), "x") == 0  # a store without the attendance feature
