@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..spec import LoadedSpec
-from ..spec.models import METRICS, Campaign, Course, Question, Session, Survey
+from ..drive.layout import identity
+from ..spec.models import METRICS, Campaign, Course, FileContent, Question, Session, Survey
 from ..spec.multilang import plain
 from .dataset import ArchivedFile, AttendanceRow, Dataset, Metric, Response
 
@@ -69,6 +70,34 @@ def people(loaded: LoadedSpec, lang: str, anonymise: bool) -> dict[str, Person]:
         name = f"{s.firstname} {s.lastname}"  # staff act in their professional role: named in every report
         out[s.key] = Person(s.key, name, "" if anonymise else s.email, "", "", s.role)
     return out
+
+
+# --------------------------------------------------------------------------- the archive
+
+
+def split_archive(loaded: LoadedSpec, data: Dataset) -> tuple[
+        dict[tuple[str, str, str], list[ArchivedFile]], list[tuple[ArchivedFile, tuple[str, str]]]]:
+    """Materials by (course, session, item), found by their source key as the archive builds it
+    (and its older form), and recordings with their (course, session) from the ledger's session key."""
+    p = loaded.spec.programme
+    sources: dict[str, tuple[str, str, str]] = {}
+    for course in loaded.spec.courses:
+        for s in loaded.sessions.get(course.shortname, ()):
+            for c in s.content:
+                if isinstance(c, FileContent):
+                    where = (course.shortname, s.key, c.key)
+                    sources[identity("material", p.key_prefix, p.key, course.shortname, s.key, c.key)] = where
+                    sources.setdefault(f"material:{p.key}:{s.key}:{c.key}", where)
+    prefix = f"{p.key_prefix}:{p.key}:"
+    files: dict[tuple[str, str, str], list[ArchivedFile]] = defaultdict(list)
+    recordings: list[tuple[ArchivedFile, tuple[str, str]]] = []
+    for f in data.archive:
+        if f.key in sources:
+            files[sources[f.key]].append(f)
+        elif f.session.startswith(prefix):
+            course_key, _, session_key = f.session[len(prefix):].rpartition(":")
+            recordings.append((f, (course_key, session_key)))
+    return files, recordings
 
 
 # --------------------------------------------------------------------------- sessions and attendance
@@ -126,15 +155,13 @@ def course_members(loaded: LoadedSpec, course: Course, everyone: dict[str, Perso
 
 def sessions_and_attendance(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], lang: str) -> Attendance:
     langs = loaded.spec.programme.languages
-    prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
+    files, recorded = split_archive(loaded, data)
     recordings: dict[tuple[str, str], list[ArchivedFile]] = defaultdict(list)
-    materials: dict[str, list[ArchivedFile]] = defaultdict(list)
-    for f in data.archive:
-        if f.key.startswith("material:"):
-            materials[f.session].append(f)
-        elif f.session.startswith(prefix):
-            course_key, _, session_key = f.session[len(prefix):].rpartition(":")
-            recordings[(course_key, session_key)].append(f)
+    for f, (course_key, session_key) in recorded:
+        recordings[(course_key, session_key)].append(f)
+    materials: dict[tuple[str, str], list[ArchivedFile]] = defaultdict(list)
+    for (course_key, session_key, _item), found in files.items():
+        materials[(course_key, session_key)] += found
     taken = {(t.course, t.session): t for t in data.taken}
     present: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in data.attendance:
@@ -158,7 +185,7 @@ def sessions_and_attendance(loaded: LoadedSpec, data: Dataset, everyone: dict[st
                 taken=was_taken and s.kind in tracked, attended=len(present[(course.shortname, s.key)] & keys),
                 expected=len(members) if s.kind in tracked else 0,
                 recordings=sorted(recordings.get((course.shortname, s.key), []), key=lambda f: f.name),
-                materials=sorted(materials.get(s.key, []), key=lambda f: f.name)))
+                materials=sorted(materials.get((course.shortname, s.key), []), key=lambda f: f.name)))
             for org_key, _name in orgs:
                 in_org = {p.key for p in members if p.org == org_key}
                 heat[(course.shortname, s.key, org_key)] = (

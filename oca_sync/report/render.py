@@ -192,14 +192,13 @@ def _context(loaded: LoadedSpec, data: Dataset, t: dict[str, str], lang: str, an
                                                t["pct_of_target"])
     rates = [s.rate for s in held if s.rate is not None]
     members = [p for p in everyone.values() if p.org and p.role == "member"]
-    materials = [f for f in data.archive if f.key.startswith("material:")]
-    recordings = [f for f in data.archive if not f.key.startswith("material:")]
+    files, recorded = a.split_archive(loaded, data)
     spec_materials = []
     for course in spec.courses:
         for s in loaded.sessions.get(course.shortname, ()):
             for item in s.content:
                 if item.type in ("file", "url"):
-                    archived = [f for f in materials if f.session == s.key and f.key.endswith(f":{item.key}")]
+                    archived = files.get((course.shortname, s.key, item.key), [])
                     spec_materials.append({
                         "session": s.key, "title": plain(item.title, lang, langs), "type": item.type,
                         "url": getattr(item, "url", ""), "archived": archived})
@@ -210,7 +209,7 @@ def _context(loaded: LoadedSpec, data: Dataset, t: dict[str, str], lang: str, an
         "completed": sum(1 for r in comp if r.complete), "completion_total": len(comp),
         "pre": sum(s.respondents["pre"] for s in surveys), "post": sum(s.respondents["post"] for s in surveys),
         "reach": sum(c.totals.get("reach", 0) for c in camps.results),
-        "recordings": len(recordings), "materials": len(materials),
+        "recordings": len(recorded), "materials": sum(len(v) for v in files.values()),
     }
     starts = [c.start for c in spec.courses]
     ends = [c.end for c in spec.courses]
@@ -289,7 +288,7 @@ def _csvs(loaded: LoadedSpec, data: Dataset, folder: Path, lang: str, anonymise:
     write_csv(folder / "campaigns.csv", ["date", "organisation", "platform", "metric", "value", "source"],
               ([m.date, m.organisation, m.platform, m.metric, m.value, m.source]
                for c in camps.results for m in c.rows))
-    write_csv(folder / "recordings.csv", ["session", "kind", "date", "name", "link", "size", "md5"],
+    write_csv(folder / "recordings.csv", ["course", "session", "kind", "date", "name", "link", "size", "md5"],
               _recording_rows(loaded, data))
     return ["attendance.csv", "completion.csv", "surveys.csv", "surveys-codebook.csv", "campaigns.csv",
             "recordings.csv"]
@@ -303,16 +302,13 @@ def _rule_cell(row: a.CompletionRow, rule: str) -> str:
 
 
 def _recording_rows(loaded: LoadedSpec, data: Dataset) -> list[list[Any]]:
-    prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
+    sessions = {(c.shortname, s.key): s for c in loaded.spec.courses for s in loaded.sessions.get(c.shortname, ())}
     rows = []
-    for f in sorted(data.archive, key=lambda f: (f.session, f.name)):
-        if f.key.startswith("material:"):
-            continue
-        local = f.session[len(prefix):].rpartition(":")[2] if f.session.startswith(prefix) else f.session
-        found = a.session_of(loaded, local)
-        kind = found[1].kind if found else ""
-        date = found[1].start.astimezone(loaded.tz).date().isoformat() if found else ""
-        rows.append([local, kind, date, f.name, f.link, f.size, f.md5])
+    _files, recorded = a.split_archive(loaded, data)
+    for f, (course, key) in sorted(recorded, key=lambda x: (x[1], x[0].name)):
+        s = sessions.get((course, key))
+        rows.append([course, key, s.kind if s else "", s.start.astimezone(loaded.tz).date().isoformat() if s else "",
+                     f.name, f.link, f.size, f.md5])
     return rows
 
 

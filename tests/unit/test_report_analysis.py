@@ -230,3 +230,24 @@ def test_zoom_minutes_plug_in_from_the_attendance_records() -> None:
     assert [r.minutes for r in data.attendance] == [84, None]
     assert data.sources[-1].name == "Zoom participant reports"
     assert add_zoom_minutes(data, object(), "x") == 0  # a store without the attendance feature
+
+
+def test_archive_ledger_splits_into_materials_and_recordings(loaded: LoadedSpec) -> None:
+    """Materials are found by the source key the archive gives them (and its older form)."""
+    from oca_sync.drive.archive import Archiver
+    from oca_sync.report.dataset import ArchivedFile
+
+    archiver = Archiver(loaded, None, None)  # type: ignore[arg-type]  # only its key functions are used
+    [s1, *_] = loaded.sessions["C1"]
+    [notes] = s1.content
+    data = dataset(archive=[
+        ArchivedFile(archiver.material_source("C1", s1, notes), "p:p:C1:s1", "notes.md", "https://d/1", 8, "a", "t"),
+        ArchivedFile("zoomfile1", "oca:p:C1:s1", "2022-01-17 One - video.mp4", "https://d/2", 9, "b", "t"),
+        ArchivedFile("material:p:m-01:notes", "m-01", "old.md", "https://d/3", 1, "c", "t"),  # unknown item
+    ])
+    files, recordings = a.split_archive(loaded, data)
+    assert {k: [f.link for f in v] for k, v in files.items()} == {("C1", "s1", "notes"): ["https://d/1"]}
+    assert [(f.link, where) for f, where in recordings] == [("https://d/2", ("C1", "s1"))]
+    att = a.sessions_and_attendance(loaded, data, a.people(loaded, "en", False), "en")
+    row = next(r for r in att.sessions if r.key == "s1")
+    assert [f.name for f in row.materials] == ["notes.md"] and [f.link for f in row.recordings] == ["https://d/2"]
