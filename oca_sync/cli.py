@@ -417,8 +417,10 @@ def _run_sandboxes(c: Ctx, sb: Any) -> None:
 @cli.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--keep-running", is_flag=True, help="Leave the sandbox running afterwards to explore it.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the demo's final report goes (default: a new folder under the temporary directory).")
 @pass_ctx
-def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
+def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None) -> None:
     """Run the whole job on the built-in sandbox: no credentials needed.
 
     \b
@@ -433,11 +435,15 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
     6. fills the attendance registers from the sessions' participant
        reports (the spec's members, as Zoom shows people), then shows that
        a second run writes nothing.
+    7. makes up what the participants answered in the Moodle sandbox
+       (survey answers, campaign check-ins), collects it and
+       builds the final report, and prints where report.html is.
 
     \b
     Example:
       oca-sync demo
       oca-sync demo my-programme.yaml --keep-running
+      oca-sync demo --report-dir ./demo-report
     """
     import tempfile
 
@@ -490,6 +496,22 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool) -> None:
                     f"{sum(r.held for r in ended)} held for review ({len(first.review)} participants to review: "
                     f"oca-sync attendance review); {written.written} statuses written; "
                     f"re-run: {len(again.plan.changes)} to write", markup=False)
+        from .demo import seed_outcomes
+        from .report import dataset
+        from .report.collect import collect
+        from .report.render import build
+
+        counts = seed_outcomes(sb, loaded, attendance=False)  # the registers hold step 6's
+        c.out.print(f"[bold]7. Report[/bold] made-up outcomes in the sandbox: {counts['responses']} survey "
+                    f"responses, {counts['checkins']} campaign check-ins")
+        reader = sb.moodle_client()
+        data = collect(loaded, reader, store)
+        dataset.save(store, data)
+        c.out.print(f"  collected with {reader.stats.total} Moodle calls; rendering …")
+        folder = report_dir or Path(tempfile.mkdtemp(prefix="oca-demo-report-"))
+        built = build(loaded, data, folder)
+        c.out.print(f"  The report is at {built.folder.resolve() / 'report.html'}", markup=False)
+        c.out.print(f"  beside it: {', '.join(built.files[1:])}", markup=False)
         if keep_running:
             c.out.print("Sandbox left running.")
             _run_sandboxes(c, sb)
@@ -862,6 +884,109 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
+
+
+# -- report --------------------------------------------------------------------------
+
+
+@cli.group()
+def report() -> None:
+    """Outcomes back from Moodle and the archive; the final report and event reports."""
+
+
+def _lang_option(f: F) -> F:
+    return click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
+                        help="Language of the report.")(f)
+
+
+def _anonymise_option(f: F) -> F:
+    return click.option("--anonymise", is_flag=True,
+                        help="Replace participants' names by stable pseudonyms and drop e-mail addresses.")(f)
+
+
+@report.command("collect")
+@spec_argument
+@pass_ctx
+def report_collect(c: Ctx, spec: Path) -> None:
+    """Read attendance, survey responses, the archive ledger and campaign metrics into the state store.
+
+    Reads only: calls per course and activity, not per person. Run it again
+    to refresh; `report build` then works offline.
+
+    \b
+    Example:
+      oca-sync report collect course_spec/oca-kyrgyzstan-2022.yaml
+    """
+    from .report import dataset
+    from .report.collect import collect
+
+    loaded = c.load(spec)
+    client, _site = _moodle(c)
+    store = c.store()
+    data = collect(loaded, client, store, progress=lambda msg: c.err.print(f"[dim]{msg}[/dim]"))
+    dataset.save(store, data)
+    _print_collected(c, data)
+
+
+def _print_collected(c: Ctx, data: Any) -> None:
+    c.out.print(f"Collected: {len(data.attendance)} attendance records in {len(data.taken)} sessions, "
+                f"{len(data.responses)} survey responses, {len(data.archive)} archived files, "
+                f"{len(data.metrics)} campaign numbers from files.", markup=False)
+    for note in data.notes:
+        c.out.print(f"  note: {note}", markup=False)
+
+
+@report.command("build")
+@spec_argument
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for report.html and the CSV files (created owner-only).")
+@_lang_option
+@_anonymise_option
+@pass_ctx
+def report_build(c: Ctx, spec: Path, output: Path, lang: str, anonymise: bool) -> None:
+    """Render report.html and the CSV files from the collected data (no network).
+
+    \b
+    Example:
+      oca-sync report build course_spec/oca-kyrgyzstan-2022.yaml --output report/
+      oca-sync report build course_spec/oca-kyrgyzstan-2022.yaml -o for-unesco/ --lang ru --anonymise
+    """
+    from .report import dataset
+    from .report.render import build
+
+    loaded = c.load(spec)
+    data = dataset.load(c.store(), loaded.spec.programme.key)
+    built = build(loaded, data, output, lang=lang, anonymise=anonymise)
+    c.out.print(f"Report: {built.folder / 'report.html'} (data collected {data.collected_at})", markup=False)
+    c.out.print(f"  beside it: {', '.join(built.files[1:])}", markup=False)
+
+
+@report.command("session")
+@spec_argument
+@click.argument("session_key")
+@click.option("-o", "--output", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for session-KEY.html and session-KEY.md.")
+@_lang_option
+@_anonymise_option
+@pass_ctx
+def report_session(c: Ctx, spec: Path, session_key: str, output: Path, lang: str, anonymise: bool) -> None:
+    """The short report of one session (date, host, attendance, recording and materials) as HTML and Markdown.
+
+    Uses the collected data: run `report collect` first for fresh figures.
+
+    \b
+    Example:
+      oca-sync report collect course_spec/oca-kyrgyzstan-2022.yaml
+      oca-sync report session course_spec/oca-kyrgyzstan-2022.yaml training-03 -o reports/
+    """
+    from .report import dataset
+    from .report.render import session_report
+
+    loaded = c.load(spec)
+    data = dataset.load(c.store(), loaded.spec.programme.key)
+    built = session_report(loaded, data, session_key, output, lang=lang, anonymise=anonymise)
+    for name in built.files:
+        c.out.print(str(built.folder / name), markup=False)
 
 
 class Terminated(KeyboardInterrupt):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .config import SiteOptions
 from .errors import UsageError
@@ -137,3 +138,113 @@ def attendance_after_programme(sb: Sandboxes, loaded: LoadedSpec, store: StateSt
     result = att.apply(client, first, store)
     again = att.prepare(client, zoom, loaded, store, now=now)
     return first, result, again
+def seed_outcomes(sb: Sandboxes, loaded: LoadedSpec, *, seed: int = 2022, attendance: bool = True) -> dict[str, int]:
+    """What the programme's people did, made up in the Moodle sandbox after an apply: attendance
+    taken in every session (unless ``attendance`` is false: the registers were filled from Zoom),
+    pre/post survey answers, weekly campaign check-ins. Deterministic."""
+    import random
+
+    from .moodle.model import Keys
+
+    rnd = random.Random(seed)
+    keys = Keys(loaded.spec.programme.key_prefix, loaded.spec.programme.key)
+    st = sb.moodle.state
+    with sb.moodle.lock:
+        userids = {u["idnumber"]: uid for uid, u in st.users.items() if u.get("idnumber")}
+        cms = {cm["idnumber"]: cm["id"] for cm in st.modules.values() if cm.get("idnumber")}
+    counts = {"attendance": 0, "responses": 0, "checkins": 0}
+    orgs = [(o, [m for m in loaded.members.get(o.key, ()) if m.role == "member"]) for o in loaded.spec.organisations]
+    # Each person has a steady habit, so that attendance, surveys and completion tell a coherent story.
+    habit = {m.key: rnd.uniform(0.55, 0.98) for _o, members in orgs for m in members}
+    for course in loaded.spec.courses:
+        people = [(o, m) for o, members in orgs for m in members if o.courses is None or course.shortname in o.courses]
+        if attendance and course.attendance is not None:
+            cmid = cms.get(keys.module(course.shortname, course.attendance.key))
+            for session in loaded.sessions.get(course.shortname, ()):
+                if cmid is None or session.kind not in course.attendance.sessions:
+                    continue
+                for _o, m in people:
+                    uid = userids.get(keys.user(m.key))
+                    if uid is None:
+                        continue
+                    r = rnd.random()
+                    status = "P" if r < habit[m.key] else "L" if r < habit[m.key] + 0.05 else "A"
+                    sb.moodle.mark_attendance(cmid, int(session.start.timestamp()), uid, status)
+                    counts["attendance"] += 1
+        for survey in course.surveys:
+            cmid = cms.get(keys.module(course.shortname, survey.key))
+            if cmid is None:
+                continue
+            when = int((survey.opens or dt.datetime.combine(course.start, dt.time(9))).replace(
+                tzinfo=loaded.tz).timestamp())
+            if survey.kind == "checkin":
+                counts["checkins"] += _seed_checkins(sb, loaded, survey, cmid, people, userids, keys, rnd)
+                continue
+            for _o, m in people:
+                uid = userids.get(keys.user(m.key))
+                if uid is None or rnd.random() > habit[m.key] + 0.05:
+                    continue
+                answers = {q.key: _answer(q, survey.kind, rnd) for q in survey.questions if q.type != "info"}
+                sb.moodle.answer_feedback(cmid, uid, {k: v for k, v in answers.items() if v is not None},
+                                          timemodified=when + rnd.randint(0, 5 * 86400))
+                counts["responses"] += 1
+    return counts
+
+
+def _answer(q: Any, kind: str, rnd: Any) -> str | None:
+    """One made-up answer, as feedback_value stores it; post answers a little higher than pre."""
+    if q.type == "rating":
+        low, high = q.min if q.min is not None else 1, q.max if q.max is not None else 5
+        n = high - low + 1
+        base = rnd.randint(1, max(1, n - 2)) + (rnd.choice((1, 1, 2)) if kind == "post" else 0)
+        return str(min(n, base))
+    if q.type == "multichoice":
+        return str(rnd.randint(1, len(q.options)))
+    if q.type == "multichoice_multi":
+        picked = sorted(rnd.sample(range(1, len(q.options) + 1), rnd.randint(1, min(3, len(q.options)))))
+        return "|".join(str(i) for i in picked)
+    if q.type == "numeric":
+        return str(rnd.randint(q.min or 0, min(q.max or 5000, 5000)))
+    if q.type in ("text", "textarea"):
+        return rnd.choice(("More practice with real campaigns.", "Sessions in Kyrgyz as well, please.",
+                           "Shorter sessions, more homework feedback.", "How to measure offline impact.", None))
+    return None
+
+
+def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, people: list[Any],
+                   userids: dict[str, int], keys: Any, rnd: Any) -> int:
+    """One check-in per organisation, platform and week of its campaign, by one of its members."""
+    from .report.metrics import read_metrics
+
+    qs = {q.key: q for q in survey.questions}
+    in_files = {(m.organisation, m.platform) for m in read_metrics(loaded)}
+    n = 0
+    for org in loaded.spec.organisations:
+        campaign = org.campaign
+        reporters = [m for o, m in people if o.key == org.key]
+        if campaign is None or not reporters or "platform" not in qs:
+            continue
+        options = [o if isinstance(o, str) else next(iter(o.values())) for o in qs["platform"].options]
+        for p in campaign.platforms:
+            index = next((i for i, o in enumerate(options, start=1) if o.lower() == p.platform), None)
+            if index is None or (org.key, p.platform) in in_files:
+                continue  # reported through the metrics files instead
+            week = campaign.start + dt.timedelta(days=(6 - campaign.start.weekday()))
+            growth = 1.0
+            while week <= campaign.end:
+                growth *= rnd.uniform(1.0, 1.25)
+                reporter = userids.get(keys.user(rnd.choice(reporters).key))
+                if reporter is not None and rnd.random() < 0.9:  # a week is sometimes missed
+                    reach = int(rnd.randint(1500, 4000) * growth)
+                    answers = {"date": week.isoformat(), "platform": str(index),
+                               "posts": str(rnd.randint(2, 6)), "reach": str(reach),
+                               "engagements": str(int(reach * rnd.uniform(0.04, 0.09))),
+                               "followers_gained": str(int(reach * rnd.uniform(0.005, 0.02))),
+                               "best_post": f"{p.url or 'https://example.org'}/posts/{week:%Y%m%d}",
+                               "notes": rnd.choice(("", "A video did best this week.", "Reposted by a local news site."))}
+                    sb.moodle.answer_feedback(cmid, reporter, {k: v for k, v in answers.items() if k in qs and v},
+                                              timemodified=int(dt.datetime.combine(week, dt.time(18)).replace(
+                                                  tzinfo=loaded.tz).timestamp()))
+                    n += 1
+                week += dt.timedelta(days=7)
+    return n

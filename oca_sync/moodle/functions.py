@@ -30,6 +30,15 @@ CORE_FUNCTIONS: tuple[str, ...] = (
     "core_calendar_get_calendar_events",
     "core_calendar_create_calendar_events",
     "core_calendar_delete_calendar_events",
+    # report collect (oca_sync/report/collect.py): survey questions and responses
+    "mod_feedback_get_items",
+    "mod_feedback_get_responses_analysis",
+)
+
+#: Functions of mod_attendance the report reads; a plugin's functions can only be in the
+#: oca-sync service on sites that have the plugin, so a restricted token needs them added by hand.
+ATTENDANCE_FUNCTIONS: tuple[str, ...] = (
+    "mod_attendance_get_sessions",
 )
 
 #: The companion plugin's functions (docs/plugin-api.md).

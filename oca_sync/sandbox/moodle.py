@@ -35,8 +35,9 @@ from xml.sax.saxutils import escape as _xml_escape
 from ..config import SiteOptions
 from ..moodle.filenames import clean_file_name
 from .httpserver import Request, Response, SandboxServer
-from .moodle_fn_attendance import ATTENDANCE_REGISTRY
+from .moodle_fn_attendance import ATTENDANCE_REGISTRY, statuses_of
 from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
+from .moodle_fn_report import ANONYMOUS_NO, REPORT_REGISTRY
 from .moodle_functions import REGISTRY, Ctx, PhpError, WsFunction, fullname, php_json
 from .moodle_params import (
     PARAM_ALPHANUM,
@@ -336,6 +337,7 @@ class MoodleSandbox(SandboxServer):
         self.plugin = plugin
         #: mod_attendance is installed
         self.attendance = attendance
+        self.registry.update(REPORT_REGISTRY)
         if plugin:
             self.registry.update(PLUGIN_REGISTRY)
             self.state.plugins["local_ocasync"] = PLUGIN_VERSION
@@ -411,6 +413,33 @@ class MoodleSandbox(SandboxServer):
                                           "timemodified": now(), "random_response": 0, "anonymous_response": 1,
                                           "courseid": cm["course"]}
             return rid
+
+    def answer_feedback(self, cmid: int, userid: int, answers: dict[str, str], *,
+                        timemodified: int | None = None) -> int:
+        """``userid`` submitted a feedback activity managed by the plugin: ``answers`` maps our
+        question keys to feedback_value.value (a choice's 1-based index, ``"1|3"`` for several)."""
+        with self.lock:
+            st = self.state
+            cm = st.modules[cmid]
+            rid = self.add_feedback_response(cmid, userid)
+            inst = st.instance(cm)
+            completed = st.feedback_completed[rid]
+            completed["anonymous_response"] = int(inst.get("anonymous") or ANONYMOUS_NO)
+            if timemodified is not None:
+                completed["timemodified"] = timemodified
+            keys = {r["qkey"]: r["itemid"] for r in st.ocasync_items.values() if r["feedbackid"] == cm["instance"]}
+            for key, value in answers.items():
+                vid = st.next_id("feedback_value")
+                st.feedback_values[vid] = {"id": vid, "course_id": 0, "item": keys[key], "completed": rid,
+                                           "tmp_completed": 0, "value": value}
+            return rid
+
+    def mark_attendance(self, cmid: int, sessdate: int, userid: int, acronym: str = "P") -> None:
+        """Like :meth:`take_attendance`, with the status given by its acronym (P, A, L, E)."""
+        with self.lock:
+            instance = self.state.modules[cmid]["instance"]
+            status = next(s for s in statuses_of(self.state, instance) if s["acronym"] == acronym)
+            self.take_attendance(cmid, sessdate, userid, status["id"])
 
     def take_attendance(self, cmid: int, sessdate: int, userid: int = 2, statusid: int = 1) -> None:
         """Attendance was taken in the session of an attendance activity that starts at ``sessdate``."""
@@ -685,7 +714,7 @@ class MoodleSandbox(SandboxServer):
                 dump: dict[str, Any] = {name: list(getattr(st, name).values()) for name in (
                     "users", "categories", "courses", "sections", "modules", "enrol",
                     "user_enrolments", "role_assignments", "groups", "group_members", "events",
-                    "files", "feedback_items", "feedback_completed", "attendance_sessions",
+                    "files", "feedback_items", "feedback_completed", "feedback_values", "attendance_sessions",
                     "attendance_log", "attendance_statuses", "ocasync_sections", "ocasync_items")}
                 dump["mod_instances"] = {k: list(v.values()) for k, v in st.mod_instances.items()}
                 dump["plugins"] = dict(st.plugins)

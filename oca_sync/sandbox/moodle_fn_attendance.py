@@ -22,6 +22,7 @@ from typing import Any
 from .moodle_fn_people import CAPABILITY_ARCHETYPES
 from .moodle_functions import Ctx, Handler, WsFunction
 from .moodle_params import (
+    NULL_ALLOWED,
     PARAM_FLOAT,
     PARAM_INT,
     PARAM_RAW,
@@ -85,6 +86,11 @@ def _statuses(st: MoodleState, attendanceid: int, statusset: int) -> list[dict[s
     return sorted(found, key=lambda s: (s["setnumber"], -s["grade"], s["id"]))
 
 
+def statuses_of(st: MoodleState, attendanceid: int) -> list[dict[str, Any]]:
+    """The instance's statuses of its default set, highest grade first (what teachers pick from)."""
+    return _statuses(st, attendanceid, 0)
+
+
 def _cm_of_instance(st: MoodleState, attendanceid: int) -> dict[str, Any]:
     """get_coursemodule_from_instance('attendance', $id, 0, false, MUST_EXIST)."""
     for cm in st.modules.values():
@@ -106,7 +112,8 @@ SESSION = {
     "groupid": Value(PARAM_INT, "Group id."),
     "sessdate": Value(PARAM_INT, "Session date."),
     "duration": Value(PARAM_INT, "Session duration."),
-    "lasttaken": Value(PARAM_INT, "Session last taken time."),
+    # NULL until attendance is first taken (install.xml; the lab answers null)
+    "lasttaken": Value(PARAM_INT, "Session last taken time.", allownull=NULL_ALLOWED),
     "lasttakenby": Value(PARAM_INT, "ID of the last user that took this session."),
     "timemodified": Value(PARAM_INT, "Time modified."),
     "description": Value(PARAM_RAW, "Session description."),
@@ -115,7 +122,7 @@ SESSION = {
     "absenteereport": Value(PARAM_INT, "Session included in absetee reports."),
     "autoassignstatus": Value(PARAM_INT, "Automatically assign a status to students."),
     "preventsharedip": Value(PARAM_INT, "Prevent students from sharing IP addresses."),
-    "preventsharediptime": Value(PARAM_INT, "Time delay before IP address is allowed again."),
+    "preventsharediptime": Value(PARAM_INT, "Time delay before IP address is allowed again.", allownull=NULL_ALLOWED),
     "statusset": Value(PARAM_INT, "Session statusset."),
     "includeqrcode": Value(PARAM_INT, "Include QR code when displaying password"),
     "studentsearlyopentime": Value(PARAM_INT, "Duration to allow session to opened early"),
@@ -170,13 +177,14 @@ def session_info(st: MoodleState, sessionid: int) -> dict[str, Any]:
     logs = sorted((x for x in st.attendance_log.values() if x["sessionid"] == sessionid), key=lambda x: x["id"])
     return {
         # columns the session row may lack default as in mod_attendance's install.xml (preventsharediptime is NULL)
-        **{k: sess.get(k, None if k == "preventsharediptime" else 0) for k in SESSION},
+        **{k: sess.get(k, None if k in ("preventsharediptime", "lasttaken") else 0) for k in SESSION},
+        "lasttaken": sess.get("lasttaken") or None,
         "courseid": courseid,
         "statuses": _statuses(st, sess["attendanceid"], int(sess.get("statusset") or 0)),
         "users": _listed_users(st, courseid, int(sess["groupid"])),
         # get_records(..., 'studentid, statusid, remarks, id'): keyed by studentid, the last row of a student wins
         "attendance_log": list({x["studentid"]: {"studentid": x["studentid"], "statusid": x["statusid"],
-                                                  "remarks": x.get("remarks"), "id": x["id"]}
+                                                  "remarks": x.get("remarks") or None, "id": x["id"]}
                                 for x in logs}.values()),
     }
 

@@ -644,7 +644,7 @@ def sync_sessions(st: MoodleState, ctx: Ctx, cm: dict[str, Any], sessions: list[
             sid = st.next_id("attendance_sessions")
             sess = {
                 "id": sid, "attendanceid": attendanceid, "groupid": 0, "sessdate": want["sessdate"],
-                "duration": want["duration"], "lasttaken": 0, "lasttakenby": 0, "timemodified": now(),
+                "duration": want["duration"], "lasttaken": None, "lasttakenby": 0, "timemodified": now(),
                 "description": want["description"], "descriptionformat": FORMAT_HTML, "calendarevent": 1,
                 "caleventid": 0, "studentscanmark": 0, "allowupdatestatus": 0, "autoassignstatus": 0,
                 "studentpassword": "", "subnet": "", "automark": 0, "automarkcompleted": 0,

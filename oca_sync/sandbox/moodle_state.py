@@ -163,6 +163,8 @@ class MoodleState:
     filedir: dict[str, bytes] = field(default_factory=dict)
     feedback_items: dict[int, dict[str, Any]] = field(default_factory=dict)
     feedback_completed: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: feedback_value: one answer (``completed``, ``item``, ``value``)
+    feedback_values: dict[int, dict[str, Any]] = field(default_factory=dict)
     attendance_sessions: dict[int, dict[str, Any]] = field(default_factory=dict)
     attendance_log: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: mod_attendance's status sets (moodle_fn_attendance adds the default set)

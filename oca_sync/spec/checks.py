@@ -88,6 +88,7 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
         out.sessions, found = expand(spec, tz)
         out.findings += found
         out.findings += check_sessions(spec, out.sessions, tz)
+        out.findings += check_outcomes(spec, out.sessions, base_dir, files_root)
         if not out.findings:  # on a spec with errors, warnings would only add noise
             out.warnings += check_schedule(spec, out.sessions)
     return out
@@ -289,6 +290,56 @@ def check_sessions(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], t
                     f"session {example.key} ({when}) is outside the course dates {course.start} to {course.end}{extra}",
                 )
             )
+    return findings
+
+
+# --- outcomes: completion rules, campaigns, the report's files ----------------------------
+
+
+def check_outcomes(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], base_dir: Path,
+                   files_root: Path | None = None) -> list[Finding]:
+    findings: list[Finding] = []
+    for i, course in enumerate(spec.courses):
+        rules = course.completion
+        if rules is None:
+            continue
+        where: SpecPath = ("courses", i, "completion")
+        surveys = {s.key for s in course.surveys}
+        for k, key in enumerate(rules.surveys):
+            if key not in surveys:
+                known = ", ".join(sorted(surveys)) or "none"
+                findings.append((where + ("surveys", k), f"unknown survey {key!r} (surveys of this course: {known})"))
+        recorded = course.attendance.sessions if course.attendance else []
+        for k, rule in enumerate(rules.attend):
+            if rule.kind not in recorded:
+                findings.append((where + ("attend", k, "kind"), f"{rule.kind} sessions are not recorded: add "
+                                 f"{rule.kind} to the course's attendance.sessions"
+                                 if course.attendance else "attendance rules need the course's attendance activity"))
+                continue
+            held = sum(1 for s in sessions.get(course.shortname, ()) if s.kind == rule.kind)
+            if rule.at_least > held:
+                findings.append((where + ("attend", k, "at_least"),
+                                 f"at least {rule.at_least} {rule.kind} sessions, but the course has {held}"))
+        findings += _duplicates(((where + ("attend", k, "kind"), r.kind) for k, r in enumerate(rules.attend)),
+                                "session kind")
+    for i, org in enumerate(spec.organisations):
+        if org.campaign is None:
+            continue
+        where = ("organisations", i, "campaign")
+        if org.campaign.end < org.campaign.start:
+            findings.append((where + ("end",), f"the campaign ends ({org.campaign.end}) before it starts "
+                                                f"({org.campaign.start})"))
+        platforms = ((where + ("platforms", k, "platform"), p.platform) for k, p in enumerate(org.campaign.platforms))
+        findings += _duplicates(platforms, "platform")
+    files: list[tuple[SpecPath, str]] = []
+    if spec.report.recommendations is not None:
+        files.append((("report", "recommendations"), spec.report.recommendations))
+    files += [(("report", "campaign_metrics", k), f) for k, f in enumerate(spec.report.campaign_metrics)]
+    for where, name in files:
+        try:
+            confine(base_dir, name, files_root)
+        except PathRefused as e:
+            findings.append((where, str(e)))
     return findings
 
 

@@ -208,7 +208,9 @@ class Question(Strict):
 
 class Survey(Strict):
     key: Key
-    kind: Literal["pre", "post", "other"]
+    kind: Literal["pre", "post", "checkin", "other"] = Field(
+        description="pre/post pair up in the report; checkin: a campaign check-in read as campaign metrics."
+    )
     title: MultiText
     intro: MultiText = ""
     opens: dt.datetime | None = None
@@ -233,6 +235,20 @@ class Attendance(Strict):
                                       "before the session's start (and before its end).")
 
 
+class AttendanceRule(Strict):
+    """Attend at least ``at_least`` sessions of one kind."""
+
+    kind: SessionKind
+    at_least: int = Field(ge=1)
+
+
+class CourseCompletion(Strict):
+    """What a member must do to complete the course (shown in the report; becomes Moodle completion)."""
+
+    attend: list[AttendanceRule] = Field(default_factory=list)
+    surveys: list[Key] = Field(default_factory=list, description="Keys of surveys the member must submit.")
+
+
 class Course(Strict):
     shortname: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")]
     fullname: MultiText
@@ -244,6 +260,7 @@ class Course(Strict):
     sessions: list[SessionSpec] = Field(default_factory=list)
     surveys: list[Survey] = Field(default_factory=list)
     attendance: Attendance | None = None
+    completion: CourseCompletion | None = None
 
 
 class Person(Strict):
@@ -263,6 +280,38 @@ class Member(Person):
     role: Literal["member", "observer"] = "member"
 
 
+#: Campaign metrics, in check-ins (question keys), metrics CSV files and targets alike.
+METRICS = ("posts", "reach", "engagements", "followers_gained", "offline_actions")
+
+
+class CampaignTargets(Strict):
+    posts: int | None = Field(default=None, ge=0)
+    reach: int | None = Field(default=None, ge=0)
+    engagements: int | None = Field(default=None, ge=0)
+    followers_gained: int | None = Field(default=None, ge=0)
+    offline_actions: int | None = Field(default=None, ge=0)
+
+
+class CampaignPlatform(Strict):
+    platform: Key = Field(description="e.g. facebook, instagram, telegram; as in the metrics files.")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = Field(
+        default=None, description="Public URL of the campaign's page or channel."
+    )
+
+
+class Campaign(Strict):
+    """An organisation's online campaign, monitored in the report against its targets."""
+
+    title: MultiText
+    aim: list[Literal["horizontal", "vertical"]] = Field(
+        min_length=1, description="Social cohesion aimed at: horizontal (between groups), vertical (with institutions)."
+    )
+    platforms: list[CampaignPlatform] = Field(default_factory=list)
+    start: dt.date
+    end: dt.date
+    targets: CampaignTargets = CampaignTargets()
+
+
 class Organisation(Strict):
     key: Key
     name: MultiText
@@ -273,6 +322,7 @@ class Organisation(Strict):
         description="CSV file (relative to the spec) with columns key,firstname,lastname,email[,username,lang,role].",
     )
     courses: list[str] | None = Field(default=None, description="Course shortnames; default: every course.")
+    campaign: Campaign | None = None
 
 
 class Staff(Person):
@@ -306,6 +356,18 @@ class DriveSettings(Strict):
     file_types: list[str] = Field(default_factory=lambda: ["MP4", "M4A", "TRANSCRIPT", "CHAT"])
 
 
+class ReportSettings(Strict):
+    """The final report: recommendations written by the team and campaign metrics files."""
+
+    title: MultiText | None = Field(default=None, description="Report title (default: the programme name).")
+    recommendations: str | None = Field(
+        default=None, description="Markdown file (relative to the spec) rendered as the report's recommendations."
+    )
+    campaign_metrics: list[str] = Field(
+        default_factory=list, description="CSV files (relative to the spec): date,organisation,platform,metric,value."
+    )
+
+
 class CourseSpec(Strict):
     """The whole course specification file."""
 
@@ -317,6 +379,7 @@ class CourseSpec(Strict):
     staff: list[Staff] = Field(default_factory=list)
     zoom: ZoomSettings = ZoomSettings()
     drive: DriveSettings = DriveSettings()
+    report: ReportSettings = ReportSettings()
 
 
 # --- expanded, ready-to-plan views ----------------------------------------------

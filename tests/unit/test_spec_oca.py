@@ -86,10 +86,10 @@ def test_oca_organisations_and_people(oca: LoadedSpec) -> None:
 
 def test_oca_surveys_attendance_and_materials(oca: LoadedSpec) -> None:
     [course] = oca.spec.courses
-    assert [s.kind for s in course.surveys] == ["pre", "post"]
-    assert all(5 <= len(s.questions) <= 7 for s in course.surveys)
+    assert [s.kind for s in course.surveys] == ["pre", "post", "checkin"]
+    assert all(5 <= len(s.questions) <= 8 for s in course.surveys)
     first, last = oca.sessions["OCA-KG-2022"][0], oca.sessions["OCA-KG-2022"][-1]
-    pre, post = course.surveys
+    pre, post, _checkin = course.surveys
     assert pre.closes is not None and pre.closes < first.start.replace(tzinfo=None)
     mentoring_end = max(s.start for s in oca.sessions["OCA-KG-2022"] if s.kind == "mentoring")
     assert post.opens is not None and post.opens > mentoring_end.replace(tzinfo=None)

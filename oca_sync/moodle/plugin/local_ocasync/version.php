@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_ocasync';
-$plugin->version   = 2026112601;
+$plugin->version   = 2026120100;
 $plugin->requires  = 2022112800; // Moodle 4.1 LTS.
 $plugin->supported = [401, 501];
 $plugin->maturity  = MATURITY_STABLE;

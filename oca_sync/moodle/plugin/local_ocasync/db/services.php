@@ -112,6 +112,8 @@ $services = [
             'core_calendar_get_calendar_events',
             'core_calendar_create_calendar_events',
             'core_calendar_delete_calendar_events',
+            'mod_feedback_get_items',
+            'mod_feedback_get_responses_analysis',
             // The plugin's own functions (PLUGIN_FUNCTIONS).
             'local_ocasync_get_info',
             'local_ocasync_list_roles',
