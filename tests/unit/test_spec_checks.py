@@ -154,7 +154,7 @@ def test_duplicate_organisation_key(tmp_path: Path) -> None:
         ),
     )
     assert where(issue) == (44, 11, "organisations[1].key")
-    assert issue.message == "duplicate organisation key 'org' (first used at organisations[0].key)"
+    assert issue.message == "duplicate organisation or group key 'org' (first used at organisations[0].key)"
 
 
 def test_duplicate_person_key_across_members_and_staff(tmp_path: Path) -> None:
