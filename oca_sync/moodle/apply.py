@@ -242,12 +242,13 @@ def _plugin_sections(client: MoodleClient, changes: list[Change], desired: m.Des
         if upserts:
             adopt = dict(c.payload.adopt for c in upserts if c.payload.adopt)
             wanted = desired.plugin_sections[course_key]
-            # Groups are sent only where restrictions are in play, so that a plugin older than 1.1 keeps working.
+            # Groups are sent only where restrictions are in play, so that a plugin older than 1.1 keeps working;
+            # "setgroups" says "set them", since REST cannot send an empty list.
             restricting = any(s.groups for s in wanted) or any(f.name == "groups" for c in upserts for f in c.fields)
             client.call("local_ocasync_upsert_sections", {"courseid": courseid, "sections": [
                 {"key": s.key, "number": s.number, "name": s.name, "summary": s.summary, "visible": s.visible,
                  **({"sectionid": adopt[s.key]} if s.key in adopt else {}),
-                 **({"groups": list(s.groups)} if restricting else {})}
+                 **({"setgroups": True, "groups": list(s.groups)} if restricting else {})}
                 for s in wanted
             ]})
             done(upserts)

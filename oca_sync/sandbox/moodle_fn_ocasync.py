@@ -38,7 +38,6 @@ from .moodle_params import (
     PARAM_TEXT,
     STRINGS,
     VALUE_DEFAULT,
-    VALUE_OPTIONAL,
     Description,
     MoodleException,
     Multiple,
@@ -431,7 +430,7 @@ def sections_upsert(st: MoodleState, course: dict[str, Any], items: list[dict[st
             data["summaryformat"] = FORMAT_HTML
         if bool(section["visible"]) != item["visible"]:
             data["visible"] = 1 if item["visible"] else 0
-        if "groups" in item:
+        if item["setgroups"]:
             availability = section_availability(st, courseid, item["groups"], section.get("availability"))
             if availability is not False:
                 data["availability"] = availability
@@ -1228,9 +1227,12 @@ def get_course_state(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         "visible": Value(PARAM_BOOL, "visible", VALUE_DEFAULT, True),
         "sectionid": Value(PARAM_INT, "existing unmapped section of the course to take under this key, 0 for none",
                            VALUE_DEFAULT, 0),
+        "setgroups": Value(PARAM_BOOL,
+                           'set the group restriction to "groups" (REST cannot send an empty list: this says "none")',
+                           VALUE_DEFAULT, False),
         "groups": Multiple(Value(PARAM_RAW, "idnumber of a group of the course"),
-                           "restrict the section to members of these groups; [] removes such a restriction",
-                           VALUE_OPTIONAL),
+                           "with setgroups: restrict the section to members of these groups; none removes such a "
+                           "restriction", VALUE_DEFAULT, []),
     })),
 }), Multiple(Single({
     "key": Value(PARAM_RAW, "oca-sync key"),

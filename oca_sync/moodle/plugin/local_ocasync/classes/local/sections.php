@@ -116,7 +116,7 @@ class sections {
      * Creates or updates the sections, in order.
      *
      * @param int $courseid
-     * @param array[] $items each {key, number, name, summary, visible[, sectionid][, groups]}
+     * @param array[] $items each {key, number, name, summary, visible[, sectionid][, setgroups, groups]}
      * @return array[] each {key, id, number, created, changed}
      */
     public static function upsert(int $courseid, array $items): array {
@@ -171,7 +171,7 @@ class sections {
                 require_capability('moodle/course:sectionvisibility', $context);
                 $data['visible'] = $item['visible'] ? 1 : 0;
             }
-            if (array_key_exists('groups', $item)) {
+            if (!empty($item['setgroups'])) {
                 $availability = self::availability($courseid, $item['groups'], $section->availability ?? null);
                 if ($availability !== false) {
                     $data['availability'] = $availability;
