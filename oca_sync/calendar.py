@@ -11,6 +11,7 @@ from . import __version__
 from .errors import UsageError
 from .spec import LoadedSpec
 from .spec.clock import ambiguous
+from .spec.models import Group, Organisation
 from .spec.multilang import plain
 
 
@@ -33,9 +34,10 @@ def export_calendar(
     courses = [c.shortname for c in spec.courses]
     name = plain(spec.programme.name, lang, langs)
     if organisation is not None:
-        org = next((o for o in [*spec.organisations, *spec.groups] if o.key == organisation), None)
+        groups: list[Organisation | Group] = [*spec.organisations, *spec.groups]
+        org = next((o for o in groups if o.key == organisation), None)
         if org is None:
-            known = ", ".join(o.key for o in [*spec.organisations, *spec.groups])
+            known = ", ".join(o.key for o in groups)
             raise UsageError(f"no organisation or group {organisation!r} in {loaded.path} (known: {known})")
         courses = [c for c in courses if org.courses is None or c in org.courses]
         name += f" — {plain(org.name, lang, langs)}"
