@@ -111,8 +111,8 @@ def observe(
         by_id = {v: k for k, v in ids.items()}
         our_groups = {int(g.id): g.idnumber for gs in site.groups.values() for g in gs.values() if g.id}
         options = {"userevents": 0, "siteevents": 0, "timestart": 0, "timeend": 0, "ignorehidden": 0}
-        found = client.call("core_calendar_get_calendar_events", {
-            "events": {"courseids": list(ids.values())}, "options": options}, raw=True).get("events", [])
+        found: list[dict[str, Any]] = list(client.call("core_calendar_get_calendar_events", {
+            "events": {"courseids": list(ids.values())}, "options": options}, raw=True).get("events", []))
         if our_groups:
             # Group events come back only when asked for by group and *without* courses: with courses, the
             # priority subquery of raw_event_retrieval_strategy::get_raw_events_legacy_implementation holds
