@@ -111,16 +111,16 @@ def observe(
         by_id = {v: k for k, v in ids.items()}
         our_groups = {int(g.id): g.idnumber for gs in site.groups.values() for g in gs.values() if g.id}
         options = {"userevents": 0, "siteevents": 0, "timestart": 0, "timeend": 0, "ignorehidden": 0}
-        found: list[dict[str, Any]] = list(client.call("core_calendar_get_calendar_events", {
+        listed: list[dict[str, Any]] = list(client.call("core_calendar_get_calendar_events", {
             "events": {"courseids": list(ids.values())}, "options": options}, raw=True).get("events", []))
         if our_groups:
             # Group events come back only when asked for by group and *without* courses: with courses, the
             # priority subquery of raw_event_retrieval_strategy::get_raw_events_legacy_implementation holds
             # no group condition (userevents off), so events of type "group" are dropped (seen on 5.1).
-            found += [e for e in client.call("core_calendar_get_calendar_events", {
+            listed += [e for e in client.call("core_calendar_get_calendar_events", {
                 "events": {"groupids": sorted(our_groups)}, "options": options}, raw=True).get("events", [])
                 if e.get("eventtype") == "group"]
-        for e in found:
+        for e in listed:
             course_key = by_id.get(int(e.get("courseid") or 0))
             match = _MARKER.search(e.get("description") or "")
             if not course_key or not match or e.get("eventtype") not in ("course", "group"):
