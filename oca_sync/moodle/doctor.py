@@ -110,6 +110,9 @@ def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> li
                             "Enable 'Filter all strings' (Site administration > Plugins > Filters > General)."))
     else:
         checks.append(Check("multilang filter", "ok", "on for content and headings"))
+    if pinfo.get("languages"):
+        # People's languages are set only to installed packs; texts in others are never shown.
+        checks.append(Check("languages", "ok", "installed: " + ", ".join(pinfo["languages"])))
 
     if role_ids is not None:
         try:
