@@ -258,7 +258,8 @@ def test_a_session_across_the_offset_change_ends_at_the_right_time(applied: Appl
     ids = course_ids(applied)
     [night] = [s for s in state(applied, ids[A])["sections"] if s["key"] == "night-clinic"]
     # 23:30 in UTC+6 plus 90 minutes is 19:00 UTC, which is 00:00 in UTC+5 (not 01:00)
-    assert "2024-02-29 23:30–00:00 (Asia/Almaty)" in night["summary"]
+    when = night["summary"].split("</strong>")[0]
+    assert "2024-02-29 23:30" in when and "00:00" in when and "01:00" not in when, when
     [event] = [e for e in events(applied) if "night-clinic" in e["description"]]
     assert (event["timestart"], event["timeduration"]) == (1709227800, 90 * 60)  # 2024-02-29T17:30:00Z
     cal = icalendar.Calendar.from_ical(export_calendar(applied.loaded, {}))
