@@ -1131,6 +1131,8 @@ def modules_delete(st: MoodleState, course: dict[str, Any], idnumbers: list[str]
     "multilang_enabled": Value(PARAM_BOOL, "filter_multilang is on globally"),
     "filterall": Value(PARAM_BOOL, "filters apply to headings too ($CFG->filterall)"),
     "languages": Multiple(Value(PARAM_RAW, "language code"), "installed language packs"),
+    "group_restrictions": Value(PARAM_BOOL, "access restrictions are on ($CFG->enableavailability) and "
+                                            "availability_group is enabled"),
 }))
 def get_info(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     st = ctx.state
@@ -1141,6 +1143,7 @@ def get_info(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         "multilang_enabled": st.settings.filters.multilang_enabled, "filterall": st.settings.filters.filterall,
         # get_list_of_translations(true) is sorted by the packs' names (core_collator::asort), not by code
         "languages": sorted(ctx.state_langs(), key=lambda code: LANGUAGE_NAMES.get(code, code)),
+        "group_restrictions": True,  # a fresh site: enableavailability defaults to 1, availability_group on
     }
 
 

@@ -104,7 +104,7 @@ def test_get_info(client: MoodleClient) -> None:
         "moodle_version": "2025100600.02", "attendance_version": 2024020500,
         "multilang_enabled": False, "filterall": False,
         # sorted by the packs' own names, as get_list_of_translations() does: English, Кыргызча, Русский
-        "languages": ["en", "ky", "ru"],
+        "languages": ["en", "ky", "ru"], "group_restrictions": True,
     }
     with MoodleSandbox(token=TOKEN, attendance=False, multilang_filter=True, filterall=True,
                        langs=("en", "uz", "kk")) as other:

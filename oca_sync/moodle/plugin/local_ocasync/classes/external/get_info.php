@@ -74,6 +74,10 @@ class get_info extends external_api {
             // Every installed pack, enabled for users or not: a user's lang passes PARAM_LANG when the
             // pack exists (lib/classes/param.php clean_param_value_lang, translation_exists($lang, true)).
             'languages' => array_map('strval', array_keys(get_string_manager()->get_list_of_translations(true))),
+            // Group restrictions of sections are enforced only with both (admin/settings/subsystems.php,
+            // lib/classes/plugininfo/availability.php get_enabled_plugins).
+            'group_restrictions' => !empty($CFG->enableavailability)
+                && empty(get_config('availability_group', 'disabled')),
         ];
     }
 
@@ -93,6 +97,8 @@ class get_info extends external_api {
             'filterall' => new external_value(PARAM_BOOL, 'filters apply to headings too ($CFG->filterall)'),
             'languages' => new external_multiple_structure(
                 new external_value(PARAM_RAW, 'language code'), 'installed language packs'),
+            'group_restrictions' => new external_value(PARAM_BOOL,
+                'access restrictions are on ($CFG->enableavailability) and availability_group is enabled'),
         ]);
     }
 }
