@@ -697,7 +697,7 @@ def sync_sessions(st: MoodleState, ctx: Ctx, cm: dict[str, Any], sessions: list[
             bydate[key] = s
     changed = False
     if any("group" in s for s in sessions) and cm["groupmode"] == 0:
-        cm["groupmode"] = 1  # set_coursemodule_groupmode($cm->id, VISIBLEGROUPS)
+        cm["groupmode"] = 2  # set_coursemodule_groupmode($cm->id, VISIBLEGROUPS); lib/grouplib.php: VISIBLEGROUPS = 2
         changed = True
     for want in sessions:
         groupid = 0

@@ -798,7 +798,7 @@ def test_attendance_sessions_for_one_group(moodle: MoodleSandbox, client: Moodle
     assert sorted((e["groupid"], e["name"]) for e in found if e["eventtype"] == "attendance") == [
         (0, "Attendance"), (gids["oca:g1"], "Attendance (Group Group oca:g1)"),
         (gids["oca:g2"], "Attendance (Group Group oca:g2)")]
-    assert moodle.state.modules[cmid]["groupmode"] == 1  # visible groups: group sessions can be taken
+    assert moodle.state.modules[cmid]["groupmode"] == 2  # VISIBLEGROUPS: group sessions can be taken
     assert upsert(client, course, [item([everyone, mentoring[0]])])[0]["changed"] is True
     assert modules(client, course)["att"]["settings"]["sessions"] == [everyone, mentoring[0]]
     e = fail(client, "local_ocasync_upsert_modules", {"courseid": course, "modules": [

@@ -233,6 +233,8 @@ def test_mentoring_per_organisation_has_group_attendance_sessions(applied: Appli
     by_group = Counter(s.get("group", "").removeprefix(OWNED) for s in sessions)
     # 5 lessons (6 less a holiday) and the kick-off for everyone; 3 mentoring sessions per organisation for it
     assert by_group == Counter({"": 6, "CSA-2024-A:cso-a": 3, "CSA-2024-A:cso-b": 3})
+    # visible groups (VISIBLEGROUPS = 2, lib/grouplib.php): sessions for everyone and per group both work
+    assert applied.sb.moodle.state.modules[mods["CSA-2024-A:davomat"]["cmid"]]["groupmode"] == 2
     att = [e for e in events(applied) if e["eventtype"] == "attendance"]
     assert Counter(int(e["groupid"]) for e in att) == Counter(
         {0: 6, gids["CSA-2024-A:cso-a"]: 3, gids["CSA-2024-A:cso-b"]: 3})
