@@ -226,3 +226,4 @@ class ObservedSite:
     attendance: bool = False
     #: installed language packs as the plugin reports them (None without the plugin: the setting decides)
     languages: tuple[str, ...] | None = None
+    plugin_version: int = 0

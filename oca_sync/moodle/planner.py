@@ -20,6 +20,9 @@ from .observe import CUSTOM_RESTRICTION
 
 SYSTEM = "moodle"
 
+#: local_ocasync 1.1: sections restricted to groups, attendance sessions for one group, installed languages.
+PLUGIN_GROUPS_VERSION = 2026120100
+
 
 @dataclass(frozen=True)
 class EnrolPayload:
@@ -134,6 +137,12 @@ def plan_moodle(
             if fields:
                 add("course", want.shortname, Action.UPDATE, fields, (have.id, want_here))
 
+    grouped = [s.key for ss in desired.plugin_sections.values() for s in ss if s.groups]
+    if observed.plugin and grouped and observed.plugin_version < PLUGIN_GROUPS_VERSION:
+        plan.notices.append(Notice("error", (
+            f"{len(grouped)} sessions are for some groups only (e.g. {grouped[0]}), which needs the companion plugin "
+            f"local_ocasync 1.1 (version {PLUGIN_GROUPS_VERSION}); the site has {observed.plugin_version}: upgrade "
+            "it (oca-sync moodle plugin build, then install the ZIP)")))
     if observed.plugin:
         _plan_content(desired, observed, plan, add, drift, prune)
     else:

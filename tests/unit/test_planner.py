@@ -184,6 +184,7 @@ def plugin_site(groups: tuple[str, ...], observed_groups: tuple[str, ...]) -> tu
     d.plugin_sections[CID] = [m.Section(course=CID, number=1, key="s1", name="One", summary="", groups=groups)]
     o = observed_matching(d)
     o.plugin = True
+    o.plugin_version = 2026120100
     o.plugin_sections = {CID: [m.Section(course=CID, number=0, name="", id=100),
                                replace(d.plugin_sections[CID][0], id=101, groups=observed_groups)]}
     return d, o
@@ -220,3 +221,17 @@ def test_restriction_groups_reads_only_the_shape_oca_sync_writes():
                   '{"op":"&","c":[{"type":"group","id":30}],"showc":[false]}',
                   '{"op":"|","c":[{"type":"date","d":">=","t":1}],"show":false}', "not json"):
         assert restriction_groups(other, refs) == (CUSTOM_RESTRICTION,), other
+
+
+def test_sessions_for_some_groups_need_plugin_1_1():
+    d, o = plugin_site((GID,), (GID,))
+    o.plugin_version = 2026112601
+    [notice] = [n for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices if n.level == "error"]
+    assert "local_ocasync 1.1" in notice.message and "2026112601" in notice.message
+
+
+def test_the_shipped_plugin_has_the_group_functions():
+    from oca_sync.moodle.planner import PLUGIN_GROUPS_VERSION
+    from oca_sync.moodle.plugin_zip import plugin_version
+
+    assert plugin_version()[0] >= PLUGIN_GROUPS_VERSION
