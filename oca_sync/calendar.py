@@ -11,6 +11,7 @@ from . import __version__
 from .errors import UsageError
 from .spec import LoadedSpec
 from .spec.clock import ambiguous
+from .spec.models import Group, Organisation
 from .spec.multilang import plain
 
 
@@ -18,6 +19,9 @@ def export_calendar(
     loaded: LoadedSpec, links: Mapping[str, str], *, organisation: str | None = None, lang: str | None = None
 ) -> bytes:
     """An .ics of the sessions (of the organisation's courses, when one is given).
+
+    With an organisation (or a group key: both name Moodle groups), sessions for
+    some groups only are listed only when they are for that one.
 
     ``links`` maps a session key (``prefix:programme:course:session``) to its
     Zoom join link. Times carry each session's time zone (with its VTIMEZONE).
@@ -30,10 +34,11 @@ def export_calendar(
     courses = [c.shortname for c in spec.courses]
     name = plain(spec.programme.name, lang, langs)
     if organisation is not None:
-        org = next((o for o in spec.organisations if o.key == organisation), None)
+        groups: list[Organisation | Group] = [*spec.organisations, *spec.groups]
+        org = next((o for o in groups if o.key == organisation), None)
         if org is None:
-            known = ", ".join(o.key for o in spec.organisations)
-            raise UsageError(f"no organisation {organisation!r} in {loaded.path} (known: {known})")
+            known = ", ".join(o.key for o in groups)
+            raise UsageError(f"no organisation or group {organisation!r} in {loaded.path} (known: {known})")
         courses = [c for c in courses if org.courses is None or c in org.courses]
         name += f" — {plain(org.name, lang, langs)}"
     cal = icalendar.Calendar()
@@ -45,6 +50,8 @@ def export_calendar(
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     for short in courses:
         for s in loaded.sessions.get(short, ()):
+            if organisation is not None and s.groups and organisation not in s.groups:
+                continue  # another organisation's session (e.g. its mentoring)
             key = f"{prefix}{short}:{s.key}"
             ev = icalendar.Event()
             ev.add("uid", f"{key}@oca-sync")

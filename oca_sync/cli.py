@@ -529,7 +529,8 @@ def calendar() -> None:
 @spec_argument
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: <programme>[-<organisation>].ics).")
-@click.option("--org", "organisation", metavar="KEY", help="Only the sessions of this organisation's courses.")
+@click.option("--org", "organisation", metavar="KEY",
+              help="Only the sessions of this organisation (or group): its courses, without other groups' sessions.")
 @click.option("--lang", metavar="CODE", help="Language of titles and descriptions (default: the first of the spec).")
 @pass_ctx
 def calendar_export(c: Ctx, spec: Path, output: Path | None, organisation: str | None, lang: str | None) -> None:

@@ -79,11 +79,12 @@ def hosts_of(loaded: LoadedSpec | None) -> list[str]:
 
 @contextmanager
 def sandboxes(loaded: LoadedSpec | None = None, *, moodle_port: int = 0, zoom_port: int = 0,
-              drive_port: int = 0) -> Iterator[Sandboxes]:
+              drive_port: int = 0, langs: tuple[str, ...] = ("en", "ru", "ky")) -> Iterator[Sandboxes]:
     """Start the emulators; with a spec, its staff are Zoom users and Zoom's clock is set two weeks
-    before the programme starts, so that its sessions are upcoming meetings."""
+    before the programme starts, so that its sessions are upcoming meetings. ``langs`` are the
+    language packs the Moodle emulator has installed."""
     with ExitStack() as stack:
-        moodle = stack.enter_context(MoodleSandbox(langs=("en", "ru", "ky"), multilang_filter=True, filterall=True,
+        moodle = stack.enter_context(MoodleSandbox(langs=langs, multilang_filter=True, filterall=True,
                                                    port=moodle_port))
         zoom = ZoomSandbox(users=hosts_of(loaded), port=zoom_port)
         if loaded is not None:

@@ -62,6 +62,8 @@ class Prepared:
     role_ids: dict[str, int]
     zoom: ZoomPrepared | None = None
     links: dict[str, str] = field(default_factory=dict)  # session key -> Zoom join link
+    #: the site's installed languages: reported by the plugin, else the setting (OCA_MOODLE_LANGUAGES)
+    languages: tuple[str, ...] = ("en",)
 
 
 @dataclass
@@ -110,6 +112,10 @@ def prepare(
     desired = build(loaded, site.languages, links)
     hooks.status(f"Reading {client.url} …")
     observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"))
+    languages = observed.languages or site.languages
+    if languages != site.languages:
+        # What is read depends only on keys, not on languages: building again is enough.
+        desired = build(loaded, languages, links)
     last = store.applied_state(scope(client, loaded)) if store else {}
     # With the plugin, role ids come from the site itself; else from the settings.
     role_ids = observed.role_ids if observed.role_ids is not None else site.role_ids
@@ -130,7 +136,7 @@ def prepare(
                                               "(OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET): "
                                               "no meeting is created or checked, and sections get no join link"))
     plan.extend(plan_moodle(desired, observed, role_ids, last_applied=last, prune=prune))
-    return Prepared(desired, observed, plan, role_ids, zp, links)
+    return Prepared(desired, observed, plan, role_ids, zp, links, languages)
 
 
 def _prepare_zoom(zoom: ZoomClient | None, loaded: LoadedSpec, store: StateStore | None, prune: bool,
@@ -245,10 +251,11 @@ def apply(
                             # Moodle's plan had placeholders for these links: plan it again with the real ones.
                             links = {**prep.links, **zr.join_urls}
                             links = {k: v for k, v in links.items() if v != PENDING_LINK}
-                            desired = build(loaded, site.languages, links)
+                            desired = build(loaded, prep.languages, links)
                             prep = Prepared(desired, prep.observed, plan_moodle(
                                 desired, prep.observed, prep.role_ids,
-                                last_applied=store.applied_state(sc), prune=prune), prep.role_ids, None, links)
+                                last_applied=store.applied_state(sc), prune=prune), prep.role_ids, None, links,
+                                prep.languages)
                     ledger = applied_records(prep.desired, prep.observed)
 
                     def record_stage(stage: str, ledger: dict[tuple[str, str], dict[str, Any]] = ledger) -> None:

@@ -175,14 +175,14 @@ class _Site:
                            "plugin, oca-sync cannot tell which is the spec's")
         return found[0] if found else None
 
-    def registers(self, attendanceid: int) -> dict[int, RegisterSession]:
-        """Sessions by start time (``sessdate``)."""
-        out: dict[int, RegisterSession] = {}
+    def registers(self, attendanceid: int) -> dict[int, list[RegisterSession]]:
+        """Sessions by start time (``sessdate``): one, or one per group for a session for some groups
+        (each lists its group's people: mod_attendance keeps one groupid per session)."""
+        out: dict[int, list[RegisterSession]] = {}
         for data in self.client.call("mod_attendance_get_sessions", {"attendanceid": attendanceid}):
             reg = RegisterSession.from_ws(data)
-            if reg.sessdate not in out:
-                out[reg.sessdate] = reg
-        return out
+            out.setdefault(reg.sessdate, []).append(reg)
+        return {k: sorted(v, key=lambda r: r.id) for k, v in out.items()}
 
 
 def _instances(zoom: ZoomClient, meeting_ids: list[int], s: Session, window: int
@@ -270,14 +270,17 @@ def _prepare_course(out: AttendancePlan, site: _Site, zoom: ZoomClient, loaded: 
         skey = f"{course.shortname}:{s.key}"
         row = SessionRow(skey, plain(s.title, langs[0], langs), s.start, "ended")
         out.sessions.append(row)
-        reg = registers.get(int(s.start.timestamp()))
-        if reg is None:
+        regs = registers.get(int(s.start.timestamp()), [])
+        if not s.groups:
+            regs = regs[:1]  # a session for everyone has one register (more at that time are not ours)
+        if not regs:
             row.state = "no register"
             out.plan.notices.append(Notice("warning", f"{skey}: the attendance activity has no session at "
                                                       f"{s.start:%Y-%m-%d %H:%M}: run apply first"))
             continue
-        for uid, statusid in reg.log.items():
-            out.moodle_status[(skey, uid)] = reg.acronym(statusid)
+        for reg in regs:
+            for uid, statusid in reg.log.items():
+                out.moodle_status[(skey, uid)] = reg.acronym(statusid)
         if s.end > now:
             row.state = "not ended"
             continue
@@ -298,12 +301,12 @@ def _prepare_course(out: AttendancePlan, site: _Site, zoom: ZoomClient, loaded: 
                                                       "in its time window: nothing is written"))
             continue
         rows = [r for inst in insts for r in rows_from_report(str(inst["uuid"]), _report(zoom, str(inst["uuid"])))]
-        _session_people(out, s, skey, reg, merge_rows(rows), matcher, th, records, row)
+        _session_people(out, s, skey, regs, merge_rows(rows), matcher, th, records, row)
 
 
-def _session_people(out: AttendancePlan, s: Session, skey: str, reg: RegisterSession, presences: list[Presence],
-                    matcher: Matcher, th: Thresholds, records: Mapping[tuple[str, int], Mapping[str, Any]],
-                    row: SessionRow) -> None:
+def _session_people(out: AttendancePlan, s: Session, skey: str, regs: list[RegisterSession],
+                    presences: list[Presence], matcher: Matcher, th: Thresholds,
+                    records: Mapping[tuple[str, int], Mapping[str, Any]], row: SessionRow) -> None:
     idx = matcher.index
     per_user: dict[int, list[Presence]] = {}
     for p in presences:
@@ -318,6 +321,16 @@ def _session_people(out: AttendancePlan, s: Session, skey: str, reg: RegisterSes
         else:
             row.unmatched += 1
     hold_absent = row.review > 0  # someone not yet identified may be one of the absent
+    for reg in regs:
+        _register_people(out, s, skey, reg, per_user, matcher, th, records, row, hold_absent)
+
+
+def _register_people(out: AttendancePlan, s: Session, skey: str, reg: RegisterSession,
+                     per_user: dict[int, list[Presence]], matcher: Matcher, th: Thresholds,
+                     records: Mapping[tuple[str, int], Mapping[str, Any]], row: SessionRow,
+                     hold_absent: bool) -> None:
+    """The statuses of one register (the session's, or one group's) from the matched presences."""
+    idx = matcher.index
     people: dict[int, PersonSession] = {}
     for uid in reg.users:
         ps = per_user.get(uid, [])
@@ -341,8 +354,12 @@ def _session_people(out: AttendancePlan, s: Session, skey: str, reg: RegisterSes
     sp = plan_session(skey, reg, people, ledger, out.usernames)
     out.plan.changes.extend(sp.changes)
     out.plan.drift.extend(sp.drift)
-    row.present, row.late, row.absent = sp.counts["P"], sp.counts["L"], sp.counts["A"]
-    row.held, row.by_hand, row.writes = sp.counts["held"], sp.counts["by-hand"], len(sp.changes)
+    row.present += sp.counts["P"]
+    row.late += sp.counts["L"]
+    row.absent += sp.counts["A"]
+    row.held += sp.counts["held"]
+    row.by_hand += sp.counts["by-hand"]
+    row.writes += len(sp.changes)
     if sp.counts["no-status"]:
         out.plan.notices.append(Notice("error", f"{skey}: the session's status set lacks an acronym P, L or A: "
                                                 f"it has {', '.join(reg.statuses) or 'none'}"))

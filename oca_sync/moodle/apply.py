@@ -25,8 +25,10 @@ from .planner import EnrolPayload, MembersPayload, SectionPayload
 BATCH = {"module": 50, "course": 50, "group": 200, "user": 200, "enrol": 500, "members": 500, "event": 100}
 
 #: The order of stages; each depends only on those before it.
-STAGES = ("category", "course", "section", "module", "section_delete", "group", "user", "enrolment", "members",
-          "event")
+#: Groups come before sections and modules, which refer to them (access restrictions, attendance sessions),
+#: and are deleted only after those no longer do.
+STAGES = ("category", "course", "group", "section", "module", "section_delete", "group_delete", "user", "enrolment",
+          "members", "event")
 
 Progress = Callable[[Change], None]
 
@@ -99,8 +101,8 @@ def execute(
     counts = ApplyCounts()
     by_kind: dict[str, list[Change]] = defaultdict(list)
     for c in plan.changes:
-        # A section is deleted only once the modules it held are gone.
-        stage = "section_delete" if c.kind == "section" and c.action is Action.DELETE else c.kind
+        # A section is deleted only once the modules it held are gone; a group once nothing refers to it.
+        stage = f"{c.kind}_delete" if c.kind in ("section", "group") and c.action is Action.DELETE else c.kind
         by_kind[stage].append(c)
 
     def done(changes: Sequence[Change]) -> None:
@@ -117,6 +119,7 @@ def execute(
         "module": lambda cs: _modules(client, cs, desired, ids, done),
         "section_delete": lambda cs: _plugin_sections(client, cs, desired, ids, done),
         "group": lambda cs: _groups(client, cs, ids, done),
+        "group_delete": lambda cs: _groups(client, cs, ids, done),
         "user": lambda cs: _users(client, cs, ids, done),
         "enrolment": lambda cs: _enrolments(client, cs, ids, done),
         "members": lambda cs: _members(client, cs, ids, done),
@@ -238,10 +241,15 @@ def _plugin_sections(client: MoodleClient, changes: list[Change], desired: m.Des
         upserts = [c for c in cs if c.action is not Action.DELETE]
         if upserts:
             adopt = dict(c.payload.adopt for c in upserts if c.payload.adopt)
+            wanted = desired.plugin_sections[course_key]
+            # Groups are sent only where restrictions are in play, so that a plugin older than 1.1 keeps working;
+            # "setgroups" says "set them", since REST cannot send an empty list.
+            restricting = any(s.groups for s in wanted) or any(f.name == "groups" for c in upserts for f in c.fields)
             client.call("local_ocasync_upsert_sections", {"courseid": courseid, "sections": [
                 {"key": s.key, "number": s.number, "name": s.name, "summary": s.summary, "visible": s.visible,
-                 **({"sectionid": adopt[s.key]} if s.key in adopt else {})}
-                for s in desired.plugin_sections[course_key]
+                 **({"sectionid": adopt[s.key]} if s.key in adopt else {}),
+                 **({"setgroups": True, "groups": list(s.groups)} if restricting else {})}
+                for s in wanted
             ]})
             done(upserts)
         deletes = [c for c in cs if c.action is Action.DELETE]
@@ -371,8 +379,10 @@ def _events(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -
             ev: m.Event = c.payload.event
             items.append({
                 "name": ev.name, "description": ev.description, "format": FORMAT_HTML,
-                "courseid": ids.courses[ev.course], "eventtype": "course",
-                "timestart": ev.timestart, "timeduration": ev.timeduration, "visible": 1,
+                "courseid": ids.courses[ev.course], "timestart": ev.timestart, "timeduration": ev.timeduration,
+                "visible": 1,
+                # core_calendar_create_calendar_events: a group event needs eventtype "group" and its groupid.
+                **({"eventtype": "group", "groupid": ids.groups[ev.group]} if ev.group else {"eventtype": "course"}),
             })
         _refused("core_calendar_create_calendar_events",
                  client.call("core_calendar_create_calendar_events", {"events": items}))

@@ -96,8 +96,9 @@ def _question(q: Question, position: int, text: Text, name: Name) -> dict[str, A
     }
 
 
-#: Name of the activity holding a session's Zoom join link.
-ZOOM_LINK_NAME = {"en": "Join on Zoom", "ru": "Подключиться в Zoom", "ky": "Zoom аркылуу кошулуу"}
+#: Name of the activity holding a session's Zoom join link; other languages get the English one.
+ZOOM_LINK_NAME = {"en": "Join on Zoom", "ru": "Подключиться в Zoom", "ky": "Zoom аркылуу кошулуу",
+                  "kk": "Zoom арқылы қосылу", "uz": "Zoom orqali qo‘shilish"}
 
 
 def build_course(
@@ -112,7 +113,8 @@ def build_course(
     sessions = loaded.sessions.get(course.shortname, ())
     sections = [
         m.Section(course=cid, number=i, key=s.key, name=name(s.title, "section.name"),
-                  summary=section_summary(s, loaded, text), visible=True)
+                  summary=section_summary(s, loaded, text), visible=True,
+                  groups=tuple(sorted(keys.group(course.shortname, g) for g in s.groups)))
         for i, s in enumerate(sessions, start=1)
     ]
     modules: dict[str, m.Module] = {}
@@ -121,7 +123,7 @@ def build_course(
         modules[idnumber] = m.Module(course=cid, idnumber=idnumber, **kw)
 
     langs = loaded.spec.programme.languages
-    zoom_name = text({lang: ZOOM_LINK_NAME[lang] for lang in langs})
+    zoom_name = text({lang: ZOOM_LINK_NAME.get(lang, ZOOM_LINK_NAME["en"]) for lang in langs})
     for s in sessions:
         link = (links or {}).get(keys.event(course.shortname, s.key))
         if link:
@@ -151,8 +153,11 @@ def build_course(
         att_sessions = [s for s in sessions if s.kind in course.attendance.sessions]
         add(keys.module(course.shortname, course.attendance.key), modname="attendance", section="",
             name=name(course.attendance.name, "module.name"), intro="", visible=True,
-            settings=settings_json(_attendance(course.attendance, att_sessions, text)))
-        events = {keys.event(course.shortname, s.key) for s in att_sessions}
+            settings=settings_json(_attendance(course.attendance, att_sessions, text,
+                                               lambda g: keys.group(course.shortname, g))))
+        # mod_attendance makes the calendar events of its sessions: a group event per group of a session.
+        events = {keys.group_event(course.shortname, s.key, g) if g else keys.event(course.shortname, s.key)
+                  for s in att_sessions for g in (s.groups or ("",))}
     return sections, modules, events
 
 
@@ -168,11 +173,13 @@ def _feedback(survey: Survey, loaded: LoadedSpec, text: Text, name: Name) -> dic
     }
 
 
-def _attendance(att: Attendance, sessions: list[Session], text: Text) -> dict[str, Any]:
-    return {
-        "grade": att.grade,
-        "sessions": [
-            {"sessdate": int(s.start.timestamp()), "duration": s.duration * 60, "description": text(s.title)}
-            for s in sessions
-        ],
-    }
+def _attendance(att: Attendance, sessions: list[Session], text: Text, group: Callable[[str], str]) -> dict[str, Any]:
+    """One attendance session per live session, or per group of a session for some groups
+    (a mod_attendance session has one ``groupid``); in the plugin's order: by start, then group."""
+    out = []
+    for s in sessions:
+        base = {"sessdate": int(s.start.timestamp()), "duration": s.duration * 60, "description": text(s.title)}
+        # "group" only when there is one: the shape stays the one older plugin versions read back.
+        out += [{**base, "group": group(g)} for g in s.groups] if s.groups else [base]
+    out.sort(key=lambda x: (x["sessdate"], x.get("group", "")))
+    return {"grade": att.grade, "sessions": out}

@@ -7,7 +7,8 @@ import html
 from collections.abc import Mapping, Sequence
 
 from ..spec import LoadedSpec
-from ..spec.models import MultiText, Person
+from ..spec.checks import group_courses
+from ..spec.models import Group, MultiText, Organisation, Person
 from ..spec.multilang import plain
 from . import model as m
 from .content import build_course
@@ -59,8 +60,9 @@ def build(
     def user_lang(lang: str) -> str:
         if lang in site_languages:
             return lang
-        fallback = next((x for x in langs if x in site_languages), site_languages[0])
-        notes.append(f"language {lang!r} is not installed on the site (OCA_MOODLE_LANGUAGES): "
+        # English is in every Moodle (lang/en in the code); the plugin lists packs by their names, not by preference.
+        fallback = next((x for x in [*langs, "en"] if x in site_languages), site_languages[0])
+        notes.append(f"language {lang!r} is not installed on the site ({', '.join(site_languages)}): "
                           f"people who prefer it get {fallback!r}")
         return fallback
 
@@ -107,18 +109,22 @@ def build(
             m.Section(course=cid, number=i, name=name(s.title, "section.name")) for i, s in enumerate(sessions, start=1)
         ]
         if spec.moodle.calendar_events:
-            site.events[cid] = {
-                keys.event(course.shortname, s.key): m.Event(
-                    course=cid,
-                    key=keys.event(course.shortname, s.key),
-                    name=name(s.title, "event.name"),
-                    description=text(s.summary) + _join(links.get(keys.event(course.shortname, s.key)))
-                    + event_marker(keys.event(course.shortname, s.key)),
-                    timestart=int(s.start.timestamp()),
-                    timeduration=s.duration * 60,
-                )
-                for s in sessions
-            }
+            site.events[cid] = {}
+            for s in sessions:
+                # A session for some groups gets one group event per group (an event holds one group).
+                targets = [(keys.group_event(course.shortname, s.key, g), keys.group(course.shortname, g))
+                           for g in s.groups] or [(keys.event(course.shortname, s.key), "")]
+                for key, group in targets:
+                    site.events[cid][key] = m.Event(
+                        course=cid,
+                        key=key,
+                        name=name(s.title, "event.name"),
+                        description=text(s.summary) + _join(links.get(keys.event(course.shortname, s.key)))
+                        + event_marker(key),
+                        timestart=int(s.start.timestamp()),
+                        timeduration=s.duration * 60,
+                        group=group,
+                    )
         sections, modules, att_events = build_course(loaded, course, cid, keys, text, name, links)
         site.plugin_sections[cid] = sections
         site.modules[cid] = modules
@@ -129,23 +135,38 @@ def build(
     def in_course(courses: list[str] | None, shortname: str) -> bool:
         return courses is None or shortname in courses
 
+    # Organisations and further groups: one Moodle group per course each (one key namespace).
+    in_groups = group_courses(spec)
+    members: dict[str, set[str]] = {}
+    grps: list[Organisation | Group] = [*spec.organisations, *spec.groups]
+    for grp in grps:
+        for course in spec.courses:
+            if course.shortname in in_groups[grp.key]:
+                cid, gid = keys.course(course.shortname), keys.group(course.shortname, grp.key)
+                site.groups[cid][gid] = m.Group(
+                    course=cid, idnumber=gid, name=name(grp.name, "group.name"), description=text(grp.description)
+                )
+                members[gid] = set()
+
+    def join(person: Person, cid: str, shortname: str, own: str | None = None) -> None:
+        """Group memberships of an enrolled person in one course: their organisation and their ``groups``."""
+        uid = keys.user(person.key)
+        for g in ([own] if own else []) + person.groups:
+            gid = keys.group(shortname, g)
+            if gid in members:  # a group that is not in this course: the person is in it elsewhere
+                members[gid].add(uid)
+
     for org in spec.organisations:
         for course in spec.courses:
             if not in_course(org.courses, course.shortname):
                 continue
             cid = keys.course(course.shortname)
-            gid = keys.group(course.shortname, org.key)
-            site.groups[cid][gid] = m.Group(
-                course=cid, idnumber=gid, name=name(org.name, "group.name"), description=text(org.description)
-            )
-            member_ids = []
             for member in loaded.members.get(org.key, ()):
                 u = user(member)
                 site.users[u.idnumber] = u
                 role = roles.member if member.role == "member" else roles.observer
                 _add_role(site.enrolments[cid], u.idnumber, role)
-                member_ids.append(u.idnumber)
-            site.members[gid] = frozenset(member_ids)
+                join(member, cid, course.shortname, org.key)
 
     if cut:
         unique = list(dict.fromkeys(cut))
@@ -160,6 +181,8 @@ def build(
         for course in spec.courses:
             if in_course(person.courses, course.shortname):
                 _add_role(site.enrolments[keys.course(course.shortname)], u.idnumber, role)
+                join(person, keys.course(course.shortname), course.shortname)
+    site.members.update({gid: frozenset(uids) for gid, uids in members.items()})
     return site
 
 

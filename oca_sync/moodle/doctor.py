@@ -110,6 +110,14 @@ def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> li
                             "Enable 'Filter all strings' (Site administration > Plugins > Filters > General)."))
     else:
         checks.append(Check("multilang filter", "ok", "on for content and headings"))
+    if pinfo.get("languages"):
+        # People's languages are set only to installed packs; texts in others are never shown.
+        checks.append(Check("languages", "ok", "installed: " + ", ".join(pinfo["languages"])))
+    if pinfo.get("group_restrictions") is False:
+        checks.append(Check("group restrictions", "warn", "access restrictions are off: sessions for some groups "
+                                                          "only are shown to everyone",
+                            "Turn on 'Enable restricted access' (Site administration > General > Advanced features) "
+                            "and 'Restriction by group' (Plugins > Availability restrictions > Manage restrictions)."))
 
     if role_ids is not None:
         try:

@@ -41,6 +41,10 @@ class Keys:
     def event(self, shortname: str, session: str) -> str:
         return f"{self.owned}{shortname}:{session}"
 
+    def group_event(self, shortname: str, session: str, group: str) -> str:
+        """The event of a session for one group (a Moodle group event has a single group)."""
+        return f"{self.event(shortname, session)}@{group}"
+
     def is_ours(self, idnumber: str | None) -> bool:
         return bool(idnumber) and str(idnumber).startswith(self.owned)
 
@@ -91,11 +95,14 @@ class Section(Record):
     key: str = ""
     summary: str = ""
     visible: bool = True
+    #: idnumbers of the groups the section is restricted to (sorted); () for everyone
+    groups: tuple[str, ...] = ()
     id: int | None = None
 
     def fields(self) -> dict[str, Any]:
         d = super().fields()
         d.pop("course")
+        d["groups"] = list(d["groups"])  # JSON-like, as the ledger stores it
         return d
 
 
@@ -160,6 +167,7 @@ class Event(Record):
     description: str
     timestart: int
     timeduration: int
+    group: str = ""  # idnumber of the group of a group event; "" for a course event
     id: int | None = None
 
 
@@ -216,3 +224,6 @@ class ObservedSite:
     modules: dict[str, dict[str, Module]] = field(default_factory=dict)
     role_ids: dict[str, int] | None = None
     attendance: bool = False
+    #: installed language packs as the plugin reports them (None without the plugin: the setting decides)
+    languages: tuple[str, ...] | None = None
+    plugin_version: int = 0

@@ -42,6 +42,9 @@ def observe(
     if site.plugin:
         info = client.call("local_ocasync_get_info")
         site.attendance = int(info.get("attendance_version") or 0) > 0
+        site.plugin_version = int(info.get("plugin_version") or 0)
+        if info.get("languages"):  # plugin 1.1 and later
+            site.languages = tuple(str(x) for x in info["languages"])
         site.role_ids = {r["shortname"]: int(r["id"]) for r in client.call("local_ocasync_list_roles")}
 
     say("category")
@@ -74,13 +77,11 @@ def observe(
     for idnumber, course in site.courses.items():
         say(f"course {course.shortname}")
         assert course.id is not None
-        if site.plugin:
-            _plugin_state(client, site, keys, idnumber, course.id)
-        else:
-            site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
         site.groups[idnumber] = {}
         site.foreign_group_names[idnumber] = set()
+        group_refs: dict[int, str] = {}  # every group of the course: id -> our idnumber, or "#id"
         for g in client.call("core_group_get_course_groups", {"courseid": course.id}, raw=True):
+            group_refs[int(g["id"])] = g["idnumber"] if keys.is_ours(g.get("idnumber")) else f"#{g['id']}"
             if keys.is_ours(g.get("idnumber")):
                 site.groups[idnumber][g["idnumber"]] = m.Group(
                     id=int(g["id"]), course=idnumber, idnumber=g["idnumber"], name=g["name"],
@@ -88,6 +89,10 @@ def observe(
                 )
             else:
                 site.foreign_group_names[idnumber].add(g["name"])
+        if site.plugin:
+            _plugin_state(client, site, keys, idnumber, course.id, group_refs)
+        else:
+            site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
         site.enrolled[idnumber] = _enrolled(client, course.id)
 
     say("users")
@@ -105,30 +110,63 @@ def observe(
     if ids:
         say("calendar events")
         by_id = {v: k for k, v in ids.items()}
-        result = client.call("core_calendar_get_calendar_events", {
-            "events": {"courseids": list(ids.values())},
-            "options": {"userevents": 0, "siteevents": 0, "timestart": 0, "timeend": 0, "ignorehidden": 0},
-        }, raw=True)
-        for e in result.get("events", []):
+        our_groups = {int(g.id): g.idnumber for gs in site.groups.values() for g in gs.values() if g.id}
+        options = {"userevents": 0, "siteevents": 0, "timestart": 0, "timeend": 0, "ignorehidden": 0}
+        listed: list[dict[str, Any]] = list(client.call("core_calendar_get_calendar_events", {
+            "events": {"courseids": list(ids.values())}, "options": options}, raw=True).get("events", []))
+        if our_groups:
+            # Group events come back only when asked for by group and *without* courses: with courses, the
+            # priority subquery of raw_event_retrieval_strategy::get_raw_events_legacy_implementation holds
+            # no group condition (userevents off), so events of type "group" are dropped (seen on 5.1).
+            listed += [e for e in client.call("core_calendar_get_calendar_events", {
+                "events": {"groupids": sorted(our_groups)}, "options": options}, raw=True).get("events", [])
+                if e.get("eventtype") == "group"]
+        for e in listed:
             course_key = by_id.get(int(e.get("courseid") or 0))
             match = _MARKER.search(e.get("description") or "")
-            if not course_key or not match or e.get("eventtype") != "course":
+            if not course_key or not match or e.get("eventtype") not in ("course", "group"):
                 continue  # not ours: never touched
+            group = our_groups.get(int(e.get("groupid") or 0), "") if e.get("eventtype") == "group" else ""
             ev = m.Event(
                 id=int(e["id"]), course=course_key, key=match.group(1), name=e["name"],
                 description=e.get("description") or "", timestart=int(e["timestart"]),
-                timeduration=int(e.get("timeduration") or 0),
+                timeduration=int(e.get("timeduration") or 0), group=group,
             )
             site.events.setdefault(course_key, {}).setdefault(ev.key, []).append(ev)
     return site
 
 
-def _plugin_state(client: MoodleClient, site: m.ObservedSite, keys: m.Keys, course_key: str, courseid: int) -> None:
+#: What a section restricted by hand (not by oca-sync) shows as its groups in a plan.
+CUSTOM_RESTRICTION = "(restricted by hand)"
+
+
+def restriction_groups(availability: str | None, group_refs: dict[int, str]) -> tuple[str, ...]:
+    """The groups of a section's availability, if it is the restriction oca-sync writes (one OR of group
+    conditions, docs/plugin-api.md); ``()`` for none, ``(CUSTOM_RESTRICTION,)`` for anything else."""
+    if not availability:
+        return ()
+    try:
+        tree = json.loads(availability)
+    except ValueError:
+        return (CUSTOM_RESTRICTION,)
+    conditions = tree.get("c") if isinstance(tree, dict) else None
+    if not isinstance(conditions, list) or not conditions:
+        # Moodle stores an emptied restriction as a tree without conditions: none.
+        return () if isinstance(tree, dict) and conditions == [] else (CUSTOM_RESTRICTION,)
+    if tree.get("op") != "|" or tree.get("show") is not False or any(
+            not isinstance(c, dict) or set(c) != {"type", "id"} or c["type"] != "group" for c in conditions):
+        return (CUSTOM_RESTRICTION,)
+    return tuple(sorted(group_refs.get(int(c["id"]), f"#{c['id']}") for c in conditions))
+
+
+def _plugin_state(client: MoodleClient, site: m.ObservedSite, keys: m.Keys, course_key: str, courseid: int,
+                  group_refs: dict[int, str]) -> None:
     """Sections with their keys and our modules, in one call (docs/plugin-api.md)."""
     state = client.call("local_ocasync_get_course_state", {"courseid": courseid})
     site.plugin_sections[course_key] = [
         m.Section(id=int(s["id"]), course=course_key, number=int(s["number"]), name=s.get("name") or "",
-                  key=s.get("key") or "", summary=s.get("summary") or "", visible=bool(s.get("visible", True)))
+                  key=s.get("key") or "", summary=s.get("summary") or "", visible=bool(s.get("visible", True)),
+                  groups=restriction_groups(s.get("availability"), group_refs))
         for s in state.get("sections", [])
     ]
     keyed = {int(s["number"]): s.get("key") or "" for s in state.get("sections", [])}

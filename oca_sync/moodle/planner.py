@@ -16,8 +16,12 @@ from typing import Any
 from ..plan import Action, Change, Drift, FieldChange, Notice, Plan, diff_fields
 from ..plan import short as short_text
 from . import model as m
+from .observe import CUSTOM_RESTRICTION
 
 SYSTEM = "moodle"
+
+#: local_ocasync 1.1: sections restricted to groups, attendance sessions for one group, installed languages.
+PLUGIN_GROUPS_VERSION = 2026120100
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,12 @@ def plan_moodle(
             if fields:
                 add("course", want.shortname, Action.UPDATE, fields, (have.id, want_here))
 
+    grouped = [s.key for ss in desired.plugin_sections.values() for s in ss if s.groups]
+    if observed.plugin and grouped and observed.plugin_version < PLUGIN_GROUPS_VERSION:
+        plan.notices.append(Notice("error", (
+            f"{len(grouped)} sessions are for some groups only (e.g. {grouped[0]}), which needs the companion plugin "
+            f"local_ocasync 1.1 (version {PLUGIN_GROUPS_VERSION}); the site has {observed.plugin_version}: upgrade "
+            "it (oca-sync moodle plugin build, then install the ZIP)")))
     if observed.plugin:
         _plan_content(desired, observed, plan, add, drift, prune)
     else:
@@ -341,6 +351,12 @@ def _plan_core_sections(desired: m.DesiredSite, observed: m.ObservedSite, plan: 
                 "left in place (sections carry no key of ours without the companion plugin)")))
 
     items = sum(len(v) for v in desired.modules.values()) + sum(len(v) for v in desired.plugin_sections.values())
+    restricted = sum(1 for v in desired.plugin_sections.values() for s in v if s.groups)
+    if restricted:
+        plan.notices.append(Notice("warning", (
+            f"{restricted} sessions are for some groups only, but their sections are open to everyone: Moodle's "
+            "core web services cannot set a section's access restriction. Install the companion plugin "
+            "local_ocasync to restrict them (oca-sync moodle doctor).")))
     if items:
         plan.notices.append(Notice("warning", (
             f"{items} items (section summaries, session content, surveys, attendance) are not "
@@ -372,6 +388,8 @@ def _plan_content(desired: m.DesiredSite, observed: m.ObservedSite, plan: Plan, 
                                                       FieldChange("name", None, s.name)), ContentPayload(cid))
                 continue
             drift("section", label, cur)
+            if not s.groups and cur.groups == (CUSTOM_RESTRICTION,):
+                cur = replace(cur, groups=())  # a restriction made by hand on a section for everyone: left alone
             fields = diff_fields(cur.fields(), s.fields())
             if fields:
                 add("section", label, Action.UPDATE, fields, ContentPayload(cid))

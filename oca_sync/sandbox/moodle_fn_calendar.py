@@ -82,7 +82,15 @@ def get_calendar_events(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     ev, opt = p["events"], p["options"]
     courses = list(ev["courseids"])
     groups = list(ev["groupids"])
-    categories = set(st.categories)  # an administrator manages every category
+    # An administrator (moodle/calendar:manageentries): the categories are those of the courses asked for
+    # and their parents; category:manage is checked without doanything, so no others
+    # (externallib.php get_calendar_events).
+    categories: set[int] = set()
+    for cid in courses:
+        cat = st.categories.get(int(st.courses[cid]["category"])) if cid in st.courses else None
+        while cat is not None:
+            categories.add(cat["id"])
+            cat = st.categories.get(int(cat.get("parent") or 0))
     users = [ctx.userid] if opt["userevents"] else []
     if opt["siteevents"]:
         courses.append(SITEID)
@@ -104,7 +112,36 @@ def get_calendar_events(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
             return True
         return bool(e["categoryid"]) and e["categoryid"] in categories
 
-    found = sorted((e for e in st.events.values() if wanted(e)), key=lambda e: (e["timestart"], e["id"]))
+    # raw_event_retrieval_strategy::get_raw_events_legacy_implementation(): an event is returned only if
+    # its (modulename, instance, eventtype) occurs, at its priority, among the events of a "subquery"
+    # that has no condition for the groups asked for unless users are: with userevents off and courses
+    # given, a group event (eventtype "group") never comes back; without courses or categories there is
+    # no subquery and it does.
+    def in_subquery(e: dict[str, Any]) -> bool:
+        if users and e["userid"] in users and e["courseid"] == 0 and e["groupid"] == 0 and not e["categoryid"]:
+            return True
+        if users and e["groupid"] and e["eventtype"] == "group":
+            return True  # an administrator sees every group's events (calendar_set_filters)
+        if e["groupid"] == 0 and e["courseid"] in courses and not e["categoryid"]:
+            return True
+        return e["groupid"] == 0 and e["courseid"] == 0 and bool(e["categoryid"]) and e["categoryid"] in categories
+
+    def kind(e: dict[str, Any]) -> tuple[Any, Any, Any]:
+        return (e.get("modulename"), e.get("instance"), e["eventtype"])
+
+    restricted = bool(users or [c for c in courses if c] or categories)
+    priority: dict[tuple[Any, Any, Any], Any] = {}
+    for e in st.events.values():
+        if restricted and in_subquery(e):
+            k = kind(e)
+            old = priority.get(k, "unset")
+            priority[k] = e.get("priority") if old == "unset" else (
+                old if e.get("priority") is None or (old is not None and old <= e["priority"]) else e["priority"])
+
+    def joined(e: dict[str, Any]) -> bool:
+        return not restricted or (kind(e) in priority and priority[kind(e)] == e.get("priority"))
+
+    found = sorted((e for e in st.events.values() if wanted(e) and joined(e)), key=lambda e: (e["timestart"], e["id"]))
     result: dict[int, dict[str, Any]] = {e["id"]: e for e in found}
     for eid in ev["eventids"]:
         if eid in st.events:

@@ -284,7 +284,7 @@ def create_section(st: MoodleState, course: dict[str, Any], position: int) -> di
 
 def update_section(st: MoodleState, course: dict[str, Any], section: dict[str, Any], data: dict[str, Any]) -> None:
     """course_update_section(): fields, and the modules' visibility with the section's."""
-    for key in ("name", "summary", "summaryformat"):
+    for key in ("name", "summary", "summaryformat", "availability"):
         if key in data:
             section[key] = data[key]
     if "visible" in data:
@@ -367,8 +367,33 @@ def sections_state(st: MoodleState, courseid: int) -> list[dict[str, Any]]:
     return [{
         "id": s["id"], "number": s["section"], "key": keys.get(s["id"], ""),
         "name": "" if s["name"] is None else str(s["name"]), "summary": str(s["summary"] or ""),
-        "visible": bool(s["visible"]),
+        "visible": bool(s["visible"]), "availability": str(s.get("availability") or ""),
     } for s in regular_sections(st, courseid)]
+
+
+def section_availability(st: MoodleState, courseid: int, idnumbers: list[str], current: str | None) -> Any:
+    """sections::availability(): an OR of group conditions hidden from others; None removes one of that
+    shape (and no other restriction); False leaves the section as it is."""
+    conditions = []
+    for idnumber in idnumbers:
+        group = next((g for g in st.groups.values() if g["courseid"] == courseid and idnumber != ""
+                      and g["idnumber"] == idnumber), None)
+        if group is None:
+            raise error("invalidgroup", idnumber)
+        conditions.append({"type": "group", "id": group["id"]})
+    have = json.loads(current) if current else None
+    if not conditions:
+        return None if _is_group_restriction(have) else False
+    want = {"op": "|", "c": conditions, "show": False}
+    return False if have == want else php_json_encode(want)
+
+
+def _is_group_restriction(tree: Any) -> bool:
+    if not isinstance(tree, dict) or tree.get("op") != "|" or tree.get("show") is not False:
+        return False
+    c = tree.get("c")
+    return isinstance(c, list) and bool(c) and all(
+        isinstance(x, dict) and x.get("type") == "group" and len(x) == 2 and "id" in x for x in c)
 
 
 def sections_upsert(st: MoodleState, course: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -405,6 +430,10 @@ def sections_upsert(st: MoodleState, course: dict[str, Any], items: list[dict[st
             data["summaryformat"] = FORMAT_HTML
         if bool(section["visible"]) != item["visible"]:
             data["visible"] = 1 if item["visible"] else 0
+        if item["setgroups"]:
+            availability = section_availability(st, courseid, item["groups"], section.get("availability"))
+            if availability is not False:
+                data["availability"] = availability
         if data:
             update_section(st, course, section, data)
             changed = True
@@ -566,14 +595,19 @@ def sync_questions(st: MoodleState, cm: dict[str, Any], questions: list[dict[str
 # Attendance sessions (classes/local/attendance_sessions.php)
 # --------------------------------------------------------------------------- #
 
-SESSION_FIELDS = ("sessdate", "duration", "description")
+SESSION_FIELDS = ("sessdate", "duration", "description", "group")
+
+
+def _session_key(sessdate: int, group: str) -> str:
+    """attendance_sessions::key(): start, then group ("" for everyone)."""
+    return f"{sessdate:020d}|{group}"
 
 
 def normalise_sessions(sessions: Any) -> list[dict[str, Any]]:
     arr = php_array(sessions)
     if arr is None or not is_php_list(arr):
         raise invalid_settings('"sessions" must be a list')
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for i, raw in enumerate(arr.values()):
         where = f"sessions[{i}]"
         s = php_array(raw)
@@ -585,29 +619,52 @@ def normalise_sessions(sessions: Any) -> list[dict[str, Any]]:
         if "sessdate" not in s:
             raise invalid_settings(f'{where} needs "sessdate"')
         sessdate = int_setting(s["sessdate"], f"{where}.sessdate", 1)
-        if sessdate in out:
-            raise invalid_settings(f"{where}: sessdate {sessdate} given twice")
+        group = s.get("group") if s.get("group") is not None else ""
+        if not isinstance(group, str):
+            raise invalid_settings(f"{where}: group must be an idnumber")
+        key = _session_key(sessdate, group)
+        if key in out:
+            raise invalid_settings(f"{where}: sessdate {sessdate} given twice" + (f" for group {group}" if group else ""))
         description = s.get("description") if s.get("description") is not None else ""
         if not isinstance(description, str):
             raise invalid_settings(f"{where}: description must be text")
         duration = s.get("duration") if s.get("duration") is not None else 0
-        out[sessdate] = {"sessdate": sessdate, "duration": int_setting(duration, f"{where}.duration", 0),
-                         "description": description}
+        out[key] = {"sessdate": sessdate, "duration": int_setting(duration, f"{where}.duration", 0),
+                    "description": description}
+        if group != "":
+            out[key]["group"] = group
     return [out[k] for k in sorted(out)]
 
 
+def _group_idnumbers(st: MoodleState, attendanceid: int) -> dict[int, str]:
+    courseid = st.mod_instances["attendance"][attendanceid]["course"]
+    return {g["id"]: g["idnumber"] for g in st.groups.values() if g["courseid"] == courseid and g["idnumber"]}
+
+
 def read_sessions(st: MoodleState, attendanceid: int) -> list[dict[str, Any]]:
-    found = sorted((s for s in st.attendance_sessions.values() if s["attendanceid"] == attendanceid),
-                   key=lambda s: (s["sessdate"], s["id"]))
-    return [{"sessdate": int(s["sessdate"]), "duration": int(s["duration"]),
-             "description": str(s["description"])} for s in found]
+    idnumbers = _group_idnumbers(st, attendanceid)
+    out: dict[str, dict[str, Any]] = {}
+    for s in st.attendance_sessions.values():
+        if s["attendanceid"] != attendanceid:
+            continue
+        session: dict[str, Any] = {"sessdate": int(s["sessdate"]), "duration": int(s["duration"]),
+                                   "description": str(s["description"])}
+        group = idnumbers.get(s["groupid"], f"#{s['groupid']}") if s["groupid"] else ""
+        if group:
+            session["group"] = group
+        out[_session_key(int(s["sessdate"]), group) + "\0" + f"{s['id']:020d}"] = session
+    return [out[k] for k in sorted(out)]
 
 
 def _session_event(st: MoodleState, ctx: Ctx, cm: dict[str, Any], sess: dict[str, Any]) -> None:
-    """attendance_create_calendar_event(): a course event of the activity, visible (the DB default)."""
+    """attendance_create_calendar_event(): an event of the activity (of the session's group, named after it),
+    visible (the DB default)."""
+    name = st.modules[cm["id"]]["name"]
+    if sess["groupid"]:
+        name += f" (Group {st.groups[sess['groupid']]['name']})"  # get_string('group', 'group')
     eid = st.next_id("event")
     st.events[eid] = {
-        "id": eid, "name": st.modules[cm["id"]]["name"], "description": sess["description"],
+        "id": eid, "name": name, "description": sess["description"],
         "format": sess["descriptionformat"], "categoryid": 0, "courseid": cm["course"], "groupid": sess["groupid"],
         "userid": ctx.userid, "repeatid": 0, "component": None, "modulename": "attendance",
         "instance": sess["attendanceid"], "type": 0, "eventtype": "attendance", "timestart": sess["sessdate"],
@@ -629,21 +686,31 @@ def sync_sessions(st: MoodleState, ctx: Ctx, cm: dict[str, Any], sessions: list[
     attendanceid = cm["instance"]
     existing = sorted((s for s in st.attendance_sessions.values() if s["attendanceid"] == attendanceid),
                       key=lambda s: (s["sessdate"], s["id"]))
-    bydate: dict[int, dict[str, Any]] = {}
+    groupids = {v: k for k, v in _group_idnumbers(st, attendanceid).items()}
+    bydate: dict[str, dict[str, Any]] = {}
     extra: list[dict[str, Any]] = []
     for s in existing:
-        if s["sessdate"] in bydate:
+        key = _session_key(s["sessdate"], str(s["groupid"]))
+        if key in bydate:
             extra.append(s)
         else:
-            bydate[s["sessdate"]] = s
+            bydate[key] = s
     changed = False
+    if any("group" in s for s in sessions) and cm["groupmode"] == 0:
+        cm["groupmode"] = 2  # set_coursemodule_groupmode($cm->id, VISIBLEGROUPS); lib/grouplib.php: VISIBLEGROUPS = 2
+        changed = True
     for want in sessions:
-        have = bydate.pop(want["sessdate"], None)
+        groupid = 0
+        if "group" in want:
+            if want["group"] not in groupids:
+                raise error("invalidgroup", want["group"])
+            groupid = groupids[want["group"]]
+        have = bydate.pop(_session_key(want["sessdate"], str(groupid)), None)
         if have is None:
             # mod_attendance_structure::add_session() with the plugin's new_session() defaults
             sid = st.next_id("attendance_sessions")
             sess = {
-                "id": sid, "attendanceid": attendanceid, "groupid": 0, "sessdate": want["sessdate"],
+                "id": sid, "attendanceid": attendanceid, "groupid": groupid, "sessdate": want["sessdate"],
                 "duration": want["duration"], "lasttaken": None, "lasttakenby": 0, "timemodified": now(),
                 "description": want["description"], "descriptionformat": FORMAT_HTML, "calendarevent": 1,
                 "caleventid": 0, "studentscanmark": 0, "allowupdatestatus": 0, "autoassignstatus": 0,
@@ -1063,6 +1130,9 @@ def modules_delete(st: MoodleState, course: dict[str, Any], idnumbers: list[str]
     "attendance_version": Value(PARAM_INT, "version of mod_attendance, 0 when not installed"),
     "multilang_enabled": Value(PARAM_BOOL, "filter_multilang is on globally"),
     "filterall": Value(PARAM_BOOL, "filters apply to headings too ($CFG->filterall)"),
+    "languages": Multiple(Value(PARAM_RAW, "language code"), "installed language packs"),
+    "group_restrictions": Value(PARAM_BOOL, "access restrictions are on ($CFG->enableavailability) and "
+                                            "availability_group is enabled"),
 }))
 def get_info(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     st = ctx.state
@@ -1071,7 +1141,15 @@ def get_info(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         "moodle_release": st.settings.release, "moodle_version": st.settings.version,
         "attendance_version": st.plugins.get("mod_attendance", 0),
         "multilang_enabled": st.settings.filters.multilang_enabled, "filterall": st.settings.filters.filterall,
+        # get_list_of_translations(true) is sorted by the packs' names (core_collator::asort), not by code
+        "languages": sorted(ctx.state_langs(), key=lambda code: LANGUAGE_NAMES.get(code, code)),
+        "group_restrictions": True,  # a fresh site: enableavailability defaults to 1, availability_group on
     }
+
+
+#: langconfig.php "thislanguage" of some packs (get_list_of_translations sorts by it)
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "ky": "Кыргызча", "kk": "Қазақша", "uz": "O‘zbekcha",
+                  "tg": "Тоҷикӣ", "tr": "Türkçe", "pt_br": "Português - Brasil", "de": "Deutsch"}
 
 
 #: role_get_name() of the standard roles (their name is empty; the language strings name them)
@@ -1120,6 +1198,7 @@ def list_roles(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
         "name": Value(PARAM_RAW, 'raw name, "" when unnamed'),
         "summary": Value(PARAM_RAW, "raw summary (HTML)"),
         "visible": Value(PARAM_BOOL, "visible"),
+        "availability": Value(PARAM_RAW, 'access restriction (JSON), "" for none'),
     }), "top-level sections (not delegated subsections), by number"),
     "modules": Multiple(Single({
         "cmid": Value(PARAM_INT, "course module id"),
@@ -1151,6 +1230,12 @@ def get_course_state(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         "visible": Value(PARAM_BOOL, "visible", VALUE_DEFAULT, True),
         "sectionid": Value(PARAM_INT, "existing unmapped section of the course to take under this key, 0 for none",
                            VALUE_DEFAULT, 0),
+        "setgroups": Value(PARAM_BOOL,
+                           'set the group restriction to "groups" (REST cannot send an empty list: this says "none")',
+                           VALUE_DEFAULT, False),
+        "groups": Multiple(Value(PARAM_RAW, "idnumber of a group of the course"),
+                           "with setgroups: restrict the section to members of these groups; none removes such a "
+                           "restriction", VALUE_DEFAULT, []),
     })),
 }), Multiple(Single({
     "key": Value(PARAM_RAW, "oca-sync key"),

@@ -84,13 +84,15 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
     out.members = members
     out.findings += roster_findings
     out.findings += check_people(people)
+    out.findings += check_group_memberships(spec, members, people)
     if tz is not None:
         out.sessions, found = expand(spec, tz)
         out.findings += found
         out.findings += check_sessions(spec, out.sessions, tz)
         out.findings += check_outcomes(spec, out.sessions, base_dir, files_root)
-        if not out.findings:  # on a spec with errors, warnings would only add noise
-            out.warnings += check_schedule(spec, out.sessions)
+    out.findings += check_session_groups(spec)
+    if tz is not None and not out.findings:  # on a spec with errors, warnings would only add noise
+        out.warnings += check_schedule(spec, out.sessions)
     return out
 
 
@@ -347,13 +349,13 @@ def check_outcomes(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], b
 
 
 def check_organisations(spec: CourseSpec) -> list[Finding]:
-    findings: list[Finding] = list(
-        _duplicates(
-            ((("organisations", i, "key"), o.key) for i, o in enumerate(spec.organisations)), "organisation key"
-        )
-    )
+    # Organisations and groups both become Moodle groups keyed by their key: one namespace.
+    group_keys = [(("organisations", i, "key"), o.key) for i, o in enumerate(spec.organisations)]
+    group_keys += [(("groups", i, "key"), g.key) for i, g in enumerate(spec.groups)]
+    findings: list[Finding] = list(_duplicates(group_keys, "organisation or group key"))
     shortnames = {c.shortname for c in spec.courses}
     owners = [("organisations", i, o.courses) for i, o in enumerate(spec.organisations)]
+    owners += [("groups", i, g.courses) for i, g in enumerate(spec.groups)]
     owners += [("staff", i, s.courses) for i, s in enumerate(spec.staff)]
     for section, i, courses in owners:
         for k, name in enumerate(courses or []):
@@ -440,11 +442,13 @@ def read_roster(
         if len(values) > len(header):
             findings.append((CsvLocation(name, line), f"{len(values)} values for {len(header)} columns"))
             continue
-        record = {
+        record: dict[str, object] = {
             column: value.strip()
             for column, value in zip(header, values, strict=False)
             if value.strip() and column in allowed
         }
+        if isinstance(record.get("groups"), str):  # several group keys in one cell: "track-a track-b"
+            record["groups"] = [g for g in re.split(r"[;,\s]+", str(record["groups"])) if g]
         try:
             out.append((Member.model_validate(record), CsvLocation(name, line)))
         except ValidationError as e:
@@ -468,3 +472,74 @@ def check_people(people: list[tuple[Person, Location]]) -> list[Finding]:
     findings += _duplicates(usernames, "username")
     findings += _duplicates(((at(w, "email"), p.email.casefold()) for p, w in people), "e-mail address")
     return _first_per_place(findings)
+
+
+# --- groups: memberships and sessions for some groups only ------------------------------
+
+
+def group_courses(spec: CourseSpec) -> dict[str, set[str]]:
+    """Every organisation or group key -> the course shortnames it exists in."""
+    every = [c.shortname for c in spec.courses]
+    owners = [(o.key, o.courses) for o in spec.organisations] + [(g.key, g.courses) for g in spec.groups]
+    out: dict[str, set[str]] = {}
+    for key, courses in owners:
+        out.setdefault(key, set(every if courses is None else courses))
+    return out
+
+
+def person_courses(spec: CourseSpec, members: dict[str, tuple[Member, ...]]) -> dict[str, set[str]]:
+    """Person key -> the courses the person is enrolled in (their organisation's, or their own as staff)."""
+    every = [c.shortname for c in spec.courses]
+    out: dict[str, set[str]] = {}
+    for org in spec.organisations:
+        for member in members.get(org.key, ()):
+            out.setdefault(member.key, set(every if org.courses is None else org.courses))
+    for s in spec.staff:
+        out.setdefault(s.key, set(every if s.courses is None else s.courses))
+    return out
+
+
+def check_group_memberships(
+    spec: CourseSpec, members: dict[str, tuple[Member, ...]], people: list[tuple[Person, Location]]
+) -> list[Finding]:
+    """A person's ``groups`` name known groups that exist in a course the person is enrolled in."""
+    known = group_courses(spec)
+    enrolled = person_courses(spec, members)
+    findings: list[Finding] = []
+    for person, where in people:
+        def at(k: int | None) -> Location:
+            if isinstance(where, CsvLocation):
+                return CsvLocation(where.file, where.line, "groups")
+            return where + (("groups",) if k is None else ("groups", k))
+
+        for k, key in enumerate(person.groups):
+            if key not in known:
+                findings.append((at(k), f"unknown group {key!r} (known: {', '.join(sorted(known)) or 'none'})"))
+            elif not enrolled.get(person.key, set()) & known[key]:
+                findings.append((at(k), f"{person.key!r} is enrolled in no course of group {key!r} "
+                                        f"({', '.join(sorted(known[key]))})"))
+        if len(set(person.groups)) != len(person.groups):
+            findings.append((at(None), "a group is listed twice"))
+    return findings
+
+
+def check_session_groups(spec: CourseSpec) -> list[Finding]:
+    """A session's ``groups`` name organisations or groups that exist in the session's course."""
+    known = group_courses(spec)
+    findings: list[Finding] = []
+    for i, course in enumerate(spec.courses):
+        for j, session in enumerate(course.sessions):
+            if session.groups is None:
+                continue
+            here: SpecPath = ("courses", i, "sessions", j, "groups")
+            if not session.groups:
+                findings.append((here, "an empty list would hide the session from everyone; leave groups out "
+                                       "for a session for everyone"))
+            for k, key in enumerate(session.groups):
+                if key not in known:
+                    findings.append((here + (k,), f"unknown organisation or group {key!r} "
+                                                  f"(known: {', '.join(sorted(known)) or 'none'})"))
+                elif course.shortname not in known[key]:
+                    findings.append((here + (k,), f"group {key!r} is not in course {course.shortname}"))
+            findings += _duplicates(((here + (k,), key) for k, key in enumerate(session.groups)), "group")
+    return findings

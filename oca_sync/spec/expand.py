@@ -117,6 +117,7 @@ def _expand_one(spec: SessionSpec, index: int, course: Course, tz: ZoneInfo) -> 
             duration=spec.duration,
             host=spec.host,
             content=tuple(spec.content),
+            groups=tuple(spec.groups or ()),
             source_index=index,
         )
 

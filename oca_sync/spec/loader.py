@@ -320,6 +320,8 @@ _PATTERNS = {
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an e-mail address",
     r"^[a-z0-9_.@-]+$": "lowercase letters, digits, '_', '.', '@' or '-'",
     r"^[A-Z]{2}$": "a two-letter country code in capitals (KG)",
+    r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$": "a Moodle language code: lowercase letters, digits and '_' "
+    "(en, kk, uz, pt_br)",
 }
 
 _EXPECTED = {

@@ -17,7 +17,12 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
-Lang = Literal["en", "ru", "ky"]
+#: A Moodle language code: the name of a language pack's folder (``en``, ``kk``, ``uz``, ``pt_br``, ``en_us_k12``).
+#: Moodle takes any PARAM_SAFEDIR name that has a langconfig.php (core_string_manager_standard::
+#: get_list_of_translations, lib/classes/param.php clean_param_value_lang); its packs use lowercase letters,
+#: digits and underscores, and ``user.lang`` holds 30 characters (lib/db/install.xml). Whether a pack is
+#: installed is a fact of the site, checked at plan time.
+Lang = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$", max_length=30)]
 
 #: Keys are short, stable, lowercase identifiers; they end up in Moodle idnumbers.
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")]
@@ -183,6 +188,8 @@ class SessionSpec(Strict):
     )
     duration: Minutes
     host: Key | None = Field(default=None, description="Staff key of the host (Zoom meeting owner).")
+    groups: list[Key] | None = Field(
+        default=None, description="Keys of the organisations or groups the session is for; default: everyone.")
     content: list[Content] = Field(default_factory=list)
 
     @field_validator("duration", mode="before")
@@ -272,6 +279,8 @@ class Person(Strict):
         default=None, description="Moodle username (lowercase); defaults to the key."
     )
     lang: Lang | None = None
+    groups: list[Key] = Field(
+        default_factory=list, description="Keys of further groups (see `groups`) or organisations the person is in.")
     city: str | None = None
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
 
@@ -325,6 +334,15 @@ class Organisation(Strict):
     campaign: Campaign | None = None
 
 
+class Group(Strict):
+    """A Moodle group that is not an organisation (e.g. a thematic track); people join it by key."""
+
+    key: Key
+    name: MultiText
+    description: MultiText = ""
+    courses: list[str] | None = Field(default=None, description="Course shortnames; default: every course.")
+
+
 class Staff(Person):
     role: Literal["trainer", "mentor", "manager", "observer"]
     zoom_user: str | None = Field(
@@ -376,6 +394,8 @@ class CourseSpec(Strict):
     moodle: MoodleSettings
     courses: list[Course] = Field(min_length=1)
     organisations: list[Organisation] = Field(default_factory=list)
+    groups: list[Group] = Field(
+        default_factory=list, description="Further groups; organisations are groups too (one key namespace).")
     staff: list[Staff] = Field(default_factory=list)
     zoom: ZoomSettings = ZoomSettings()
     drive: DriveSettings = DriveSettings()
@@ -404,6 +424,7 @@ class Session(BaseModel):
     duration: int
     host: str | None
     content: tuple[Content, ...]
+    groups: tuple[str, ...] = ()  # organisation/group keys the session is for; () for everyone
     source_index: int  # index of the SessionSpec it came from (for error locations)
 
     @property

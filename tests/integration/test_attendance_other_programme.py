@@ -90,3 +90,41 @@ def test_mentoring_only_with_the_programmes_own_thresholds(tmp_path: Path) -> No
         assert status["sasha"] == "" and status["aigerim2"] == ""  # absent, held while "Aigerim" is reviewed
         assert [i.name for i in plan.review] == ["Aigerim"]
         assert att.apply(client, plan, store).written == 2
+
+
+def test_a_session_for_two_groups_fills_each_groups_register(tmp_path: Path) -> None:
+    # mod_attendance keeps one groupid per session: a clinic for both CSOs is two registers at one time
+    text = SPEC.replace("        title: \"Clinic {n}\"\n", "        title: \"Clinic {n}\"\n        groups: [qazaq, slovo]\n")
+    loaded = parse_spec_text(text, "kz24.yaml", tmp_path)
+    with sandboxes(loaded) as sb:
+        client, zoom = sb.moodle_client(), sb.zoom_client()
+        store = StateStore(f"sqlite:///{tmp_path}/state.sqlite")
+        sync.apply(client, loaded, sb.site(), store, zoom=zoom)
+        found = observe_meetings(zoom, desired_meetings(loaded))
+        mid = next(m.id for k, ms in found.items() if k.endswith("AML-A:clinic-01") for m in ms)
+        sb.zoom.set_participants(mid, [
+            {"name": "Aigerim Nurlankyzy", "segments": [(0, 16)]},
+            {"name": "Sasha Kim", "segments": [(0, 16)]},
+        ], instance=0)
+        sb.zoom.set_participants(mid, [
+            {"name": "Aigerim Nurlankyzy", "segments": [(0, 22)]},
+            {"name": "Sasha Kim", "segments": [(0, 22)]},
+        ], instance=1)
+        clinic = next(s for s in loaded.sessions["AML-A"] if s.key == "clinic-01")
+        sb.zoom.set_time((clinic.end + dt.timedelta(hours=1)).astimezone(dt.timezone.utc))
+        plan = att.prepare(client, zoom, loaded, store, now=clinic.end + dt.timedelta(hours=1))
+        row = next(r for r in plan.sessions if r.session == "AML-A:clinic-01")
+        assert (row.state, row.present, row.absent) == ("ended", 2, 2)  # aigerim and sasha; dauren, aigerim2
+        assert att.apply(client, plan, store).written == 4
+        [course] = client.call("core_course_get_courses_by_field", {"field": "shortname", "value": "AML-A"})["courses"]
+        groups = {g["id"]: g["name"] for g in client.call("core_group_get_course_groups", {"courseid": course["id"]})}
+        state = client.call("local_ocasync_get_course_state", {"courseid": course["id"]})
+        [instance] = [m["instance"] for m in state["modules"] if m["modname"] == "attendance"]
+        users = {u["id"]: u["username"] for u in client.call("core_enrol_get_enrolled_users", {"courseid": course["id"]})}
+        logged = {}
+        for sess in client.call("mod_attendance_get_sessions", {"attendanceid": instance}):
+            if sess["sessdate"] == int(clinic.start.timestamp()):
+                logged[groups[sess["groupid"]]] = sorted(users[int(x["studentid"])] for x in sess["attendance_log"])
+        assert logged == {"Qazaq Media": ["aigerim", "aigerim2", "dauren"], "Slovo": ["sasha"]}
+        again = att.prepare(client, zoom, loaded, store, now=clinic.end + dt.timedelta(hours=1))
+        assert again.plan.changes == []

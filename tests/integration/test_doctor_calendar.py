@@ -22,7 +22,8 @@ def test_doctor_on_a_ready_site(moodle_plugin, client_plugin):
     checks = diagnose(client_plugin, dict(DEFAULT_ROLE_IDS))
     assert statuses(checks) == {"web services": "ok", "Moodle version": "ok", "core functions": "ok",
                                 "companion plugin": "ok", "mod_attendance": "ok", "multilang filter": "ok",
-                                "roles": "ok"}
+                                "languages": "ok", "roles": "ok"}
+    assert {c.name: c.detail for c in checks}["languages"] == "installed: en, ky, ru"
 
 
 def test_doctor_names_what_is_missing_and_how_to_fix_it():

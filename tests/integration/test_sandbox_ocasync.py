@@ -103,10 +103,14 @@ def test_get_info(client: MoodleClient) -> None:
         "plugin_version": version, "plugin_release": release, "moodle_release": "5.1+ (Build: 20251017)",
         "moodle_version": "2025100600.02", "attendance_version": 2024020500,
         "multilang_enabled": False, "filterall": False,
+        # sorted by the packs' own names, as get_list_of_translations() does: English, Кыргызча, Русский
+        "languages": ["en", "ky", "ru"], "group_restrictions": True,
     }
-    with MoodleSandbox(token=TOKEN, attendance=False, multilang_filter=True, filterall=True) as other:
+    with MoodleSandbox(token=TOKEN, attendance=False, multilang_filter=True, filterall=True,
+                       langs=("en", "uz", "kk")) as other:
         info = MoodleClient(other.url, TOKEN, timeout=10).call("local_ocasync_get_info")
         assert (info["attendance_version"], info["multilang_enabled"], info["filterall"]) == (0, True, True)
+        assert info["languages"] == ["en", "uz", "kk"]  # English, O‘zbekcha, Қазақша
 
 
 def test_list_roles(client: MoodleClient) -> None:
@@ -732,3 +736,71 @@ def test_the_client_uploads_and_creates_a_resource(moodle: MoodleSandbox, client
     e = fail(other, "local_ocasync_upsert_modules", {"courseid": course, "modules": [
         {"idnumber": "x", "modname": "resource", "sectionkey": "", "settings": json.dumps({"draftitemid": draft})}]})
     assert e.remote_message.endswith("holds 0 files, not 1")
+
+
+# --------------------------------------------------------------------------- #
+# Sessions for some groups only (plugin 1.1)
+# --------------------------------------------------------------------------- #
+
+
+def new_groups(client: MoodleClient, courseid: int, *idnumbers: str) -> dict[str, int]:
+    made = client.call("core_group_create_groups", {"groups": [
+        {"courseid": courseid, "name": f"Group {i}", "description": "", "idnumber": i} for i in idnumbers]})
+    return {g["idnumber"]: int(g["id"]) for g in made}
+
+
+def test_sections_are_restricted_to_groups_and_released(moodle: MoodleSandbox, client: MoodleClient,
+                                                        course: int) -> None:
+    gids = new_groups(client, course, "oca:g1", "oca:g2")
+
+    def availability() -> dict[str, str]:
+        return {s["key"]: s["availability"] for s in state(client, course)["sections"] if s["key"]}
+
+    s1 = {"key": "s1", "number": 1, "name": "Session 1"}
+    s2 = {"key": "s2", "number": 2, "name": "Session 2"}
+    assert [r["changed"] for r in sections(client, course, [{**s1, "setgroups": True, "groups": ["oca:g2", "oca:g1"]}, s2])] == [
+        True, False]
+    assert json.loads(availability()["s1"]) == {
+        "op": "|", "c": [{"type": "group", "id": gids["oca:g2"]}, {"type": "group", "id": gids["oca:g1"]}],
+        "show": False}
+    assert availability()["s2"] == ""
+    assert not any(r["changed"] for r in sections(client, course, [{**s1, "setgroups": True, "groups": ["oca:g2", "oca:g1"]}, s2]))
+    # Without setgroups the restriction is not touched; with setgroups and no groups ours is removed.
+    assert not sections(client, course, [s1])[0]["changed"]
+    assert sections(client, course, [{**s1, "setgroups": True}])[0]["changed"] and availability()["s1"] == ""
+    # A restriction made by hand stays then; an unknown group is refused and nothing is written.
+    by_hand = '{"op":"&","c":[{"type":"date","d":">=","t":1700000000}],"showc":[true]}'
+    [sec] = [s for s in moodle.state.sections.values() if s["course"] == course and s["section"] == 2]
+    sec["availability"] = by_hand
+    assert not sections(client, course, [{**s2, "setgroups": True}])[0]["changed"]
+    assert availability()["s2"] == by_hand
+    e = fail(client, "local_ocasync_upsert_sections", {"courseid": course, "sections": [
+        {**s1, "setgroups": True, "groups": ["oca:g1"]}, {**s2, "setgroups": True, "groups": ["oca:nope"]}]})
+    assert e.errorcode == "invalidgroup" and e.message.endswith('No group with idnumber "oca:nope" in this course.')
+    assert availability() == {"s1": "", "s2": by_hand}
+
+
+def test_attendance_sessions_for_one_group(moodle: MoodleSandbox, client: MoodleClient, course: int) -> None:
+    gids = new_groups(client, course, "oca:g1", "oca:g2")
+
+    def item(sessions: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"idnumber": "att", "modname": "attendance", "sectionkey": "s1", "name": "Attendance",
+                "settings": {"grade": 10, "sessions": sessions}}
+
+    mentoring = [{"sessdate": SESS, "duration": 3600, "description": "M", "group": g} for g in ("oca:g2", "oca:g1")]
+    everyone = {"sessdate": SESS, "duration": 3600, "description": "All"}
+    cmid = upsert(client, course, [item([*mentoring, everyone])])[0]["cmid"]
+    # Sorted by start, then group ("" first): the shape get_course_state reads back.
+    assert modules(client, course)["att"]["settings"]["sessions"] == [everyone, mentoring[1], mentoring[0]]
+    assert upsert(client, course, [item([mentoring[1], everyone, mentoring[0]])])[0]["changed"] is False
+    found = client.call("core_calendar_get_calendar_events", {"events": {
+        "courseids": [course], "groupids": list(gids.values())}})["events"]
+    assert sorted((e["groupid"], e["name"]) for e in found if e["eventtype"] == "attendance") == [
+        (0, "Attendance"), (gids["oca:g1"], "Attendance (Group Group oca:g1)"),
+        (gids["oca:g2"], "Attendance (Group Group oca:g2)")]
+    assert moodle.state.modules[cmid]["groupmode"] == 2  # VISIBLEGROUPS: group sessions can be taken
+    assert upsert(client, course, [item([everyone, mentoring[0]])])[0]["changed"] is True
+    assert modules(client, course)["att"]["settings"]["sessions"] == [everyone, mentoring[0]]
+    e = fail(client, "local_ocasync_upsert_modules", {"courseid": course, "modules": [
+        {**item([{**everyone, "group": "oca:nope"}]), "settings": json.dumps(item([{**everyone, "group": "oca:nope"}])["settings"])}]})
+    assert e.errorcode == "invalidgroup"

@@ -44,7 +44,7 @@ def test_every_spec_field_is_documented():
     missing = []
     for cls in (m.CourseSpec, m.Programme, m.MoodleSettings, m.Category, m.RoleMap, m.Course, m.SessionSpec,
                 m.Recurrence, m.UrlContent, m.PageContent, m.FileContent, m.LabelContent, m.Survey, m.Question,
-                m.Attendance, m.Organisation, m.Member, m.Staff, m.ZoomSettings, m.DriveSettings,
+                m.Attendance, m.Organisation, m.Group, m.Member, m.Staff, m.ZoomSettings, m.DriveSettings,
                 m.CourseCompletion, m.AttendanceRule, m.Campaign, m.CampaignPlatform, m.CampaignTargets,
                 m.ReportSettings):
         missing += [f"{cls.__name__}.{name}" for name in cls.model_fields if name not in doc]

@@ -177,3 +177,61 @@ def test_times_are_shown_in_the_programme_zone():
     text = "\n".join(render_lines(plan, tz=ZoneInfo("Asia/Bishkek")))
     assert "timestart: 1970-01-01 06:02 +06" in text  # 150 s after the epoch, in UTC+6
     assert "timestart: 150" in "\n".join(render_lines(plan))  # raw without a zone, as in --json
+
+
+def plugin_site(groups: tuple[str, ...], observed_groups: tuple[str, ...]) -> tuple[m.DesiredSite, m.ObservedSite]:
+    d = desired()
+    d.plugin_sections[CID] = [m.Section(course=CID, number=1, key="s1", name="One", summary="", groups=groups)]
+    o = observed_matching(d)
+    o.plugin = True
+    o.plugin_version = 2026120100
+    o.plugin_sections = {CID: [m.Section(course=CID, number=0, name="", id=100),
+                               replace(d.plugin_sections[CID][0], id=101, groups=observed_groups)]}
+    return d, o
+
+
+def test_a_session_for_some_groups_restricts_its_section():
+    d, o = plugin_site((GID,), ())
+    [change] = plan_moodle(d, o, DEFAULT_ROLE_IDS).changes
+    assert (change.kind, change.key, change.action) == ("section", "C1#s1", Action.UPDATE)
+    assert [(f.name, f.old, f.new) for f in change.fields] == [("groups", [], [GID])]
+    d, o = plugin_site((GID,), (GID,))
+    assert plan_moodle(d, o, DEFAULT_ROLE_IDS).empty
+
+
+def test_a_restriction_made_by_hand_is_left_alone_unless_the_spec_restricts_the_section():
+    from oca_sync.moodle.observe import CUSTOM_RESTRICTION
+
+    d, o = plugin_site((), (CUSTOM_RESTRICTION,))
+    assert plan_moodle(d, o, DEFAULT_ROLE_IDS).empty
+    d, o = plugin_site((GID,), (CUSTOM_RESTRICTION,))
+    [change] = plan_moodle(d, o, DEFAULT_ROLE_IDS).changes
+    assert [(f.name, f.old, f.new) for f in change.fields] == [("groups", [CUSTOM_RESTRICTION], [GID])]
+
+
+def test_restriction_groups_reads_only_the_shape_oca_sync_writes():
+    from oca_sync.moodle.observe import CUSTOM_RESTRICTION, restriction_groups
+
+    refs = {30: GID, 31: "#31"}
+    ours = '{"op":"|","c":[{"type":"group","id":31},{"type":"group","id":30}],"show":false}'
+    assert restriction_groups(ours, refs) == ("#31", GID)
+    assert restriction_groups(None, refs) == restriction_groups("", refs) == ()
+    assert restriction_groups('{"op":"&","c":[],"showc":[]}', refs) == ()  # emptied in the form
+    for other in ('{"op":"|","c":[{"type":"group","id":30}],"show":true}',  # shown greyed out to others
+                  '{"op":"&","c":[{"type":"group","id":30}],"showc":[false]}',
+                  '{"op":"|","c":[{"type":"date","d":">=","t":1}],"show":false}', "not json"):
+        assert restriction_groups(other, refs) == (CUSTOM_RESTRICTION,), other
+
+
+def test_sessions_for_some_groups_need_plugin_1_1():
+    d, o = plugin_site((GID,), (GID,))
+    o.plugin_version = 2026112601
+    [notice] = [n for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices if n.level == "error"]
+    assert "local_ocasync 1.1" in notice.message and "2026112601" in notice.message
+
+
+def test_the_shipped_plugin_has_the_group_functions():
+    from oca_sync.moodle.planner import PLUGIN_GROUPS_VERSION
+    from oca_sync.moodle.plugin_zip import plugin_version
+
+    assert plugin_version()[0] >= PLUGIN_GROUPS_VERSION

@@ -217,8 +217,11 @@ def php_tree(node: Any) -> Any:
                 False if allownull is None else const(allownull))
     if node.cls == "external_multiple_structure":
         content, desc, required, default, allownull = (a + [None] * 5)[:5]
+        default = const(default)
+        if default == {}:  # PHP's [] is also the empty list, the only kind a multiple structure takes
+            default = []
         return ("multiple", php_tree(content), desc or "", 1 if required is None else const(required),
-                const(default), False if allownull is None else const(allownull))
+                default, False if allownull is None else const(allownull))
     if node.cls == "external_value":
         ptype, desc, required, default, allownull = (a + [None] * 5)[:5]
         return ("value", const(ptype), desc or "", 1 if required is None else const(required), const(default),

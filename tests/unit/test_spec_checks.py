@@ -154,7 +154,7 @@ def test_duplicate_organisation_key(tmp_path: Path) -> None:
         ),
     )
     assert where(issue) == (44, 11, "organisations[1].key")
-    assert issue.message == "duplicate organisation key 'org' (first used at organisations[0].key)"
+    assert issue.message == "duplicate organisation or group key 'org' (first used at organisations[0].key)"
 
 
 def test_duplicate_person_key_across_members_and_staff(tmp_path: Path) -> None:
@@ -454,3 +454,67 @@ def test_password_email_off_needs_an_external_auth(tmp_path: Path) -> None:
     assert issue.path == "moodle.password_email" and "external auth" in issue.message
     loaded = load_spec(write(tmp_path, text.replace("password_email: false", "password_email: false\n  auth: oauth2")))
     assert loaded.spec.moodle.password_email is False
+
+
+# --- groups and sessions for some groups ---------------------------------------------------------------
+
+GROUPS = BASE.replace(
+    "      - {key: ann, firstname: Ann, lastname: Lee, email: ann@example.org}\n",
+    "      - {key: ann, firstname: Ann, lastname: Lee, email: ann@example.org, groups: [track]}\n",
+) + "groups:\n  - {key: track, name: Track}\n"
+
+
+def test_a_person_in_a_further_group_and_a_session_for_one_group_are_valid(tmp_path: Path) -> None:
+    text = add_after(GROUPS, '        title: "Mentoring {n}"\n', "        groups: [org]\n")
+    loaded = load_spec(write(tmp_path, text))
+    assert loaded.members["org"][0].groups == ["track"]
+    assert [s.groups for s in loaded.sessions["C1"]] == [(), ("org",), ("org",), ("org",)]
+
+
+def test_a_person_in_an_unknown_group(tmp_path: Path) -> None:
+    issue = one(tmp_path, GROUPS.replace("groups: [track]", "groups: [trak]"))
+    assert where(issue) == (43, 84, "organisations[0].members[0].groups[0]")
+    assert issue.message == "unknown group 'trak' (known: org, track)"
+
+
+def test_an_organisation_and_a_group_share_one_key_namespace(tmp_path: Path) -> None:
+    issue = one(tmp_path, GROUPS + "  - {key: org, name: Same}\n")
+    assert where(issue) == (49, 11, "groups[1].key")
+    assert issue.message == "duplicate organisation or group key 'org' (first used at organisations[0].key)"
+
+
+def test_a_person_in_a_group_of_a_course_they_are_not_in(tmp_path: Path) -> None:
+    text = GROUPS.replace("  - {key: track, name: Track}\n", "  - {key: track, name: Track, courses: [C2]}\n")
+    text = text.replace("courses:\n  - shortname: C1\n", "courses:\n  - shortname: C2\n    fullname: Two\n"
+                        "    start: 2022-01-10\n    end: 2022-05-06\n  - shortname: C1\n")
+    text = text.replace("    name: Org\n", "    name: Org\n    courses: [C1]\n")
+    issue = one(tmp_path, text)
+    assert issue.path == "organisations[0].members[0].groups[0]"
+    assert issue.message == "'ann' is enrolled in no course of group 'track' (C2)"
+
+
+def test_a_roster_row_in_an_unknown_group_names_the_csv_line(tmp_path: Path) -> None:
+    text = GROUPS.replace("    members:\n", "    roster: org.csv\n    members:\n")
+    issues = issues_of(tmp_path, text, {"org.csv": "key,firstname,lastname,email,groups\n"
+                                                   "bo,Bo,Li,bo@example.org,track; nope\n"})
+    assert [(Path(i.file).name, i.line, i.path, i.message) for i in issues] == [
+        ("org.csv", 2, "groups", "unknown group 'nope' (known: org, track)")]
+
+
+def test_a_session_for_an_unknown_group_or_a_group_of_another_course(tmp_path: Path) -> None:
+    text = GROUPS.replace("  - {key: track, name: Track}\n", "  - {key: track, name: Track, courses: [C2]}\n")
+    text = text.replace("courses:\n  - shortname: C1\n", "courses:\n  - shortname: C2\n    fullname: Two\n"
+                        "    start: 2022-01-10\n    end: 2022-05-06\n  - shortname: C1\n")
+    text = text.replace("groups: [track]", "groups: []")
+    text = add_after(text, '        title: "Mentoring {n}"\n', "        groups: [org, track, nope]\n")
+    issues = issues_of(tmp_path, text)
+    assert [(i.path, i.message) for i in issues] == [
+        ("courses[1].sessions[1].groups[1]", "group 'track' is not in course C1"),
+        ("courses[1].sessions[1].groups[2]", "unknown organisation or group 'nope' (known: org, track)"),
+    ]
+
+
+def test_a_session_for_no_group_at_all_is_refused(tmp_path: Path) -> None:
+    issue = one(tmp_path, add_after(BASE, '        title: "Mentoring {n}"\n', "        groups: []\n"))
+    assert issue.path == "courses[0].sessions[1].groups"
+    assert issue.message.startswith("an empty list would hide the session from everyone")

@@ -41,3 +41,11 @@ def test_format_text_substitutes_every_language() -> None:
 def test_format_text_leaves_other_braces_alone() -> None:
     body = "<style>p {color: red}</style> {unknown} {n} {0} } {"
     assert format_text(body, n=7) == "<style>p {color: red}</style> {unknown} 7 {0} } {"
+
+
+def test_render_works_for_any_moodle_language_code() -> None:
+    text = {"kk": "Сабақ", "uz": "Dars", "pt_br": "Aula"}
+    assert render(text, ["kk", "uz", "pt_br"]) == (
+        '<span lang="kk" class="multilang">Сабақ</span><span lang="uz" class="multilang">Dars</span>'
+        '<span lang="pt_br" class="multilang">Aula</span>')
+    assert plain(text, "pt_br") == "Aula" and plain(text, "tr", ["uz"]) == "Dars"

@@ -110,10 +110,17 @@ def test_multitext_of_wrong_type_is_one_issue(tmp_path: Path) -> None:
     assert issue.message == ("expected a text or a mapping of language codes to texts (en: ..., ru: ...), got a list")
 
 
-def test_unknown_language_key_points_at_the_key(tmp_path: Path) -> None:
+def test_any_moodle_language_code_is_a_language_but_the_programme_must_declare_it(tmp_path: Path) -> None:
     [issue] = issues_of(tmp_path, BASE.replace("        title: One\n", "        title: {en: One, fr: Un}\n"))
-    assert where(issue) == (16, 26, "courses[0].sessions[0].title.fr")
-    assert issue.message == "unknown language 'fr': expected 'en', 'ru' or 'ky'"
+    assert where(issue) == (16, 30, "courses[0].sessions[0].title.fr")
+    assert issue.message == "language 'fr' is not in programme.languages (en, ru)"
+
+
+def test_a_language_code_moodle_would_not_have_is_refused(tmp_path: Path) -> None:
+    [issue] = issues_of(tmp_path, BASE.replace("        title: One\n", "        title: {en: One, pt-BR: Um}\n"))
+    assert where(issue) == (16, 26, "courses[0].sessions[0].title.pt-BR")
+    assert issue.message == ("'pt-BR' is not valid: expected a Moodle language code: lowercase letters, digits "
+                             "and '_' (en, kk, uz, pt_br)")
 
 
 def test_bad_key_pattern(tmp_path: Path) -> None:

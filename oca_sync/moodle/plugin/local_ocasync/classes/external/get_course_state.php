@@ -81,6 +81,7 @@ class get_course_state extends external_api {
                 'name' => new external_value(PARAM_RAW, 'raw name, "" when unnamed'),
                 'summary' => new external_value(PARAM_RAW, 'raw summary (HTML)'),
                 'visible' => new external_value(PARAM_BOOL, 'visible'),
+                'availability' => new external_value(PARAM_RAW, 'access restriction (JSON), "" for none'),
             ]), 'top-level sections (not delegated subsections), by number'),
             'modules' => new external_multiple_structure(new external_single_structure([
                 'cmid' => new external_value(PARAM_INT, 'course module id'),

@@ -22,11 +22,12 @@ require_once(__DIR__ . '/../../compat.php');
 
 use core_external\external_api;
 use core_external\external_function_parameters;
+use core_external\external_multiple_structure;
 use core_external\external_single_structure;
 use core_external\external_value;
 
 /**
- * local_ocasync_get_info: versions and the multilang filter settings.
+ * local_ocasync_get_info: versions, the multilang filter settings and the installed languages.
  *
  * @package    local_ocasync
  * @copyright  2026 oca-sync contributors
@@ -43,7 +44,7 @@ class get_info extends external_api {
     }
 
     /**
-     * Versions of the plugin, Moodle and mod_attendance; multilang filter settings.
+     * Versions of the plugin, Moodle and mod_attendance; multilang filter settings; installed language packs.
      *
      * @return array
      */
@@ -70,6 +71,13 @@ class get_info extends external_api {
             'attendance_version' => $attendance,
             'multilang_enabled' => (bool)filter_is_enabled('multilang'),
             'filterall' => !empty($CFG->filterall),
+            // Every installed pack, enabled for users or not: a user's lang passes PARAM_LANG when the
+            // pack exists (lib/classes/param.php clean_param_value_lang, translation_exists($lang, true)).
+            'languages' => array_map('strval', array_keys(get_string_manager()->get_list_of_translations(true))),
+            // Group restrictions of sections are enforced only with both (admin/settings/subsystems.php,
+            // lib/classes/plugininfo/availability.php get_enabled_plugins).
+            'group_restrictions' => !empty($CFG->enableavailability)
+                && empty(get_config('availability_group', 'disabled')),
         ];
     }
 
@@ -87,6 +95,10 @@ class get_info extends external_api {
             'attendance_version' => new external_value(PARAM_INT, 'version of mod_attendance, 0 when not installed'),
             'multilang_enabled' => new external_value(PARAM_BOOL, 'filter_multilang is on globally'),
             'filterall' => new external_value(PARAM_BOOL, 'filters apply to headings too ($CFG->filterall)'),
+            'languages' => new external_multiple_structure(
+                new external_value(PARAM_RAW, 'language code'), 'installed language packs'),
+            'group_restrictions' => new external_value(PARAM_BOOL,
+                'access restrictions are on ($CFG->enableavailability) and availability_group is enabled'),
         ]);
     }
 }

@@ -53,6 +53,13 @@ class upsert_sections extends external_api {
                 'visible' => new external_value(PARAM_BOOL, 'visible', VALUE_DEFAULT, true),
                 'sectionid' => new external_value(PARAM_INT,
                     'existing unmapped section of the course to take under this key, 0 for none', VALUE_DEFAULT, 0),
+                'setgroups' => new external_value(PARAM_BOOL,
+                    'set the group restriction to "groups" (REST cannot send an empty list: this says "none")',
+                    VALUE_DEFAULT, false),
+                'groups' => new external_multiple_structure(
+                    new external_value(PARAM_RAW, 'idnumber of a group of the course'),
+                    'with setgroups: restrict the section to members of these groups; none removes such a restriction',
+                    VALUE_DEFAULT, []),
             ])),
         ]);
     }

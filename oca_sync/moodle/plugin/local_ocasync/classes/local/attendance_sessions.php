@@ -19,7 +19,11 @@ namespace local_ocasync\local;
 use moodle_exception;
 
 /**
- * The sessions of an attendance activity, matched by their start time (sessdate).
+ * The sessions of an attendance activity, matched by their start time (sessdate) and group.
+ *
+ * A session for one group carries "group": the group's idnumber (mod_attendance keeps one groupid per
+ * session, and makes a group calendar event for it: classes/calendar_helpers.php). Without "group" a
+ * session is for everyone.
  *
  * Built on mod_attendance's structure class (mod_attendance_structure::add_session,
  * update_session_from_form_data, update_sessions_duration, delete_sessions), which also
@@ -31,13 +35,13 @@ use moodle_exception;
  */
 class attendance_sessions {
     /** @var string[] the fields of a session */
-    const FIELDS = ['sessdate', 'duration', 'description'];
+    const FIELDS = ['sessdate', 'duration', 'description', 'group'];
 
     /**
      * Validates the requested sessions and puts them in the shape read() returns.
      *
      * @param mixed $sessions decoded JSON
-     * @return array[] sorted by sessdate
+     * @return array[] sorted by sessdate, then group
      */
     public static function normalise($sessions): array {
         if (!is_array($sessions) || ($sessions && array_keys($sessions) !== range(0, count($sessions) - 1))) {
@@ -58,21 +62,41 @@ class attendance_sessions {
                 throw new moodle_exception('invalidsettings', 'local_ocasync', '', "{$where} needs \"sessdate\"");
             }
             $sessdate = modules::int_setting($s['sessdate'], "{$where}.sessdate", 1);
-            if (isset($out[$sessdate])) {
-                throw new moodle_exception('invalidsettings', 'local_ocasync', '', "{$where}: sessdate {$sessdate} given twice");
+            $group = $s['group'] ?? '';
+            if (!is_string($group)) {
+                throw new moodle_exception('invalidsettings', 'local_ocasync', '', "{$where}: group must be an idnumber");
+            }
+            $id = self::key($sessdate, $group);
+            if (isset($out[$id])) {
+                throw new moodle_exception('invalidsettings', 'local_ocasync', '',
+                    "{$where}: sessdate {$sessdate} given twice" . ($group === '' ? '' : " for group {$group}"));
             }
             $description = $s['description'] ?? '';
             if (!is_string($description)) {
                 throw new moodle_exception('invalidsettings', 'local_ocasync', '', "{$where}: description must be text");
             }
-            $out[$sessdate] = [
+            $out[$id] = [
                 'sessdate' => $sessdate,
                 'duration' => modules::int_setting($s['duration'] ?? 0, "{$where}.duration", 0),
                 'description' => $description,
             ];
+            if ($group !== '') {
+                $out[$id]['group'] = $group;
+            }
         }
-        ksort($out);
+        ksort($out, SORT_STRING);
         return array_values($out);
+    }
+
+    /**
+     * The sort and match key of a session: its start, then its group ("" for everyone).
+     *
+     * @param int $sessdate
+     * @param string $group
+     * @return string
+     */
+    protected static function key(int $sessdate, string $group): string {
+        return sprintf('%020d|%s', $sessdate, $group);
     }
 
     /**
@@ -83,15 +107,34 @@ class attendance_sessions {
      */
     public static function read(int $attendanceid): array {
         global $DB;
+        $idnumbers = self::group_idnumbers($attendanceid);
         $out = [];
         foreach ($DB->get_records('attendance_sessions', ['attendanceid' => $attendanceid], 'sessdate ASC, id ASC') as $s) {
-            $out[] = [
+            $session = [
                 'sessdate' => (int)$s->sessdate,
                 'duration' => (int)$s->duration,
                 'description' => (string)$s->description,
             ];
+            if ((int)$s->groupid) {
+                // A group without an idnumber (or deleted) shows as "#id": it never equals a requested one.
+                $session['group'] = $idnumbers[$s->groupid] ?? ('#' . $s->groupid);
+            }
+            $out[self::key($session['sessdate'], $session['group'] ?? '') . "\0" . sprintf('%020d', $s->id)] = $session;
         }
-        return $out;
+        ksort($out, SORT_STRING);
+        return array_values($out);
+    }
+
+    /**
+     * Idnumbers of the groups of the attendance's course, by group id.
+     *
+     * @param int $attendanceid
+     * @return string[]
+     */
+    protected static function group_idnumbers(int $attendanceid): array {
+        global $DB;
+        $courseid = $DB->get_field('attendance', 'course', ['id' => $attendanceid], MUST_EXIST);
+        return array_filter($DB->get_records_menu('groups', ['courseid' => $courseid], '', 'id, idnumber'), 'strlen');
     }
 
     /**
@@ -109,25 +152,45 @@ class attendance_sessions {
 
         $attendance = $DB->get_record('attendance', ['id' => $cm->instance], '*', MUST_EXIST);
         $existing = $DB->get_records('attendance_sessions', ['attendanceid' => $attendance->id], 'sessdate ASC, id ASC');
+        $groupids = array_flip(self::group_idnumbers((int)$attendance->id));
         $bydate = [];
         $extra = [];
         foreach ($existing as $s) {
-            if (isset($bydate[$s->sessdate])) {
+            $id = self::key((int)$s->sessdate, (string)$s->groupid);
+            if (isset($bydate[$id])) {
                 $extra[] = $s;
             } else {
-                $bydate[$s->sessdate] = $s;
+                $bydate[$id] = $s;
             }
         }
 
         $context = \context_module::instance($cm->id);
         require_capability('mod/attendance:manageattendances', $context);
-        $structure = new \mod_attendance_structure($attendance, $cm, $course, $context);
         $changed = false;
+        $grouped = array_filter($sessions, function($s) {
+            return isset($s['group']);
+        });
+        if ($grouped && (int)$cm->groupmode === NOGROUPS) {
+            // Group sessions are taken per group only in a group mode; visible groups keeps the sessions for
+            // everyone possible too (mod_attendance's add_session web service refuses a group in no-groups mode).
+            set_coursemodule_groupmode($cm->id, VISIBLEGROUPS);
+            $cm = get_coursemodule_from_id('attendance', $cm->id, 0, false, MUST_EXIST);
+            $changed = true;
+        }
+        $structure = new \mod_attendance_structure($attendance, $cm, $course, $context);
         foreach ($sessions as $want) {
-            $have = $bydate[$want['sessdate']] ?? null;
-            unset($bydate[$want['sessdate']]);
+            $groupid = 0;
+            if (isset($want['group'])) {
+                if (!isset($groupids[$want['group']])) {
+                    throw new moodle_exception('invalidgroup', 'local_ocasync', '', $want['group']);
+                }
+                $groupid = (int)$groupids[$want['group']];
+            }
+            $id = self::key($want['sessdate'], (string)$groupid);
+            $have = $bydate[$id] ?? null;
+            unset($bydate[$id]);
             if (!$have) {
-                $structure->add_session(self::new_session($attendance, $want));
+                $structure->add_session(self::new_session($attendance, $want, $groupid));
                 $changed = true;
                 continue;
             }
@@ -161,9 +224,10 @@ class attendance_sessions {
      *
      * @param \stdClass $attendance
      * @param array $want
+     * @param int $groupid 0 for everyone
      * @return \stdClass
      */
-    protected static function new_session(\stdClass $attendance, array $want): \stdClass {
+    protected static function new_session(\stdClass $attendance, array $want, int $groupid): \stdClass {
         return (object)[
             'sessdate' => $want['sessdate'],
             'duration' => $want['duration'],
@@ -182,7 +246,7 @@ class attendance_sessions {
             'absenteereport' => (int)get_config('attendance', 'absenteereport_default'),
             'includeqrcode' => 0,
             'statusset' => 0,
-            'groupid' => 0,
+            'groupid' => $groupid,
             'automarkcmid' => 0,
             'studentsearlyopentime' => (int)get_config('attendance', 'studentsearlyopentime'),
         ];

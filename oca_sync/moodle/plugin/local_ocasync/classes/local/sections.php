@@ -106,6 +106,7 @@ class sections {
                 'name' => (string)$s->name,
                 'summary' => (string)$s->summary,
                 'visible' => (bool)$s->visible,
+                'availability' => (string)($s->availability ?? ''),
             ];
         }
         return $out;
@@ -115,7 +116,7 @@ class sections {
      * Creates or updates the sections, in order.
      *
      * @param int $courseid
-     * @param array[] $items each {key, number, name, summary, visible}
+     * @param array[] $items each {key, number, name, summary, visible[, sectionid][, setgroups, groups]}
      * @return array[] each {key, id, number, created, changed}
      */
     public static function upsert(int $courseid, array $items): array {
@@ -170,6 +171,12 @@ class sections {
                 require_capability('moodle/course:sectionvisibility', $context);
                 $data['visible'] = $item['visible'] ? 1 : 0;
             }
+            if (!empty($item['setgroups'])) {
+                $availability = self::availability($courseid, $item['groups'], $section->availability ?? null);
+                if ($availability !== false) {
+                    $data['availability'] = $availability;
+                }
+            }
             if ($data) {
                 course_update_section($courseid, $section, $data);
                 $changed = true;
@@ -194,6 +201,53 @@ class sections {
             $results[$i]['number'] = (int)$numbers[$r['id']];
         }
         return $results;
+    }
+
+    /**
+     * The access restriction for members of these groups: one OR of availability_group conditions, hidden
+     * entirely from others. An OR tree has one "show" flag, not "showc" (availability/classes/tree.php
+     * __construct); a group condition is {"type":"group","id":N} (availability/condition/group/classes/condition.php).
+     *
+     * @param int $courseid
+     * @param string[] $idnumbers group idnumbers; [] removes a restriction of this shape (and no other)
+     * @param string|null $current the section's availability
+     * @return string|null|false the new availability, or false to leave it as it is
+     */
+    public static function availability(int $courseid, array $idnumbers, ?string $current) {
+        global $DB;
+        $conditions = [];
+        foreach ($idnumbers as $idnumber) {
+            $group = $idnumber === '' ? false : $DB->get_record('groups', ['courseid' => $courseid, 'idnumber' => $idnumber]);
+            if (!$group) {
+                throw new moodle_exception('invalidgroup', 'local_ocasync', '', $idnumber);
+            }
+            $conditions[] = ['type' => 'group', 'id' => (int)$group->id];
+        }
+        $have = $current ? json_decode($current, true) : null;
+        if (!$conditions) {
+            return self::is_group_restriction($have) ? null : false;
+        }
+        $want = ['op' => '|', 'c' => $conditions, 'show' => false];
+        return $have == $want ? false : json_encode($want);  // == : the same pairs in any order
+    }
+
+    /**
+     * Whether a decoded availability is the kind availability() writes (so it may be removed).
+     *
+     * @param mixed $tree
+     * @return bool
+     */
+    protected static function is_group_restriction($tree): bool {
+        if (!is_array($tree) || ($tree['op'] ?? '') !== '|' || ($tree['show'] ?? null) !== false
+                || empty($tree['c']) || !is_array($tree['c'])) {
+            return false;
+        }
+        foreach ($tree['c'] as $c) {
+            if (!is_array($c) || ($c['type'] ?? '') !== 'group' || count($c) !== 2 || !isset($c['id'])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

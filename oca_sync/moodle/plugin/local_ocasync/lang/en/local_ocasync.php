@@ -34,6 +34,7 @@ $string['cannotdeletesection'] = 'The section with key "{$a}" cannot be deleted 
 $string['duplicateidnumber'] = 'The idnumber "{$a}" is given twice in the request, or more than one course module of this course has it (then fix it by hand first).';
 $string['feedbackhasresponses'] = 'The questions of the feedback "{$a}" differ from the requested ones, but it already has responses: its questions are not replaced.';
 $string['invalididnumber'] = 'Invalid idnumber "{$a}": it must be 1 to 100 characters without leading or trailing spaces.';
+$string['invalidgroup'] = 'No group with idnumber "{$a}" in this course.';
 $string['invalidkey'] = 'Invalid key "{$a}": it must match ^[A-Za-z0-9:_.#-]{1,100}$ and be given once.';
 $string['invalidposition'] = 'Invalid position {$a} for a section: positions start at 1.';
 $string['invalidsectionid'] = 'Section {$a} cannot be taken under a key: it is not a top-level section of this course other than section 0, or it already has a key.';
