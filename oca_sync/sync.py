@@ -18,10 +18,11 @@ from .moodle import model as m
 from .moodle.apply import ApplyCounts, execute
 from .moodle.client import MoodleClient
 from .moodle.desired import build, unknown_roles
-from .moodle.observe import observe
+from .moodle.observe import observe, site_info
 from .moodle.planner import applied_records, plan_moodle
 from .plan import Action, Change, Notice, Plan
-from .spec import LoadedSpec
+from .spec import LoadedSpec, check_for_site
+from .spec.limits import for_version as limits_for_version
 from .state import StateStore
 from .zoom.client import ZoomClient
 from .zoom.meetings import (
@@ -107,9 +108,13 @@ def prepare(
     links = join_urls(zp.observed) if zp else {}
     if zp:
         links.update({c.payload.meeting.key: PENDING_LINK for c in zp.plan.changes if c.action is Action.CREATE})
-    desired = build(loaded, site.languages, links)
     hooks.status(f"Reading {client.url} …")
-    observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"))
+    info = site_info(client)
+    # The site's Moodle version decides how long names may be; refuse a misfit before any write.
+    moodle_limits = limits_for_version(info.get("version"))
+    check_for_site(loaded, moodle_limits)
+    desired = build(loaded, site.languages, links, moodle_limits)
+    observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"), info=info)
     last = store.applied_state(scope(client, loaded)) if store else {}
     # With the plugin, role ids come from the site itself; else from the settings.
     role_ids = observed.role_ids if observed.role_ids is not None else site.role_ids
