@@ -65,7 +65,6 @@ counter = itertools.count(1)
 BASE: dict[str, Any] = {
     "programme": {"key": "fz", "name": "Fuzz", "languages": ["en", "ru"], "timezone": "Asia/Bishkek"},
     "moodle": {"category": {"name": "Fuzz"}},
-    "staff": [{"key": "trainer", "firstname": "T", "lastname": "R", "email": "t@example.org", "role": "trainer"}],
 }
 
 
@@ -73,6 +72,9 @@ def spec_of(n: int, t: dict[str, Any], file_name: str) -> dict[str, Any]:
     return {
         **BASE,
         "programme": {**BASE["programme"], "key": f"fz{n}"},
+        # people unique per example (one Moodle site serves them all); one Zoom host for all
+        "staff": [{"key": "trainer", "username": f"trainer{n}", "firstname": "T", "lastname": "R",
+                   "email": f"t{n}@example.org", "zoom_user": "t@example.org", "role": "trainer"}],
         "moodle": {"category": {"name": t["category"]}},
         "courses": [{
             "shortname": f"F{n}", "fullname": t["fullname"], "start": "2022-01-10", "end": "2022-03-01",
@@ -89,7 +91,8 @@ def spec_of(n: int, t: dict[str, Any], file_name: str) -> dict[str, Any]:
             ]}],
         }],
         "organisations": [{"key": "org", "name": t["org"], "members": [
-            {"key": "ann", "firstname": t["firstname"], "lastname": t["lastname"], "email": "ann@example.org",
+            {"key": "ann", "username": f"ann{n}", "firstname": t["firstname"], "lastname": t["lastname"],
+             "email": f"ann{n}@example.org",
              "city": t["city"]},
         ]}],
     }
