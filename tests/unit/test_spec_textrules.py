@@ -187,3 +187,9 @@ def test_plan_refuses_a_name_an_older_site_cannot_hold_with_its_line(tmp_path: P
     [issue] = info.value.issues
     assert (issue.line, issue.path) == (line_of(text, "fullname: FFF"), "courses[0].fullname")
     assert "Moodle 4.1-4.5: 300 characters, at most 254" in issue.message
+
+
+def test_a_file_name_moodle_would_empty_is_refused(tmp_path: Path) -> None:
+    text = BASE.replace("path: notes.md}", "path: \"'|'\"}")
+    issue = only(tmp_path, text, {"'|'": "x"})
+    assert issue.path == "courses[0].sessions[0].content[0].path" and "rename the file" in issue.message
