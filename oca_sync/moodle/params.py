@@ -41,6 +41,8 @@ def strip_tags(text: str, allowed: tuple[str, ...] = ()) -> str:
     named in ``allowed``. A ``<`` followed by whitespace is plain text (in PHP 8
     also when tags are allowed); an unterminated tag swallows the rest.
     """
+    if "<" not in text and "\0" not in text:
+        return text  # nothing to strip (the common case; keeps big rosters fast)
     out: list[str] = []
     i, n = 0, len(text)
     allowed_set = {a.strip("<>/").lower() for a in allowed}
