@@ -85,6 +85,20 @@ INVISIBLE = frozenset(
 MOODLE_DROPS = frozenset("\0\ufffe\uffff")
 #: A cell starting with one of these is a formula in Excel, LibreOffice and Google Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: The countries Moodle knows (public/lang/en/countries.php, 5.1): user_create_user (user/lib.php:113)
+#: silently blanks a code core_user::validate does not know (lib/classes/user.php:742), which would never
+#: compare equal.
+MOODLE_COUNTRIES = frozenset((
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR "
+    "BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ "
+    "EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW "
+    "GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY "
+    "KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV "
+    "MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY "
+    "QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG "
+    "TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM "
+    "ZW "
+).split())
 #: Moodle Feedback's separators inside an item's presentation (mod/feedback/item/multichoice/lib.php:20-22,
 #: multichoicerated/lib.php:23); '|' is reported by checks._check_surveys.
 FEEDBACK_SEPARATORS = ("####", ">>>>>", "<<<<<")
@@ -278,6 +292,8 @@ def person_findings(person: Person) -> list[tuple[str, str]]:
     problem = email_problem(person.email)
     if problem:
         out.append(("email", problem))
+    if person.country and person.country not in MOODLE_COUNTRIES:
+        out.append(("country", f"{person.country!r} is not a country code Moodle knows (ISO 3166-1, e.g. KG)"))
     for name in ("username", "zoom_user"):
         value = getattr(person, name, None)
         problem = identity_problem(value) if value else None
@@ -353,6 +369,9 @@ def check_spec(spec: CourseSpec) -> list[Finding]:
             problem = f"{who!r} is neither an e-mail address nor a domain name"
         if problem:
             out.append((("drive", "share_with", i), problem))
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,19}", spec.moodle.auth):  # user.auth char(20), PARAM_AUTH
+        out.append((("moodle", "auth"), f"{spec.moodle.auth!r} is not the name of a Moodle authentication plugin "
+                                        "(e.g. manual, email, ldap)"))
     problem = name_problem(spec.drive.root_folder)
     if problem:
         out.append((("drive", "root_folder"), problem))

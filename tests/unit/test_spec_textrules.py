@@ -193,3 +193,16 @@ def test_a_file_name_moodle_would_empty_is_refused(tmp_path: Path) -> None:
     text = BASE.replace("path: notes.md}", "path: \"'|'\"}")
     issue = only(tmp_path, text, {"'|'": "x"})
     assert issue.path == "courses[0].sessions[0].content[0].path" and "rename the file" in issue.message
+
+
+def test_a_country_moodle_does_not_know_is_refused(tmp_path: Path) -> None:
+    # user_create_user() would blank it silently, and every plan would show it again
+    text = BASE.replace("email: ann@example.org}", "email: ann@example.org, country: XK}")
+    issue = only(tmp_path, text)
+    assert issue.path == "organisations[0].members[0].country" and "'XK'" in issue.message
+
+
+def test_an_auth_that_is_no_plugin_name_is_refused(tmp_path: Path) -> None:
+    text = BASE.replace("    name: C\n", "    name: C\n  auth: Manual Login\n")
+    issue = only(tmp_path, text)
+    assert issue.path == "moodle.auth" and "authentication plugin" in issue.message
