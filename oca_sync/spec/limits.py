@@ -259,10 +259,11 @@ def check_drive(spec: CourseSpec) -> list[Finding]:
 
 
 def _unique(findings: Sequence[Finding]) -> list[Finding]:
-    seen: set[Finding] = set()
+    """One finding per place (a series' sessions share their spec entry's title)."""
+    seen: set[SpecPath] = set()
     out: list[Finding] = []
-    for f in findings:
-        if f not in seen:
-            seen.add(f)
-            out.append(f)
+    for where, message in findings:
+        if where not in seen:
+            seen.add(where)
+            out.append((where, message))
     return out

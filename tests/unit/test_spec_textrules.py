@@ -206,3 +206,9 @@ def test_an_auth_that_is_no_plugin_name_is_refused(tmp_path: Path) -> None:
     text = BASE.replace("    name: C\n", "    name: C\n  auth: Manual Login\n")
     issue = only(tmp_path, text)
     assert issue.path == "moodle.auth" and "authentication plugin" in issue.message
+
+
+def test_a_series_too_long_for_zoom_is_one_error(tmp_path: Path) -> None:
+    text = BASE.replace('        title: "Mentoring {n}"\n', f'        title: "{"M" * 199} {{n}}"\n')
+    issue = only(tmp_path, text)
+    assert issue.path == "courses[0].sessions[1].title" and "Zoom meeting topic holds 200" in issue.message
