@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from oca_sync import sync
-from oca_sync.errors import SpecError
+from oca_sync.errors import MoodleError, SpecError
 from oca_sync.spec import load_spec
 
 SPEC = """\
@@ -83,3 +83,24 @@ def test_an_older_site_shows_the_first_language_where_all_do_not_fit(moodle_plug
     [course] = [c for c in moodle_plugin.state.courses.values() if c["idnumber"] == "oca:txt:TXT-1"]
     assert course["fullname"] == "E" * 150
     assert sync.apply(client_plugin, loaded, site, store).plan.empty
+
+
+def test_the_emulator_refuses_an_over_long_column_as_moodle_51_does(moodle_plugin, client_plugin):
+    # Checked on the lab's Moodle 5.1 (PostgreSQL): a 255-character group name and a 101-character
+    # first name answer {"exception": "dml_write_exception", "errorcode": "dmlwriteexception",
+    # "message": "Error writing to database"} and write nothing.
+    course = client_plugin.call("core_course_create_courses", {"courses": [
+        {"fullname": "C", "shortname": "LEN-1", "categoryid": 1}]})[0]["id"]
+    with pytest.raises(MoodleError) as info:
+        client_plugin.call("core_group_create_groups", {"groups": [
+            {"courseid": course, "name": "G" * 255, "description": ""}]})
+    assert info.value.errorcode == "dmlwriteexception"
+    with pytest.raises(MoodleError) as info:
+        client_plugin.call("core_user_create_users", {"users": [
+            {"username": "long", "firstname": "F" * 101, "lastname": "L", "email": "long@example.org",
+             "createpassword": 1}]})
+    assert info.value.errorcode == "dmlwriteexception"
+    assert not [g for g in moodle_plugin.state.groups.values() if g["courseid"] == course]
+    assert not [u for u in moodle_plugin.state.users.values() if u["username"] == "long"]
+    client_plugin.call("core_group_create_groups", {"groups": [{"courseid": course, "name": "G" * 254,
+                                                                "description": ""}]})
