@@ -104,8 +104,11 @@ MOODLE_COUNTRIES = frozenset((
 FEEDBACK_SEPARATORS = ("####", ">>>>>", "<<<<<")
 
 
+_CONTROL_NAMES = {"\t": "tab", "\n": "line feed", "\r": "carriage return", "\0": "null"}
+
+
 def _name_of(ch: str) -> str:
-    return f"U+{ord(ch):04X} {unicodedata.name(ch, '').lower()}".rstrip()
+    return f"U+{ord(ch):04X} {_CONTROL_NAMES.get(ch) or unicodedata.name(ch, '').lower()}".rstrip()
 
 
 def _plain(value: str) -> bool:
@@ -335,7 +338,9 @@ def check_spec(spec: CourseSpec) -> list[Finding]:
     for where, text in _names(spec):
         for path, value in _variants(text, where):
             # PHP's empty() takes "0" for no name (core_course_category::create, course/classes/category.php:469)
-            problem = name_problem(value) if value not in ("", "0") else "give a name: Moodle needs one here"
+            problem = (name_problem(value) if value not in ("", "0") else
+                       "give a name: Moodle needs one here" if value == "" else
+                       "Moodle takes the name '0' for no name: write another one")
             if problem:
                 out.append((path, problem))
     for i, course in enumerate(spec.courses):
