@@ -100,6 +100,10 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None,
         out.findings += limits.check_zoom(spec, out.sessions)
         if not out.findings:  # on a spec with errors, warnings would only add noise
             out.warnings += check_schedule(spec, out.sessions)
+    if not out.findings:  # names that look like others: worth a warning, not an error (--strict: error)
+        out.warnings += textrules.look_alike_names(spec)
+        out.warnings += [(_at_field(where, name), message)
+                         for person, where in people for name, message in textrules.look_alike_person(person)]
     return out
 
 

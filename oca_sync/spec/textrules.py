@@ -396,3 +396,43 @@ def _first_per_place(findings: list[Finding]) -> list[Finding]:
             seen.add(where)
             out.append((where, message))
     return out
+
+
+# --- look-alike names (warnings) ------------------------------------------------------------
+
+#: Scripts whose letters look alike (Latin a / Cyrillic а / Greek α ...).
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def mixed_scripts(value: str) -> tuple[str, str] | None:
+    """A word and its scripts when one word mixes Latin, Cyrillic or Greek letters (a look-alike)."""
+    if value.isascii():
+        return None
+    for word in _WORD.findall(value):
+        scripts = {unicodedata.name(ch, "?").split()[0] for ch in word} & set(_CONFUSABLE_SCRIPTS)
+        if len(scripts) > 1:
+            return word, " and ".join(s.title() for s in sorted(scripts))
+    return None
+
+
+def look_alike_names(spec: CourseSpec) -> list[Finding]:
+    """Organisation names with a word mixing scripts (e.g. a Latin 'a' in a Cyrillic name): two such
+    names look identical and differ."""
+    out: list[Finding] = []
+    for i, org in enumerate(spec.organisations):
+        for path, value in _variants(org.name, ("organisations", i, "name")):
+            found = mixed_scripts(value)
+            if found:
+                out.append((path, f"the word {found[0]!r} mixes {found[1]} letters: it may look like another name"))
+    return out
+
+
+def look_alike_person(person: Person) -> list[tuple[str, str]]:
+    """(field, warning) for a person's names with a word mixing scripts."""
+    out: list[tuple[str, str]] = []
+    for name in ("firstname", "lastname"):
+        found = mixed_scripts(getattr(person, name))
+        if found:
+            out.append((name, f"the word {found[0]!r} mixes {found[1]} letters: it may look like another person's name"))
+    return out

@@ -212,3 +212,17 @@ def test_a_series_too_long_for_zoom_is_one_error(tmp_path: Path) -> None:
     text = BASE.replace('        title: "Mentoring {n}"\n', f'        title: "{"M" * 199} {{n}}"\n')
     issue = only(tmp_path, text)
     assert issue.path == "courses[0].sessions[1].title" and "Zoom meeting topic holds 200" in issue.message
+
+
+def test_a_name_mixing_latin_and_cyrillic_in_one_word_is_a_warning(tmp_path: Path) -> None:
+    text = BASE.replace("lastname: Lee,", "lastname: Аsanova,")  # Cyrillic А, then Latin
+    text = text.replace("    name: Org\n", "    name: Бaйтерек\n")  # Cyrillic Б, Latin a
+    loaded = load_spec(write(tmp_path, text))
+    found = {(w.path, w.message.split(":")[0]) for w in loaded.warnings}
+    assert ("organisations[0].name", "the word 'Бaйтерек' mixes Cyrillic and Latin letters") in found
+    assert ("organisations[0].members[0].lastname", "the word 'Аsanova' mixes Cyrillic and Latin letters") in found
+
+
+def test_the_example_has_no_look_alike_names() -> None:
+    loaded = load_spec(ROOT / "course_spec" / "oca-kyrgyzstan-2022.yaml")
+    assert not [w for w in loaded.warnings if "mixes" in w.message]
