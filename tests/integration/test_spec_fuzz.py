@@ -45,7 +45,7 @@ URLS = ["https://example.org/a?b=1&c=2", "http://user:pass@example.org/", "https
         "https://example.org/a&amp;b", "https://пример.рф/путь", "https://example.org/@user/post"]
 urls = st.one_of(st.sampled_from(URLS),
                  st.text("abcXYZ019-._~%/?=&#:@!$'()*+,;АБ", max_size=30).map(lambda s: "https://example.org/" + s))
-FILES = ["'", "bo'yicha.pdf", "a&b.pdf", "notes.md", "Ж ж.txt", "x:y|z.txt", "-rf.txt", "=cmd.csv", "a\u202e.txt"]
+FILES = ["'", "bo'yicha.pdf", '".pdf', "a\\b.pdf", "a\nb.pdf", "a&b.pdf", "notes.md", "Ж ж.txt", "x:y|z.txt", "-rf.txt", "=cmd.csv", "a\u202e.txt"]
 file_names = st.one_of(st.sampled_from(FILES), printable.map(lambda s: s.replace("/", "_") + ".pdf"),
                        st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=30))
 TEXT_FIELDS = ["category", "fullname", "title", "summary", "link_title", "file_title", "survey", "question", "option",

@@ -3,6 +3,7 @@ against the Moodle emulator with the companion plugin."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,17 @@ def test_the_emulator_refuses_an_over_long_column_as_moodle_51_does(moodle_plugi
     assert not [u for u in moodle_plugin.state.users.values() if u["username"] == "long"]
     client_plugin.call("core_group_create_groups", {"groups": [{"courseid": course, "name": "G" * 254,
                                                                 "description": ""}]})
+
+
+@pytest.mark.parametrize("file_name", ["bo'yicha.pdf", '".pdf', "a\\b.pdf", "a\nb.pdf"])
+def test_files_moodle_renames_are_uploaded_once(moodle_plugin, client_plugin, site, store, tmp_path, file_name):
+    (tmp_path / file_name).write_bytes(b"x\n")
+    text = SPEC.replace('          - {type: url,', f'          - {{type: file, key: doc, title: Doc, path: {json.dumps(file_name)}}}\n'
+                                                     '          - {type: url,')
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace("FULLNAME", "Course"), encoding="utf-8")
+    loaded = load_spec(path)
+    assert sync.apply(client_plugin, loaded, site, store).applied
+    writes = moodle_plugin.calls.write_count()
+    assert sync.apply(client_plugin, loaded, site, store).plan.empty
+    assert moodle_plugin.calls.write_count() == writes
