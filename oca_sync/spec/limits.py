@@ -15,8 +15,9 @@ accepts); ``plan`` and ``apply`` know the site's version
 before anything is written (:func:`for_version`).
 
 Zoom and Drive limits do not depend on a version: the Zoom meeting topic holds
-200 characters and the agenda 2000 (``MeetingCreate`` in Zoom's OpenAPI
-document); a Drive folder name is kept to 255 UTF-8 bytes so that it can be
+200 characters (``MeetingCreate`` in Zoom's OpenAPI document; the agenda's 2000
+are handled by zoom/meetings.py, which cuts the copy of the summary it puts
+there); a Drive folder name is kept to 255 UTF-8 bytes so that it can be
 downloaded to any file system.
 """
 
@@ -81,10 +82,6 @@ NEWEST = TABLES[-1]
 
 #: MeetingCreate.topic / .agenda maxLength (zoom-meeting-api.openapi.json).
 ZOOM_TOPIC_MAX = 200
-ZOOM_AGENDA_MAX = 2000
-#: Characters of the agenda oca-sync keeps for its key marker and the blank line after it
-#: (zoom/meetings.py agenda_for(): a marker holds at most 73; a test keeps the two in step).
-ZOOM_AGENDA_RESERVED = 100
 #: A Drive folder name, in UTF-8 bytes (file systems hold 255 bytes per name).
 DRIVE_NAME_BYTES = 255
 
@@ -223,7 +220,7 @@ def check_person(person: Person, limits: MoodleLimits, keys: Keys) -> list[tuple
 
 
 def check_zoom(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]]) -> list[Finding]:
-    """Topic and agenda of every session's meeting (Zoom takes the programme's first language)."""
+    """The topic of every session's meeting (Zoom takes the programme's first language)."""
     langs = list(spec.programme.languages)
     out: list[Finding] = []
     if not spec.zoom.enabled:
@@ -237,12 +234,8 @@ def check_zoom(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]]) -> li
             if len(topic) > ZOOM_TOPIC_MAX:
                 out.append((here + ("title",), f"{len(topic)} characters: a Zoom meeting topic holds "
                                                f"{ZOOM_TOPIC_MAX} (in {langs[0]!r})"))
-            agenda = plain(s.summary, langs[0], langs)
-            room = ZOOM_AGENDA_MAX - ZOOM_AGENDA_RESERVED
-            if len(agenda) > room:
-                out.append((here + ("summary",), f"{len(agenda)} characters: a Zoom meeting agenda holds "
-                                                 f"{ZOOM_AGENDA_MAX}, of which oca-sync keeps {ZOOM_AGENDA_RESERVED} "
-                                                 f"for its key, so at most {room} (in {langs[0]!r})"))
+            # No check of the summary: the agenda is a copy for Zoom, cut to fit behind our marker
+            # (zoom/meetings.py agenda_for); the full text is the section summary in Moodle.
     return _unique(out)
 
 
