@@ -80,7 +80,7 @@ TABLES: tuple[MoodleLimits, ...] = (_MOODLE_41, _MOODLE_50, _MOODLE_51)
 #: What ``validate`` uses: the newest Moodle's limits.
 NEWEST = TABLES[-1]
 
-#: MeetingCreate.topic / .agenda maxLength (zoom-meeting-api.openapi.json).
+#: MeetingCreate.topic maxLength (zoom-meeting-api.openapi.json).
 ZOOM_TOPIC_MAX = 200
 #: A Drive folder name, in UTF-8 bytes (file systems hold 255 bytes per name).
 DRIVE_NAME_BYTES = 255
