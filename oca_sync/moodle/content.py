@@ -150,7 +150,7 @@ def build_course(
     if course.attendance:
         att_sessions = [s for s in sessions if s.kind in course.attendance.sessions]
         add(keys.module(course.shortname, course.attendance.key), modname="attendance", section="",
-            name=name(course.attendance.name, "module.name"), intro="", visible=True,
+            name=name(course.attendance.name, "attendance.name"), intro="", visible=True,
             settings=settings_json(_attendance(course.attendance, att_sessions, text)))
         events = {keys.event(course.shortname, s.key) for s in att_sessions}
     return sections, modules, events

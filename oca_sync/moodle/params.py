@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from .filenames import clean_file_name
+
 #: C's isspace() (PHP's strip_tags keeps a ``<`` followed by one of these).
 _C_SPACE = " \t\n\v\f\r"
 
@@ -133,10 +135,9 @@ def clean_notags(value: str) -> str:
 
 
 def clean_file(value: str) -> str:
-    """PARAM_FILE (core\\param::clean_param_value_file, param.php:975-985)."""
-    # [[:cntrl:]] with the /u modifier: Unicode category Cc (C0, DEL and C1 controls)
-    value = re.sub(r"[\x00-\x1f\x7f-\x9f&<>\"`|':\\/]", "", fix_utf8(value))
-    return "" if value in (".", "..") else value
+    """PARAM_FILE (core\\param::clean_param_value_file, param.php:975-985): the port in
+    :mod:`oca_sync.moodle.filenames` (one port; checked against Moodle here too)."""
+    return clean_file_name(value)
 
 
 # PHP's filter_var($x, FILTER_VALIDATE_EMAIL) (ext/filter/logical_filters.c), which
