@@ -49,6 +49,11 @@ def neutralise(value: Any) -> Any:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def restore(text: str) -> str:
+    """The text :func:`neutralise` was given, for a CSV read back (e.g. a review file a person edited)."""
+    return text[1:] if text[:1] == "'" and text[1:].startswith(FORMULA_PREFIXES) else text
+
+
 class SafeWriter:
     """``csv.writer`` whose every cell goes through :func:`neutralise`."""
 

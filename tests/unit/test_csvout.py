@@ -38,3 +38,8 @@ def test_row_by_row_writer_neutralises_too() -> None:
     w = csvout.writer(buf)
     w.writerows([["@x", 1], ["ok", "-"]])
     assert buf.getvalue().splitlines() == ["'@x,1", "ok,'-"]
+
+
+@pytest.mark.parametrize("value", ["=1+2", "@x", "-", "Ann", "'quoted", "＋1"])
+def test_restore_gives_back_what_was_neutralised(value: str) -> None:
+    assert csvout.restore(csvout.neutralise(value)) == value
