@@ -18,10 +18,12 @@ from .moodle import model as m
 from .moodle.apply import ApplyCounts, execute
 from .moodle.client import MoodleClient
 from .moodle.desired import build, unknown_roles
-from .moodle.observe import observe
+from .moodle.observe import observe, site_info
 from .moodle.planner import applied_records, plan_moodle
 from .plan import Action, Change, Notice, Plan
-from .spec import LoadedSpec
+from .spec import LoadedSpec, check_for_site
+from .spec.limits import NEWEST, MoodleLimits
+from .spec.limits import for_version as limits_for_version
 from .state import StateStore
 from .zoom.client import ZoomClient
 from .zoom.meetings import (
@@ -64,6 +66,8 @@ class Prepared:
     links: dict[str, str] = field(default_factory=dict)  # session key -> Zoom join link
     #: the site's installed languages: reported by the plugin, else the setting (OCA_MOODLE_LANGUAGES)
     languages: tuple[str, ...] = ("en",)
+    #: the field sizes of the site's Moodle version
+    limits: MoodleLimits = NEWEST
 
 
 @dataclass
@@ -109,13 +113,17 @@ def prepare(
     links = join_urls(zp.observed) if zp else {}
     if zp:
         links.update({c.payload.meeting.key: PENDING_LINK for c in zp.plan.changes if c.action is Action.CREATE})
-    desired = build(loaded, site.languages, links)
     hooks.status(f"Reading {client.url} …")
-    observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"))
+    info = site_info(client)
+    # The site's Moodle version decides how long names may be; refuse a misfit before any write.
+    moodle_limits = limits_for_version(info.get("version"))
+    check_for_site(loaded, moodle_limits)
+    desired = build(loaded, site.languages, links, moodle_limits)
+    observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"), info=info)
     languages = observed.languages or site.languages
     if languages != site.languages:
         # What is read depends only on keys, not on languages: building again is enough.
-        desired = build(loaded, languages, links)
+        desired = build(loaded, languages, links, moodle_limits)
     last = store.applied_state(scope(client, loaded)) if store else {}
     # With the plugin, role ids come from the site itself; else from the settings.
     role_ids = observed.role_ids if observed.role_ids is not None else site.role_ids
@@ -136,7 +144,7 @@ def prepare(
                                               "(OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET): "
                                               "no meeting is created or checked, and sections get no join link"))
     plan.extend(plan_moodle(desired, observed, role_ids, last_applied=last, prune=prune))
-    return Prepared(desired, observed, plan, role_ids, zp, links, languages)
+    return Prepared(desired, observed, plan, role_ids, zp, links, languages, moodle_limits)
 
 
 def _prepare_zoom(zoom: ZoomClient | None, loaded: LoadedSpec, store: StateStore | None, prune: bool,
@@ -251,11 +259,11 @@ def apply(
                             # Moodle's plan had placeholders for these links: plan it again with the real ones.
                             links = {**prep.links, **zr.join_urls}
                             links = {k: v for k, v in links.items() if v != PENDING_LINK}
-                            desired = build(loaded, prep.languages, links)
+                            desired = build(loaded, prep.languages, links, prep.limits)
                             prep = Prepared(desired, prep.observed, plan_moodle(
                                 desired, prep.observed, prep.role_ids,
                                 last_applied=store.applied_state(sc), prune=prune), prep.role_ids, None, links,
-                                prep.languages)
+                                prep.languages, prep.limits)
                     ledger = applied_records(prep.desired, prep.observed)
 
                     def record_stage(stage: str, ledger: dict[tuple[str, str], dict[str, Any]] = ledger) -> None:

@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from .. import csvout
 from ..errors import UsageError
 from .match import Outcome, RosterUser
 from .participants import Presence, ZoomRow, parse_time
@@ -100,23 +101,19 @@ def read_resolutions(path: Path, usernames: dict[str, int]) -> dict[tuple[str, s
 
 
 def escape_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection).
-
-    TODO: use the project's shared CSV writer once it exists.
-    """
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection; :mod:`oca_sync.csvout`)."""
+    return str(csvout.neutralise("" if value is None else str(value)))
 
 
 def unescape_cell(text: str) -> str:
     """The value :func:`escape_cell` wrote (a review file comes back with the names as they were)."""
-    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r") else text
+    return csvout.restore(text)
 
 
 def write_csv(path: Path | None, header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """Write rows (escaped) to ``path``; returns the text too (for stdout when ``path`` is None)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvout.writer(buf, lineterminator="\n")
     w.writerow(header)
     for row in rows:
         w.writerow([escape_cell(v) for v in row])

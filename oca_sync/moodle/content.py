@@ -152,7 +152,7 @@ def build_course(
     if course.attendance:
         att_sessions = [s for s in sessions if s.kind in course.attendance.sessions]
         add(keys.module(course.shortname, course.attendance.key), modname="attendance", section="",
-            name=name(course.attendance.name, "module.name"), intro="", visible=True,
+            name=name(course.attendance.name, "attendance.name"), intro="", visible=True,
             settings=settings_json(_attendance(course.attendance, att_sessions, text,
                                                lambda g: keys.group(course.shortname, g))))
         # mod_attendance makes the calendar events of its sessions: a group event per group of a session.

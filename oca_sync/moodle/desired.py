@@ -6,15 +6,14 @@ import datetime as dt
 import html
 from collections.abc import Mapping, Sequence
 
+from ..errors import UsageError
 from ..spec import LoadedSpec
 from ..spec.checks import group_courses
+from ..spec.limits import NEWEST, MoodleLimits, fit_name
 from ..spec.models import Group, MultiText, Organisation, Person
 from ..spec.multilang import plain
 from . import model as m
 from .content import build_course
-
-#: Moodle's column sizes (lib/db/install.xml): longer texts are cut to the first language.
-NAME_LIMITS = {"module.name": 255, "question.name": 255, "course.fullname": 254, "section.name": 255, "group.name": 254, "event.name": 255, "category.name": 255}
 
 
 def _join(link: str | None) -> str:
@@ -27,12 +26,16 @@ def event_marker(key: str) -> str:
 
 
 def build(
-    loaded: LoadedSpec, site_languages: Sequence[str] = ("en",), links: Mapping[str, str] | None = None
+    loaded: LoadedSpec, site_languages: Sequence[str] = ("en",), links: Mapping[str, str] | None = None,
+    limits: MoodleLimits = NEWEST,
 ) -> m.DesiredSite:
     """The Moodle objects ``loaded`` asks for.
 
     ``site_languages`` are the installed language packs; ``links`` the Zoom join
-    links by session key (placed in the session's section and calendar event).
+    links by session key (placed in the session's section and calendar event);
+    ``limits`` the field sizes of the site's Moodle version (names that do not
+    fit with all languages side by side fall back to the first language; the
+    spec checks made sure that one fits).
     """
     links = links or {}
     spec = loaded.spec
@@ -47,12 +50,12 @@ def build(
     cut: list[str] = []  # names too long for Moodle in all languages together
 
     def name(t: MultiText, limit_key: str) -> str:
-        full = loaded.text(t)
-        limit = NAME_LIMITS[limit_key]
-        if len(full) <= limit:
-            return full
-        cut.append(plain(t, langs[0], langs))
-        return plain(t, langs[0], langs)[:limit]
+        fitted = fit_name(t, langs, limits[limit_key])
+        if fitted is None:  # spec.check_for_site reports this (with file and line) first; never cut silently
+            raise UsageError(f"{plain(t, langs[0], langs)[:40]!r}…: too long for Moodle {limits.release} ({limit_key})")
+        if fitted[1]:
+            cut.append(plain(t, langs[0], langs))
+        return fitted[0]
 
     def local(day: dt.date, hour: int = 0, minute: int = 0) -> int:
         return int(dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).timestamp())

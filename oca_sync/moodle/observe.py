@@ -31,14 +31,15 @@ def has_plugin(info: dict[str, Any]) -> bool:
 
 
 def observe(
-    client: MoodleClient, desired: m.DesiredSite, *, progress: Progress | None = None
+    client: MoodleClient, desired: m.DesiredSite, *, progress: Progress | None = None,
+    info: dict[str, Any] | None = None,
 ) -> m.ObservedSite:
-    """The current state of every object ``desired`` could touch."""
+    """The current state of every object ``desired`` could touch (``info``: site info already read)."""
     say = progress or (lambda _msg: None)
     keys = desired.keys
     site = m.ObservedSite()
     say("site info")
-    site.plugin = has_plugin(site_info(client))
+    site.plugin = has_plugin(info if info is not None else site_info(client))
     if site.plugin:
         info = client.call("local_ocasync_get_info")
         site.attendance = int(info.get("attendance_version") or 0) > 0

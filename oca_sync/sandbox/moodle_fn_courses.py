@@ -53,6 +53,7 @@ from .moodle_params import (
     validate_format,
 )
 from .moodle_state import (
+    check_columns,
     CONTEXT_COURSECAT,
     CONTEXT_MODULE,
     SITEID,
@@ -652,6 +653,7 @@ def _update_one_course(ctx: Ctx, data: dict[str, Any]) -> None:
         old["format_options"].pop("automaticenddate", None)  # options of the old format are deleted
     data.pop("numsections", None)  # not a format option in 5.1: ignored on update
     columns = set(old) - {"id", "format_options", "customfields", "_pos"}
+    check_columns("course", {key: value for key, value in data.items() if key in columns})
     for key, value in data.items():
         if key in columns:
             old[key] = value

@@ -50,7 +50,7 @@ from .moodle_params import (
     missing_record,
     php_int,
 )
-from .moodle_state import CONTEXT_MODULE, SITEID, MoodleState, now
+from .moodle_state import CONTEXT_MODULE, SITEID, MoodleState, check_columns, now
 
 COMPONENT = "local_ocasync"
 
@@ -284,6 +284,7 @@ def create_section(st: MoodleState, course: dict[str, Any], position: int) -> di
 
 def update_section(st: MoodleState, course: dict[str, Any], section: dict[str, Any], data: dict[str, Any]) -> None:
     """course_update_section(): fields, and the modules' visibility with the section's."""
+    check_columns("course_sections", data)
     for key in ("name", "summary", "summaryformat", "availability"):
         if key in data:
             section[key] = data[key]
@@ -578,6 +579,7 @@ def sync_questions(st: MoodleState, cm: dict[str, Any], questions: list[dict[str
     t = now()
     for q in questions:
         # feedback_get_item_class($typ)->save_item(): hasvalue 0 for labels; "h" = hidenoselect.
+        check_columns("feedback_item", q)
         iid = st.next_id("feedback_item")
         st.feedback_items[iid] = {
             "id": iid, "feedback": feedbackid, "template": 0, "name": q["name"], "label": q["label"],
@@ -956,6 +958,7 @@ def create_module(st: MoodleState, ctx: Ctx, course: dict[str, Any], plan: dict[
         "groupmode": 0 if course["groupmodeforce"] else course["groupmode"], "completion": 0,
         "showdescription": 0, "_eventsvisible": visible,
     }
+    check_columns("attendance" if modname == "attendance" else "module", cm)
     st.modules[cmid] = cm
     st.add_context(CONTEXT_MODULE, cmid, st.course_context(course["id"]))
     if modname == "label":
@@ -981,6 +984,7 @@ def _update_moduleinfo(st: MoodleState, ctx: Ctx, cm: dict[str, Any], plan: dict
     """get_moduleinfo_data() + update_moduleinfo(): name, intro, visibility and the type's settings."""
     item, s, modname = plan["item"], plan["settings"], plan["modname"]
     inst = st.instance(cm)
+    check_columns("attendance" if modname == "attendance" else "module", item)
     cm["name"] = label_name(ctx, item["name"], item["intro"]) if modname == "label" else item["name"]
     inst.update(intro=item["intro"], introformat=FORMAT_HTML, timemodified=now())
     if modname == "url":

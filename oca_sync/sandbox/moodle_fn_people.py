@@ -56,6 +56,7 @@ from .moodle_params import (
     validate_format,
 )
 from .moodle_state import (
+    check_columns,
     CONTEXT_LEVEL_NAMES,
     CONTEXT_SYSTEM,
     ENROL_USER_ACTIVE,
@@ -124,6 +125,7 @@ def create_groups(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
                 raise MoodleException("idnumbertaken")
         if group["visibility"] not in (0, 1):
             group["participation"] = False
+        check_columns("groups", group)
         gid = st.next_id("groups")
         t = now()
         st.groups[gid] = {
@@ -215,6 +217,7 @@ def update_groups(ctx: Ctx, p: dict[str, Any]) -> None:
                 raise MoodleException("idnumbertaken")
         if "visibility" in group and group["visibility"] not in (0, 1):
             group["participation"] = False
+        check_columns("groups", group)
         for key in ("name", "description", "descriptionformat", "enrolmentkey", "idnumber",
                     "visibility", "participation"):
             if key in group:
@@ -600,6 +603,7 @@ def _update_one_user(ctx: Ctx, user: dict[str, Any]) -> None:
         if errmsg:
             raise MoodleException(errmsg)
         existing["password"] = "hashed"
+    check_columns("user", {key: user[key] for key in USER_COLUMNS if key in user})
     for key in USER_COLUMNS:
         if key in user and key != "password":
             if key == "calendartype" and php_empty(user[key]):

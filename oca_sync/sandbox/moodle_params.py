@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from oca_sync.moodle import params as _core
+
 # VALUE_* and NULL_* constants (public/lib/moodlelib.php)
 VALUE_REQUIRED = 1
 VALUE_OPTIONAL = 2
@@ -123,6 +125,7 @@ STRINGS: dict[tuple[str, str], str] = {
     ("debug", "invalidresponse"): "Invalid response value detected",
     ("debug", "codingerror"): "Coding error detected, it must be fixed by a programmer: {$a}",
     ("error", "invalidrecordunknown"): "Can't find data record in database.",
+    ("error", "dmlwriteexception"): "Error writing to database",
     ("error", "invalidrecord"): "Can't find data record in database table {$a}.",
     ("error", "invalidcourseid"): "You are trying to use an invalid course ID",
     ("error", "invalidcoursemodule"): "Invalid course module ID",
@@ -249,6 +252,15 @@ class InvalidParameterException(MoodleException):
         super().__init__("invalidparameter", "debug", None, debuginfo)
 
 
+class DmlWriteException(MoodleException):
+    """``dml_write_exception`` (public/lib/dml/dml_write_exception.php): the database refused a write."""
+
+    exception_class = "dml_write_exception"
+
+    def __init__(self, error: str) -> None:
+        super().__init__("dmlwriteexception", "error", None, error)
+
+
 class InvalidResponseException(MoodleException):
     exception_class = "core\\exception\\invalid_response_exception"
 
@@ -320,44 +332,10 @@ def missing_record(table: str, where: Mapping[str, Any]) -> DmlMissingRecordExce
 # --------------------------------------------------------------------------- #
 
 
-def strip_tags(text: str, allowed: tuple[str, ...] = ()) -> str:
-    """PHP's strip_tags: drop ``<...>`` tags (and comments), keep ``allowed`` ones.
-
-    A ``<`` followed by whitespace is plain text; an unterminated tag swallows
-    the rest of the string, as in PHP.
-    """
-    out: list[str] = []
-    i, n = 0, len(text)
-    allowed_set = {a.strip("<>/").lower() for a in allowed}
-    while i < n:
-        c = text[i]
-        if c != "<" or (i + 1 < n and text[i + 1].isspace() and not allowed_set):
-            out.append(c)
-            i += 1
-            continue
-        if text.startswith("<!--", i):
-            end = text.find("-->", i + 4)
-            i = n if end < 0 else end + 3
-            continue
-        j, quote = i + 1, ""
-        while j < n:
-            ch = text[j]
-            if quote:
-                if ch == quote:
-                    quote = ""
-            elif ch in ("'", '"'):
-                quote = ch
-            elif ch == ">":
-                break
-            j += 1
-        if j >= n:
-            break  # unterminated tag: PHP drops the remainder
-        tag = text[i:j + 1]
-        m = re.match(r"</?\s*([A-Za-z0-9]+)", tag)
-        if m and m.group(1).lower() in allowed_set:
-            out.append(tag)
-        i = j + 1
-    return "".join(out)
+# PHP 8's strip_tags and Moodle's PARAM_TEXT / PARAM_NOTAGS / fix_utf8 / validate_email live in
+# oca_sync.moodle.params (spec validation uses the same port; it is checked against a real Moodle
+# in tests/unit/test_moodle_params.py).
+strip_tags = _core.strip_tags
 
 
 _INT64_MAX = 2**63 - 1
@@ -403,47 +381,13 @@ def php_empty(value: Any) -> bool:
 _TIMEZONE = re.compile(
     r"(([+-]?(0?[0-9](\.[5|0])?|1[0-3](\.0)?|1[0-2]\.5))|(99)|[A-Za-z0-9]+(/?[A-Za-z_-])+)"
 )
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
 
 
 def validate_email(address: Any) -> bool:
-    """weblib validate_email: a PHPMailer-valid address without < or >."""
+    """weblib validate_email (see oca_sync.moodle.params.validate_email)."""
     if address in (None, False, ""):
         return False
-    s = str(address)
-    return bool(_EMAIL.fullmatch(s)) and not re.search(r"[<>]", s)
-
-
-def _clean_text(s: str) -> str:
-    # Keeps the multilang <span lang="xx" class="multilang"> (or <lang>) markup only
-    # when it is well formed; otherwise every tag is stripped.
-    if "</lang>" in s:
-        stripped = strip_tags(s, ("lang",))
-        tags = re.findall(r"<.*?>", stripped, flags=re.DOTALL)
-        if tags and _balanced(tags, "</lang>", re.compile(r'<lang lang="[a-zA-Z0-9_-]+"\s*>')):
-            return stripped
-    elif "</span>" in s:
-        stripped = strip_tags(s, ("span",))
-        tags = re.findall(r"<.*?>", stripped, flags=re.DOTALL)
-        opener = re.compile(r'<span(\s+lang="[a-zA-Z0-9_-]+"|\s+class="multilang"){2}\s*>')
-        if tags and _balanced(tags, "</span>", opener):
-            return stripped
-    return strip_tags(s)
-
-
-def _balanced(tags: list[str], closer: str, opener: re.Pattern[str]) -> bool:
-    is_open = False
-    for tag in tags:
-        if tag == closer:
-            if not is_open:
-                return False
-            is_open = False
-            continue
-        if not opener.fullmatch(tag):
-            return False
-        is_open = True
-    return not is_open
+    return _core.validate_email(str(address))
 
 
 def _valid_plugin_name(s: str) -> bool:
@@ -470,14 +414,14 @@ def clean_param(value: Any, ptype: str) -> Any:
     if value is None:
         value = ""
     if ptype in (PARAM_RAW, PARAM_CLEANHTML):
-        return value
+        return _core.fix_utf8(value) if isinstance(value, str) else value
     s = php_str(value)
     if ptype == PARAM_RAW_TRIMMED:
-        return s.strip(" \t\n\r\0\x0b")
+        return _core.fix_utf8(s).strip(" \t\n\r\0\x0b")
     if ptype == PARAM_TEXT:
-        return _clean_text(s)
+        return _core.clean_text(s)
     if ptype == PARAM_NOTAGS:
-        return strip_tags(s)
+        return _core.clean_notags(s)
     if ptype == PARAM_ALPHA:
         return re.sub(r"[^a-zA-Z]", "", s)
     if ptype == PARAM_ALPHAEXT:

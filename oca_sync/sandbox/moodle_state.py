@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .moodle_params import (
+    DmlWriteException,
     FORMAT_HTML,
     FORMAT_MOODLE,
     PARAM_BOOL,
@@ -126,6 +127,31 @@ class SiteSettings:
     course_enddateenabled: bool = True
     course_duration: int = 365 * 24 * 3600
     filters: FilterConfig = field(default_factory=FilterConfig)
+
+
+#: Sizes (characters) of the char columns the emulated functions write, as Moodle 5.1's
+#: install.xml files declare them (public/lib/db/install.xml, public/mod/*/db/install.xml,
+#: mod_attendance db/install.xml). A longer value makes the database refuse the write.
+COLUMN_SIZES: dict[str, dict[str, int]] = {
+    "course": {"fullname": 1333, "shortname": 255, "idnumber": 100},
+    "groups": {"name": 254, "idnumber": 100, "enrolmentkey": 50},
+    "user": {"username": 100, "firstname": 100, "lastname": 100, "email": 100, "city": 120, "idnumber": 255},
+    "course_sections": {"name": 1333},
+    "course_modules": {"idnumber": 100},
+    "feedback_item": {"name": 1333, "label": 255},
+    # the instance tables' name (url, page, label, resource, feedback: 1333; attendance: 255)
+    "module": {"name": 1333},
+    "attendance": {"name": 255},
+}
+
+
+def check_columns(table: str, record: dict[str, Any]) -> None:
+    """Refuse a record whose text does not fit its column, as PostgreSQL does
+    (``ERROR: value too long for type character varying(N)`` -> dml_write_exception)."""
+    for column, size in COLUMN_SIZES[table].items():
+        value = record.get(column)
+        if isinstance(value, str) and len(value) > size:
+            raise DmlWriteException(f"ERROR:  value too long for type character varying({size})")
 
 
 @dataclass
@@ -228,6 +254,7 @@ class MoodleState:
             "alternatename": None, "interests": [], "customfields": {}, "preferences": {},
         }
         user.update(fields)
+        check_columns("user", user)
         self.users[uid] = user
         self.add_context(CONTEXT_USER, uid, self.system_context())
         return user
@@ -649,6 +676,7 @@ def create_course_record(state: MoodleState, data: dict[str, Any]) -> dict[str, 
         format_options["automaticenddate"] = str(clean_param(automatic, PARAM_BOOL))
     course = _course_record(state, cid, **data)
     course["format_options"].update(format_options)
+    check_columns("course", course)
     state.courses[cid] = course
     catctx = state.context_id(CONTEXT_COURSECAT, course["category"]) or state.system_context()
     state.add_context(CONTEXT_COURSE, cid, catctx)

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from oca_sync.errors import SpecError, SpecIssue, UsageError
-from oca_sync.spec import checks, multilang
+from oca_sync.spec import checks, limits, multilang
 from oca_sync.spec.loader import YamlDocument, format_path, load_yaml, validation_issues
 from oca_sync.spec.models import CourseSpec, Member, MultiText, Session
 from oca_sync.spec.paths import PathRefused, confine
 
-__all__ = ["LoadedSpec", "PathRefused", "load_spec", "parse_spec_text"]
+__all__ = ["LoadedSpec", "PathRefused", "check_for_site", "load_spec", "parse_spec_text"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class LoadedSpec:
     files_root: Path | None = None  # the folder every named file must lie in (default: base_dir)
     notices: tuple[SpecIssue, ...] = ()  # worth telling the user, not errors (e.g. roster columns ignored)
     warnings: tuple[SpecIssue, ...] = ()  # likely mistakes (scheduling clashes); errors under --strict
+    #: the parsed YAML, to locate problems found later (e.g. against the site's Moodle version)
+    doc: YamlDocument | None = field(default=None, compare=False, repr=False)
+    filename: str = ""
 
     def file(self, name: str) -> Path:
         """The real path of a file the spec names, checked again now (it was checked at load time).
@@ -103,7 +106,8 @@ def _parse(text: str, filename: str, base_dir: Path, path: Path, files_root: Pat
         issues += _not_reported(validation_issues(e, doc, filename, CourseSpec), issues)
         raise SpecError(_sorted(issues, filename)) from None
     checked = checks.run(spec, base_dir, files_root)
-    issues += [_issue(where, message, doc, filename) for where, message in checked.findings]
+    # (a field the YAML loader already complained about, e.g. a bad tag, is not reported again)
+    issues += _not_reported([_issue(where, message, doc, filename) for where, message in checked.findings], issues)
     if issues:
         raise SpecError(_sorted(issues, filename))
     return LoadedSpec(
@@ -112,7 +116,26 @@ def _parse(text: str, filename: str, base_dir: Path, path: Path, files_root: Pat
         notices=tuple(_issue(where, message, doc, filename) for where, message in checked.notices),
         warnings=tuple(_sorted([_issue(where, message, doc, filename) for where, message in checked.warnings],
                                filename)),
+        doc=doc, filename=filename,
     )
+
+
+def check_for_site(loaded: LoadedSpec, moodle_limits: limits.MoodleLimits) -> None:
+    """Raise ``SpecError`` (file, line, field) if the spec does not fit the site's Moodle version.
+
+    ``load_spec`` checked the newest Moodle's limits; an older site may hold
+    less (e.g. 254 characters for a course's full name before 5.0). A person's
+    fields have had the same sizes since 4.1, so rosters are not read again.
+    """
+    if moodle_limits == limits.NEWEST:
+        return
+    findings = limits.check_moodle(loaded.spec, loaded.sessions, moodle_limits)
+    if not findings:
+        return
+    filename = loaded.filename or str(loaded.path)
+    if loaded.doc is None:
+        raise SpecError([SpecIssue(filename, None, None, format_path(w), m) for w, m in findings])
+    raise SpecError(_sorted([_issue(w, m, loaded.doc, filename) for w, m in findings], filename))
 
 
 def _issue(where: checks.Location, message: str, doc: YamlDocument, filename: str) -> SpecIssue:

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ValidationError
 from oca_sync.moodle.filenames import REMOVED, clean_file_name
 from oca_sync.spec.clock import span, unknown_zone
 from oca_sync.spec.clock import zone as _zone
+from oca_sync.moodle.model import Keys
+from oca_sync.spec import limits, textrules
 from oca_sync.spec.expand import expand, localize
 from oca_sync.spec.loader import SpecPath, error_message, format_path
 from oca_sync.spec.models import Course, CourseSpec, Member, Person, Question, Session, Staff
@@ -63,10 +65,13 @@ class Checked:
     warnings: list[Finding] = field(default_factory=list)  # likely mistakes (scheduling); errors with --strict
 
 
-def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Checked:
+def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None,
+        moodle_limits: limits.MoodleLimits = limits.NEWEST) -> Checked:
     """Run every check on a spec that passed model validation.
 
     Files the spec names are relative to ``base_dir`` and must lie inside ``files_root`` (default ``base_dir``).
+    ``moodle_limits``: the field sizes of the Moodle the spec is for (``validate``
+    uses the newest known; ``plan`` the site's).
     """
     out = Checked()
     tz = _zone(spec.programme.timezone)
@@ -85,14 +90,23 @@ def run(spec: CourseSpec, base_dir: Path, files_root: Path | None = None) -> Che
     out.findings += roster_findings
     out.findings += check_people(people)
     out.findings += check_group_memberships(spec, members, people)
+    out.findings += textrules.check_spec(spec)
+    out.findings += check_people_texts(spec, people, moodle_limits)
+    out.findings += limits.check_drive(spec)
     if tz is not None:
         out.sessions, found = expand(spec, tz)
         out.findings += found
         out.findings += check_sessions(spec, out.sessions, tz)
         out.findings += check_outcomes(spec, out.sessions, base_dir, files_root)
+        out.findings += limits.check_moodle(spec, out.sessions, moodle_limits)
+        out.findings += limits.check_zoom(spec, out.sessions)
     out.findings += check_session_groups(spec)
     if tz is not None and not out.findings:  # on a spec with errors, warnings would only add noise
         out.warnings += check_schedule(spec, out.sessions)
+    if not out.findings:  # names that look like others: worth a warning, not an error (--strict: error)
+        out.warnings += textrules.look_alike_names(spec)
+        out.warnings += [(_at_field(where, name), message)
+                         for person, where in people for name, message in textrules.look_alike_person(person)]
     return out
 
 
@@ -456,6 +470,25 @@ def read_roster(
                 column = str(err["loc"][0]) if err["loc"] else ""
                 findings.append((CsvLocation(name, line, column), error_message(err, Member)))
     return out, findings
+
+
+def _at_field(where: Location, field_name: str) -> Location:
+    if isinstance(where, CsvLocation):
+        return CsvLocation(where.file, where.line, field_name)
+    return where + (field_name,)
+
+
+def check_people_texts(spec: CourseSpec, people: list[tuple[Person, Location]],
+                       moodle_limits: limits.MoodleLimits) -> list[Finding]:
+    """Roster rows' texts (inline people are covered by textrules.check_spec) and everyone's field sizes."""
+    keys = Keys(spec.programme.key_prefix, spec.programme.key)
+    findings: list[Finding] = []
+    for person, where in people:
+        if isinstance(where, CsvLocation):
+            findings += [(_at_field(where, name), message) for name, message in textrules.person_findings(person)]
+        findings += [(_at_field(where, name), message)
+                     for name, message in limits.check_person(person, moodle_limits, keys)]
+    return _first_per_place(findings)
 
 
 def check_people(people: list[tuple[Person, Location]]) -> list[Finding]:
