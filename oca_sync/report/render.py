@@ -7,7 +7,6 @@ Reads only the spec and a collected data set (:mod:`.dataset`); charts come from
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import os
@@ -21,6 +20,7 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from .. import csvout
 from ..errors import SpecError, SpecIssue, UsageError
 from ..spec import LoadedSpec
 from ..spec.models import METRICS
@@ -33,29 +33,23 @@ from .strings import STRINGS
 LANGS = tuple(STRINGS)
 #: Campaigns with a line chart each; beyond, one organisation x week chart holds them all.
 MAX_LINE_CHARTS = 12
-#: A cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP): prefixed with '.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_cell(value: Any) -> Any:
-    # numbers stay numbers (a negative change is not a formula)
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A cell as written: text a spreadsheet would run as a formula gets a leading ' (see :mod:`oca_sync.csvout`)."""
+    return csvout.neutralise(value)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A report CSV: owner-only, every cell formula-safe (the one CSV writer of oca-sync)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvout.writer(buf, lineterminator="\n")
     w.writerow(header)
-    for row in rows:
-        w.writerow([csv_cell(v) for v in row])
-    _write(path, buf.getvalue())
+    w.writerows(rows)
+    _write(path, buf.getvalue(), csvout.ENCODING)  # with a BOM: Excel shows Cyrillic right
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str, encoding: str = "utf-8") -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with os.fdopen(fd, "w", encoding=encoding) as f:
         f.write(text)
 
 

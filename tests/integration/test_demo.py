@@ -20,7 +20,7 @@ def test_demo_runs_end_to_end(tmp_path):
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert html.count("<svg") >= 4 and "Recommendations" in html
     assert "<b>120</b>recordings archived" in html  # the archive step's files, found in the ledger
-    recordings = (tmp_path / "report" / "recordings.csv").read_text(encoding="utf-8").splitlines()
+    recordings = (tmp_path / "report" / "recordings.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(recordings) == 1 + 120 and recordings[1].startswith("OCA-KG-2022,")
     assert html.count("community-canvas.md</a>") == 1  # a material, linked from the materials index
     assert (tmp_path / "report").stat().st_mode & 0o777 == 0o700

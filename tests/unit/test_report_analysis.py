@@ -198,7 +198,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused(tmp_path: Path) -> N
     assert [csv_cell(v) for v in ("=HYPERLINK(1)", "+1", "-x", "@SUM", "ok", -3, 2.5)] == [
         "'=HYPERLINK(1)", "'+1", "'-x", "'@SUM", "ok", -3, 2.5]
     write_csv(tmp_path / "x.csv", ["a"], [["=1+1"]])
-    assert (tmp_path / "x.csv").read_text(encoding="utf-8") == "a\n'=1+1\n"
+    assert (tmp_path / "x.csv").read_text(encoding="utf-8-sig") == "a\n'=1+1\n"
     assert (tmp_path / "x.csv").stat().st_mode & 0o777 == 0o600
 
 
