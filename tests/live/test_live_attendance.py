@@ -41,7 +41,7 @@ def programme(live_moodle: MoodleClient, tmp_path: Path) -> Iterator[LoadedSpec]
     names = {f["name"] for f in live_moodle.call("core_webservice_get_site_info").get("functions", [])}
     if not {"local_ocasync_get_course_state", "mod_attendance_get_sessions"} <= names:
         pytest.skip("the site lacks the companion plugin or mod_attendance's functions")
-    for folder in ("rosters", "materials"):
+    for folder in ("rosters", "materials", "report"):
         shutil.copytree(ROOT / "course_spec" / folder, tmp_path / folder)
     d = yaml.safe_load((ROOT / "course_spec" / "oca-kyrgyzstan-2022.yaml").read_text(encoding="utf-8"))
     tag = uuid.uuid4().hex[:6]
