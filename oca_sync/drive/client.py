@@ -79,6 +79,7 @@ from googleapiclient.http import HttpRequest, MediaIoBaseUpload
 
 from .. import __version__, logsafe
 from ..errors import ConfigError, WriteOutcomeUnknown
+from ..netcause import specific
 from .errors import (
     DriveAuthError,
     DriveChecksumMismatch,
@@ -254,6 +255,9 @@ def file_reader(path: str | os.PathLike[str]) -> Iterator[ReadAt]:
 
 def _short(e: BaseException) -> str:
     """An exception for a log line: short, and without a session URI's ``upload_id`` (a credential)."""
+    cause = specific(e)  # "connection refused", "host name not resolved", a TLS problem …
+    if cause:
+        return cause
     text = re.sub(r"upload_id=[^&\s'\")]+", "upload_id=***", f"{type(e).__name__}: {e}")
     return text if len(text) < 200 else text[:200] + "…"
 

@@ -34,6 +34,7 @@ import requests
 
 from .. import __version__, logsafe
 from ..errors import MoodleError, MoodleTransportError, WriteOutcomeUnknown
+from ..netcause import describe
 from .filenames import clean_file_name
 
 log = logging.getLogger("oca_sync.moodle")
@@ -164,7 +165,8 @@ class MoodleClient:
                 # A refused or unresolvable connection never reached Moodle: safe to repeat.
                 if read or _never_sent(e):
                     self._again_or_raise(attempt, function, _short(e),
-                                         MoodleTransportError(f"cannot reach Moodle at {self.url} ({_short(e)})"))
+                                         MoodleTransportError(f"cannot reach Moodle at {self.url} ({_short(e)}); "
+                                                              "check OCA_MOODLE_URL and that the site is up"))
                     continue
                 raise WriteOutcomeUnknown(function, _short(e)) from None
             except requests.exceptions.Timeout as e:
@@ -350,5 +352,4 @@ def _never_sent(e: requests.exceptions.ConnectionError) -> bool:
 
 
 def _short(e: BaseException) -> str:
-    text = str(e)
-    return text if len(text) < 200 else text[:200] + "…"
+    return describe(e)  # "connection refused", "host name not resolved", a TLS problem … or the text

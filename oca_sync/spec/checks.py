@@ -570,8 +570,9 @@ def check_session_groups(spec: CourseSpec) -> list[Finding]:
                                        "for a session for everyone"))
             for k, key in enumerate(session.groups):
                 if key not in known:
-                    findings.append((here + (k,), f"unknown organisation or group {key!r} "
-                                                  f"(known: {', '.join(sorted(known)) or 'none'})"))
+                    close = difflib.get_close_matches(key, list(known), n=1)
+                    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known)) or 'none'}"
+                    findings.append((here + (k,), f"unknown organisation or group {key!r} ({hint})"))
                 elif course.shortname not in known[key]:
                     findings.append((here + (k,), f"group {key!r} is not in course {course.shortname}"))
             findings += _duplicates(((here + (k,), key) for k, key in enumerate(session.groups)), "group")

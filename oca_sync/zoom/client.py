@@ -63,6 +63,7 @@ from dateutil.relativedelta import relativedelta
 
 from .. import __version__, logsafe
 from ..errors import WriteOutcomeUnknown, redact
+from ..netcause import describe
 from .errors import (
     ZoomAuthError,
     ZoomDailyLimitReached,
@@ -205,8 +206,7 @@ def _as_date(value: date | str) -> date:
 
 
 def _short(e: BaseException) -> str:
-    text = str(e)
-    return text if len(text) < 200 else text[:200] + "…"
+    return describe(e)  # "connection refused", "host name not resolved", a TLS problem … or the text
 
 
 def _never_sent(e: requests.exceptions.RequestException) -> bool:

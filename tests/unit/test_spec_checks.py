@@ -518,3 +518,10 @@ def test_a_session_for_no_group_at_all_is_refused(tmp_path: Path) -> None:
     issue = one(tmp_path, add_after(BASE, '        title: "Mentoring {n}"\n', "        groups: []\n"))
     assert issue.path == "courses[0].sessions[1].groups"
     assert issue.message.startswith("an empty list would hide the session from everyone")
+
+
+def test_did_you_mean_for_a_session_group(tmp_path: Path) -> None:
+    text = BASE.replace("        host: trainer\n        content:", "        host: trainer\n        groups: [orgg]\n"
+                        "        content:", 1)
+    issue = one(tmp_path, text)
+    assert issue.message == "unknown organisation or group 'orgg' (did you mean 'org'?)"
