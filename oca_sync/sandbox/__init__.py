@@ -17,7 +17,7 @@ from .httpserver import (
     is_write_operation,
 )
 from .moodle import WS_PATH, MoodleSandbox, parse_php_vars
-from .moodle_functions import REGISTRY as MOODLE_FUNCTIONS
+from .moodle_registry import CORE_FUNCTIONS as MOODLE_FUNCTIONS
 from .moodle_functions import WsFunction
 
 __all__ = [

@@ -38,7 +38,8 @@ from .httpserver import Request, Response, SandboxServer
 from .moodle_fn_attendance import ATTENDANCE_REGISTRY, statuses_of
 from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
 from .moodle_fn_report import ANONYMOUS_NO, REPORT_REGISTRY
-from .moodle_functions import REGISTRY, Ctx, PhpError, WsFunction, fullname, php_json
+from .moodle_registry import CORE_FUNCTIONS
+from .moodle_functions import Ctx, PhpError, WsFunction, fullname, php_json
 from .moodle_params import (
     PARAM_ALPHANUM,
     PARAM_BOOL,
@@ -332,7 +333,7 @@ class MoodleSandbox(SandboxServer):
         self.state: MoodleState = new_site(settings)
         #: token -> user id
         self.tokens: dict[str, int] = {self.token: 2}
-        self.registry: dict[str, WsFunction] = dict(REGISTRY)
+        self.registry: dict[str, WsFunction] = dict(CORE_FUNCTIONS)
         #: the companion plugin local_ocasync is installed (its functions exist)
         self.plugin = plugin
         #: mod_attendance is installed

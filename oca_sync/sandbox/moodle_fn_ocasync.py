@@ -8,7 +8,7 @@ classes and mod_attendance's structure class; each helper below names the PHP
 it follows. The error messages are read from the plugin's
 ``lang/en/local_ocasync.php``, its version from ``version.php``.
 
-The functions are not in :data:`~.moodle_functions.REGISTRY`: a
+The functions are not in :data:`~.moodle_registry.CORE_FUNCTIONS`: a
 :class:`~.moodle.MoodleSandbox` built with ``plugin=True`` (the default) adds
 :data:`PLUGIN_REGISTRY` to its own registry, like a site with the plugin
 installed.

@@ -343,6 +343,3 @@ def require_active_user(user: dict[str, Any]) -> None:
     if user["username"] == "guest":
         raise MoodleException("guestsarenotallowed", "error")
 
-
-# Importing the function modules registers their functions in REGISTRY.
-from . import moodle_fn_calendar, moodle_fn_courses, moodle_fn_format, moodle_fn_people  # noqa: F401

@@ -120,7 +120,7 @@ def test_plugin_and_emulation_accept_the_same_rated_presentations() -> None:
 def test_plan_sees_a_rating_whose_values_shifted() -> None:
     from oca_sync.moodle import model as m
     from oca_sync.moodle.content import settings_json
-    from oca_sync.moodle.planner import _module_diff
+    from oca_sync.moodle.planner import module_diff as _module_diff
 
     def feedback(presentation: str) -> m.Module:
         questions = [{"key": "recommend", "typ": "multichoicerated", "presentation": presentation}]

@@ -1,0 +1,131 @@
+"""Sections and activities: keyed through the companion plugin, or section names by position without it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from ...plan import Action, FieldChange, diff_fields
+from ...plan import short as short_text
+from .. import model as m
+from ..observe import CUSTOM_RESTRICTION
+from .base import ContentPayload, Planning, SectionPayload
+
+
+def plan_content(p: Planning) -> None:
+    if p.observed.plugin:
+        _plan_plugin_content(p)
+    else:
+        _plan_core_sections(p)
+
+
+def _plan_core_sections(p: Planning) -> None:
+    """Without the plugin: section names by position (sections have no key) and a notice."""
+    desired, observed = p.desired, p.observed
+    for cid, sections in desired.sections.items():
+        have_secs = {s.number: s for s in observed.sections.get(cid, [])}
+        short = desired.courses[cid].shortname
+        for s in sections:
+            key = f"{short}#{s.number}"
+            cur = have_secs.get(s.number)
+            if cur is None:
+                p.add("section", key, Action.CREATE, (FieldChange("name", None, s.name),),
+                      SectionPayload(cid, s.number, s.name, None))
+            else:
+                p.drift("section", key, cur)
+                if cur.name != s.name:
+                    p.add("section", key, Action.UPDATE, (FieldChange("name", cur.name, s.name),),
+                          SectionPayload(cid, s.number, s.name, cur.id))
+        extra = [n for n in have_secs if n > len(sections)]
+        if extra:
+            p.notice("info", (
+                f"course {short}: sections {min(extra)}-{max(extra)} are beyond the spec's {len(sections)} sessions; "
+                "left in place (sections carry no key of ours without the companion plugin)"))
+
+    items = sum(len(v) for v in desired.modules.values()) + sum(len(v) for v in desired.plugin_sections.values())
+    restricted = sum(1 for v in desired.plugin_sections.values() for s in v if s.groups)
+    if restricted:
+        p.notice("warning", (
+            f"{restricted} sessions are for some groups only, but their sections are open to everyone: Moodle's "
+            "core web services cannot set a section's access restriction. Install the companion plugin "
+            "local_ocasync to restrict them (oca-sync moodle doctor)."))
+    if items:
+        p.notice("warning", (
+            f"{items} items (section summaries, session content, surveys, attendance) are not "
+            "managed: Moodle's core web services cannot create activities or set section summaries. Install the "
+            "companion plugin local_ocasync to manage them (oca-sync moodle doctor)."))
+
+
+def _plan_plugin_content(p: Planning) -> None:
+    """With the plugin: keyed sections (name, summary, position, restriction) and modules by idnumber."""
+    desired, observed, keys = p.desired, p.observed, p.keys
+    for cid, sections in desired.plugin_sections.items():
+        short = desired.courses[cid].shortname
+        have = {s.key: s for s in observed.plugin_sections.get(cid, []) if s.key}
+        # Sections made before the plugin (no key) at the position of a session are taken, not duplicated.
+        unkeyed = {s.number: s for s in observed.plugin_sections.get(cid, []) if not s.key and s.number > 0}
+        for s in sections:
+            label = f"{short}#{s.key}"
+            cur = have.get(s.key)
+            if cur is None and s.number in unkeyed:
+                old = unkeyed[s.number]
+                assert old.id is not None
+                fields = diff_fields({**old.fields(), "key": None}, s.fields())
+                p.add("section", label, Action.UPDATE, fields, ContentPayload(cid, adopt=(s.key, old.id)),
+                      note="existing section taken under our key")
+                continue
+            if cur is None:
+                p.add("section", label, Action.CREATE, (FieldChange("number", None, s.number),
+                                                        FieldChange("name", None, s.name)), ContentPayload(cid))
+                continue
+            p.drift("section", label, cur)
+            if not s.groups and cur.groups == (CUSTOM_RESTRICTION,):
+                cur = replace(cur, groups=())  # a restriction made by hand on a section for everyone: left alone
+            fields = diff_fields(cur.fields(), s.fields())
+            if fields:
+                p.add("section", label, Action.UPDATE, fields, ContentPayload(cid))
+        wanted = {s.key for s in sections}
+        for k, cur in have.items():
+            if k not in wanted:
+                p.remove("section", f"{short}#{k}", ContentPayload(cid, delete=k),
+                         f"section {cur.number}: {short_text(cur.name)}")
+
+    for cid, modules in desired.modules.items():
+        have_mods = observed.modules.get(cid, {})
+        for idn, mod in modules.items():
+            label = idn.removeprefix(keys.owned)
+            have_mod = have_mods.get(idn)
+            if have_mod is None:
+                p.add("module", label, Action.CREATE, (FieldChange("type", None, mod.modname),
+                                                       FieldChange("name", None, mod.name or mod.intro)),
+                      ContentPayload(cid, module=mod))
+                continue
+            if have_mod.modname != mod.modname:
+                p.notice("error", (
+                    f"activity {idn!r} is a {have_mod.modname} on the site but a {mod.modname} in the spec; "
+                    "delete it in Moodle or give the content another key"))
+                continue
+            p.drift("module", label, have_mod)
+            fields = module_diff(have_mod, mod)
+            if fields:
+                p.add("module", label, Action.UPDATE, fields, ContentPayload(cid, module=mod))
+        for idn, cur_mod in have_mods.items():
+            if idn not in modules:
+                p.remove("module", idn.removeprefix(keys.owned), ContentPayload(cid, delete=idn),
+                         f"{cur_mod.modname} {short_text(cur_mod.name or cur_mod.intro)}")
+
+
+def module_diff(cur: m.Module, want: m.Module) -> tuple[FieldChange, ...]:
+    """What differs between an activity on the site and the spec's, settings compared as data."""
+    old, new = cur.fields(), want.fields()
+    if want.modname == "label" and not want.name:
+        new["name"] = old["name"]  # Moodle derives a label's name from its text
+    changes = []
+    for k, v in new.items():
+        if k == "settings":
+            if json.loads(old[k] or "{}") != json.loads(v):
+                # As data: the plan shows the settings that differ (sessions[3].duration: 5400 → 3600).
+                changes.append(FieldChange(k, json.loads(old[k] or "{}"), json.loads(v)))
+        elif old.get(k) != v:
+            changes.append(FieldChange(k, old.get(k), v))
+    return tuple(changes)

@@ -1,0 +1,15 @@
+"""Every emulated core web-service function, registered by importing the modules that define them.
+
+The function modules (``moodle_fn_*``) all build on :mod:`.moodle_functions`;
+importing them here, and not from that base module, keeps the imports one-way.
+"""
+
+from __future__ import annotations
+
+from . import moodle_fn_calendar, moodle_fn_courses, moodle_fn_format, moodle_fn_people  # noqa: F401 - they register
+from .moodle_functions import REGISTRY, WsFunction
+
+#: name -> emulated core function (plugins' functions are added per site: see MoodleSandbox)
+CORE_FUNCTIONS: dict[str, WsFunction] = REGISTRY
+
+__all__ = ["CORE_FUNCTIONS"]
