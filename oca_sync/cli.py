@@ -262,7 +262,7 @@ def plan(c: Ctx, spec: Path, prune: bool, as_json: bool, detailed_exitcode: bool
         prep = sync.prepare(client, loaded, site, store, prune=prune, zoom=_zoom(c),
                             hooks=sync.Hooks(status=lambda msg: st.update(msg)))
     if as_json:
-        click.echo(json.dumps(prep.plan.to_json(), indent=2, ensure_ascii=False))
+        prep.plan.write_json(sys.stdout)  # streamed: a plan of 100,000 people needs no copy of itself in memory
     else:
         _print_plan(c, prep.plan, loaded.tz)
     if out is not None:

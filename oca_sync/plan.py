@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import enum
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from rich.markup import escape
@@ -33,14 +34,14 @@ class Action(str, enum.Enum):
         return {"create": "+", "update": "~", "delete": "-"}[self.value]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldChange:
     name: str
     old: Any
     new: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One object to create, update or delete.
 
@@ -61,7 +62,7 @@ class Change:
         return f"{self.system}.{self.kind}[{self.key}]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Drift:
     """An object changed outside oca-sync since we last wrote it."""
 
@@ -75,7 +76,7 @@ class Drift:
         return f"{self.system}.{self.kind}[{self.key}]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Something the plan cannot do or wants the user to know."""
 
@@ -130,18 +131,12 @@ class Plan:
             "format_version": PLAN_FORMAT_VERSION,
             "summary": self.counts(),
             "summary_by_system": self.counts_by_system(),
-            "changes": [
-                {
-                    "address": c.address,
-                    "system": c.system,
-                    "kind": c.kind,
-                    "key": c.key,
-                    "action": c.action.value,
-                    "fields": {f.name: {"old": _jsonable(f.old), "new": _jsonable(f.new)} for f in c.fields},
-                    **({"note": c.note} if c.note else {}),
-                }
-                for c in self.changes
-            ],
+            "changes": [change_json(c) for c in self.changes],
+            **self._tail_json(),
+        }
+
+    def _tail_json(self) -> dict[str, Any]:
+        return {
             "drift": [
                 {
                     "address": d.address,
@@ -152,6 +147,28 @@ class Plan:
             "notices": [{"level": n.level, "message": n.message} for n in self.notices],
             "not_in_spec": [{"address": c.address, **({"detail": c.note} if c.note else {})} for c in self.orphans],
         }
+
+    def write_json(self, out: IO[str]) -> None:
+        """The same document as :meth:`to_json`, written change by change: memory stays flat for any size."""
+        head = {"format_version": PLAN_FORMAT_VERSION, "summary": self.counts(),
+                "summary_by_system": self.counts_by_system()}
+        out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "changes": [')
+        for i, c in enumerate(self.changes):
+            out.write(("\n  " if i == 0 else ",\n  ") + json.dumps(change_json(c), ensure_ascii=False))
+        out.write("\n], " + json.dumps(self._tail_json(), ensure_ascii=False, indent=1)[1:] + "\n")
+
+
+def change_json(c: Change) -> dict[str, Any]:
+    """One change as plan JSON holds it."""
+    return {
+        "address": c.address,
+        "system": c.system,
+        "kind": c.kind,
+        "key": c.key,
+        "action": c.action.value,
+        "fields": {f.name: {"old": _jsonable(f.old), "new": _jsonable(f.new)} for f in c.fields},
+        **({"note": c.note} if c.note else {}),
+    }
 
 
 def _jsonable(v: Any) -> Any:
@@ -210,14 +227,25 @@ def render_lines(plan: Plan, *, color: bool = False, tz: ZoneInfo | None = None)
         yield paint(f"{n.level.capitalize()}: {n.message}", "bold yellow" if n.level == "warning" else "cyan")
     if plan.notices:
         yield ""
-    for c in plan.changes:
-        line = f"  {c.action.marker} {c.address}"
-        if c.note:
-            line += f"  ({c.note})"
-        yield paint(line, styles[c.action])
-        if c.action is not Action.DELETE:
-            for f in c.fields:
-                yield from (plain("      " + x) for x in field_lines(f, value))
+    # Many changes of one kind (a 100,000-person roster): the first few in full, then a count.
+    sizes = Counter((c.system, c.kind, c.action) for c in plan.changes)
+    shown: Counter[tuple[str, str, Action]] = Counter()
+    last = {(c.system, c.kind, c.action): i for i, c in enumerate(plan.changes)}
+    for i, c in enumerate(plan.changes):
+        group = (c.system, c.kind, c.action)
+        if sizes[group] <= SUMMARISE_OVER or shown[group] < SHOWN_WHEN_SUMMARISED:
+            shown[group] += 1
+            line = f"  {c.action.marker} {c.address}"
+            if c.note:
+                line += f"  ({c.note})"
+            yield paint(line, styles[c.action])
+            if c.action is not Action.DELETE:
+                for f in c.fields:
+                    yield from (plain("      " + x) for x in field_lines(f, value))
+        if last[group] == i and sizes[group] > shown[group]:
+            what = {Action.CREATE: "to add", Action.UPDATE: "to change", Action.DELETE: "to delete"}[c.action]
+            yield paint(f"  … and {sizes[group] - shown[group]:,} more {c.system}.{c.kind} {what} "
+                        "(`plan --json` lists every one)", styles[c.action])
     if plan.changes:
         yield ""
     if plan.orphans:
@@ -232,6 +260,9 @@ def render_lines(plan: Plan, *, color: bool = False, tz: ZoneInfo | None = None)
     yield paint(plan.summary(), "bold")
 
 
+#: A kind with more changes than this is summarised: its first few in full, then a count.
+SUMMARISE_OVER = 200
+SHOWN_WHEN_SUMMARISED = 20
 #: Items of a list shown one per line before the rest is counted (plan --json has them all).
 LIST_ITEMS_SHOWN = 50
 #: Lines of a text or settings diff shown before the rest is counted.

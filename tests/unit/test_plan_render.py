@@ -64,3 +64,26 @@ def test_colour_output_escapes_values_that_look_like_markup() -> None:
     plan = Plan(changes=[Change("moodle", "section", "s[bold]", Action.CREATE, (FieldChange("name", None, "[red]x"),))])
     lines = list(render_lines(plan, color=True))
     assert any("\\[red]x" in line for line in lines) and any("s\\[bold]" in line for line in lines)
+
+
+def test_streamed_json_is_the_same_document() -> None:
+    import io
+    import json
+
+    plan = Plan(changes=[Change("moodle", "user", f"u{i}", Action.CREATE, (FieldChange("email", None, f"u{i}@x"),))
+                         for i in range(5)] + [Change("zoom", "meeting", "m", Action.UPDATE,
+                                                       (FieldChange("topic", "a", "b"),), note="n")])
+    plan.delete(Change("moodle", "group", "g", Action.DELETE, (), None, "group 'G'"), prune=False)
+    buf = io.StringIO()
+    plan.write_json(buf)
+    assert json.loads(buf.getvalue()) == json.loads(json.dumps(plan.to_json()))
+
+
+def test_thousands_of_one_kind_are_summarised() -> None:
+    plan = Plan(changes=[Change("moodle", "user", f"u{i}", Action.CREATE, (FieldChange("email", None, f"u{i}@x"),))
+                         for i in range(5000)] + [Change("moodle", "group", "g", Action.CREATE)])
+    lines = list(render_lines(plan))
+    assert sum(1 for line in lines if line.startswith("  + moodle.user[")) == 20
+    assert "  … and 4,980 more moodle.user to add (`plan --json` lists every one)" in lines
+    assert "  + moodle.group[g]" in lines and lines[-1] == "Plan: 5001 to add, 0 to change, 0 to delete."
+    assert len(lines) < 100

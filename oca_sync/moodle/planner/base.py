@@ -21,7 +21,7 @@ SYSTEM = "moodle"
 PLUGIN_GROUPS_VERSION = 2026120100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EnrolPayload:
     course: str
     user: str  # desired user idnumber, or "#<id>" for a user only known by id (prune)
@@ -30,7 +30,7 @@ class EnrolPayload:
     unenrol: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MembersPayload:
     course: str
     group: str
@@ -38,7 +38,7 @@ class MembersPayload:
     remove: frozenset[int]  # user ids
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SectionPayload:
     course: str
     number: int
@@ -46,7 +46,7 @@ class SectionPayload:
     id: int | None  # None: the section does not exist yet
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContentPayload:
     """A section or module change through the plugin; apply sends whole courses at a time."""
 
@@ -56,7 +56,7 @@ class ContentPayload:
     adopt: tuple[str, int] | None = None  # (section key, id of the existing unkeyed section to take)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventPayload:
     event: m.Event | None  # to create
     delete_ids: tuple[int, ...] = ()

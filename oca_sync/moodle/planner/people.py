@@ -44,15 +44,20 @@ def plan_enrolments(p: Planning, user_ids: dict[str, int], skipped_groups: set[s
     desired, observed, keys, role_ids = p.desired, p.observed, p.keys, p.role_ids
     managed_roles = {role_ids[r] for r in {r for c in desired.enrolments.values() for rs in c.values() for r in rs}
                      if r in role_ids}
+    # Role sets repeat (a roster of 100,000 students has one): one frozenset and one name per distinct set.
+    role_sets: dict[frozenset[str], tuple[frozenset[int], str]] = {}
     for cid, wanted in desired.enrolments.items():
         short = desired.courses[cid].shortname
         enrolled = observed.enrolled.get(cid, {})
         for uid, role_names in wanted.items():
-            want_roles = frozenset(role_ids[r] for r in role_names if r in role_ids)
+            key = frozenset(role_names)
+            if key not in role_sets:
+                role_sets[key] = (frozenset(role_ids[r] for r in role_names if r in role_ids),
+                                  ",".join(sorted(role_names)))
+            want_roles, names = role_sets[key]
             userid = user_ids.get(uid)
             enrolment = enrolled.get(userid) if userid is not None else None
             label = f"{short}/{uid.removeprefix(keys.owned)}"
-            names = ",".join(sorted(role_names))
             if enrolment is None:
                 p.add("enrolment", label, Action.CREATE, (FieldChange("roles", None, names),),
                       EnrolPayload(cid, uid, want_roles, frozenset()))
