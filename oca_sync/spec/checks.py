@@ -26,6 +26,7 @@ from oca_sync.spec import limits, textrules
 from oca_sync.spec.expand import expand, localize
 from oca_sync.spec.loader import SpecPath, error_message, format_path
 from oca_sync.spec.models import Course, CourseSpec, Member, Person, Question, Session, Staff
+from oca_sync.spec.findings import first_per_place as _first_per_place
 from oca_sync.spec.paths import PathRefused, confine
 from oca_sync.spec.roster import RosterUnreadable, read_table
 from oca_sync.spec.schedule import check_schedule
@@ -118,17 +119,6 @@ def _duplicates(items: Iterable[tuple[Location, str]], what: str = "key") -> Ite
             yield where, f"duplicate {what} {value!r} (first used {_at(first[value])})"
         else:
             first[value] = where
-
-
-def _first_per_place(findings: Iterable[Finding]) -> list[Finding]:
-    """One finding per location (e.g. a whole series clashing with another is one problem)."""
-    seen: set[Location] = set()
-    unique: list[Finding] = []
-    for where, message in findings:
-        if where not in seen:
-            seen.add(where)
-            unique.append((where, message))
-    return unique
 
 
 def _at(where: Location) -> str:

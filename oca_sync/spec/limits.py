@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from oca_sync.moodle.model import Keys
+from oca_sync.spec.findings import first_per_place
 from oca_sync.spec.loader import SpecPath
 from oca_sync.spec.models import Course, CourseSpec, MultiText, Person, Session
 from oca_sync.spec.multilang import plain
@@ -170,7 +171,7 @@ def check_moodle(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], lim
             longest = max(shortnames, key=len)  # gives the longest group idnumber
             out += _idnumber(keys.group(longest, org.key), limits, ("organisations", i, "key"),
                              f"organisation's group in {longest}")
-    return _unique(out)
+    return first_per_place(out)
 
 
 def _course_items(course: Course, where: SpecPath, sessions: Sequence[Session], langs: Sequence[str], keys: Keys,
@@ -236,7 +237,7 @@ def check_zoom(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]]) -> li
                                                f"{ZOOM_TOPIC_MAX} (in {langs[0]!r})"))
             # No check of the summary: the agenda is a copy for Zoom, cut to fit behind our marker
             # (zoom/meetings.py agenda_for); the full text is the section summary in Moodle.
-    return _unique(out)
+    return first_per_place(out)
 
 
 def check_drive(spec: CourseSpec) -> list[Finding]:
@@ -250,14 +251,3 @@ def check_drive(spec: CourseSpec) -> list[Finding]:
         return [(("drive", "root_folder"), f"{size} bytes in UTF-8: a folder name may have at most "
                                            f"{DRIVE_NAME_BYTES} (so that it can be downloaded anywhere)")]
     return []
-
-
-def _unique(findings: Sequence[Finding]) -> list[Finding]:
-    """One finding per place (a series' sessions share their spec entry's title)."""
-    seen: set[SpecPath] = set()
-    out: list[Finding] = []
-    for where, message in findings:
-        if where not in seen:
-            seen.add(where)
-            out.append((where, message))
-    return out

@@ -71,6 +71,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from oca_sync.moodle import params
+from oca_sync.spec.findings import first_per_place
 from oca_sync.spec.loader import SpecPath
 from oca_sync.spec.models import CourseSpec, MultiText, Person
 from oca_sync.spec.multilang import render
@@ -385,17 +386,7 @@ def check_spec(spec: CourseSpec) -> list[Finding]:
         problem = text_problem(value)
         if problem:
             out.append((path, problem))
-    return _first_per_place(out)
-
-
-def _first_per_place(findings: list[Finding]) -> list[Finding]:
-    seen: set[SpecPath] = set()
-    out: list[Finding] = []
-    for where, message in findings:
-        if where not in seen:
-            seen.add(where)
-            out.append((where, message))
-    return out
+    return first_per_place(out)
 
 
 # --- look-alike names (warnings) ------------------------------------------------------------
