@@ -496,20 +496,12 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
                     f"{sum(r.held for r in ended)} held for review ({len(first.review)} participants to review: "
                     f"oca-sync attendance review); {written.written} statuses written; "
                     f"re-run: {len(again.plan.changes)} to write", markup=False)
-        from .demo import seed_outcomes
-        from .report import dataset
-        from .report.collect import collect
-        from .report.render import build
+        from .demo import report_after_programme
 
-        counts = seed_outcomes(sb, loaded, attendance=False)  # the registers hold step 6's
-        c.out.print(f"[bold]7. Report[/bold] made-up outcomes in the sandbox: {counts['responses']} survey "
-                    f"responses, {counts['checkins']} campaign check-ins")
-        reader = sb.moodle_client()
-        data = collect(loaded, reader, store)
-        dataset.save(store, data)
-        c.out.print(f"  collected with {reader.stats.total} Moodle calls; rendering …")
         folder = report_dir or Path(tempfile.mkdtemp(prefix="oca-demo-report-"))
-        built = build(loaded, data, folder)
+        counts, calls, built = report_after_programme(sb, loaded, store, folder)
+        c.out.print(f"[bold]7. Report[/bold] made-up outcomes in the sandbox: {counts['responses']} survey "
+                    f"responses, {counts['checkins']} campaign check-ins; collected with {calls} Moodle calls")
         c.out.print(f"  The report is at {built.folder.resolve() / 'report.html'}", markup=False)
         c.out.print(f"  beside it: {', '.join(built.files[1:])}", markup=False)
         if keep_running:

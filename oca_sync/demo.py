@@ -6,16 +6,15 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .config import SiteOptions
-from .errors import UsageError
-from .moodle.client import MoodleClient
 from .drive.archive import ArchiveReport, Archiver, Progress
 from .drive.client import DriveClient
+from .errors import UsageError
+from .moodle.client import MoodleClient
 from .sandbox.drive import DriveSandbox
 from .sandbox.moodle import MoodleSandbox
 from .sandbox.zoom import ZoomSandbox
@@ -249,3 +248,21 @@ def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, pe
                     n += 1
                 week += dt.timedelta(days=7)
     return n
+
+
+def report_after_programme(sb: Sandboxes, loaded: LoadedSpec, store: StateStore,
+                           folder: Path) -> tuple[dict[str, int], int, Any]:
+    """Made-up survey answers and check-ins (attendance is in the registers already), then collect and build.
+
+    Returns the seeded counts, the Moodle calls the collection made, and the built report.
+    """
+    from .report import dataset
+    from .report.collect import collect
+    from .report.render import build
+
+    counts = seed_outcomes(sb, loaded, attendance=False)
+    reader = sb.moodle_client()
+    data = collect(loaded, reader, store)
+    dataset.save(store, data)
+    return counts, reader.stats.total, build(loaded, data, folder)
+
