@@ -15,6 +15,7 @@ from .drive.archive import ArchiveReport, Archiver, Progress
 from .drive.client import DriveClient
 from .errors import UsageError
 from .moodle.client import MoodleClient
+from .moodle.model import Keys
 from .sandbox.drive import DriveSandbox
 from .sandbox.moodle import MoodleSandbox
 from .sandbox.zoom import ZoomSandbox
@@ -114,8 +115,8 @@ def give_participants(sb: Sandboxes, loaded: LoadedSpec, zoom: ZoomClient) -> in
     from .zoom.meetings import desired_meetings, observe_meetings
 
     found = observe_meetings(zoom, desired_meetings(loaded))
-    sessions = {f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:{c}:{s.key}": (c, s)
-                for c, ss in loaded.sessions.items() for s in ss}
+    keys = Keys(loaded.spec.programme.key_prefix, loaded.spec.programme.key)
+    sessions = {keys.event(c, s.key): (c, s) for c, ss in loaded.sessions.items() for s in ss}
     n = 0
     for key, meetings in found.items():
         if key not in sessions:
@@ -143,8 +144,6 @@ def seed_outcomes(sb: Sandboxes, loaded: LoadedSpec, *, seed: int = 2022, attend
     taken in every session (unless ``attendance`` is false: the registers were filled from Zoom),
     pre/post survey answers, weekly campaign check-ins. Deterministic."""
     import random
-
-    from .moodle.model import Keys
 
     rnd = random.Random(seed)
     keys = Keys(loaded.spec.programme.key_prefix, loaded.spec.programme.key)

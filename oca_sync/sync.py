@@ -34,6 +34,7 @@ from .zoom.meetings import (
     desired_meetings,
     join_urls,
     observe_meetings,
+    past_session_warnings,
     plan_zoom,
     read_ledger,
     record_ledger,
@@ -108,10 +109,10 @@ def prepare(
     """Observe the systems and plan; no write. ``now`` is the clock sessions are held by (default: UTC now)."""
     hooks = hooks or Hooks()
     zp = _prepare_zoom(zoom, loaded, store, prune, hooks)
+    links: dict[str, str] = {}
     if zp:
-        zp.plan.notices += past_session_warnings(zp.plan, loaded, (now or _utcnow)())
-    links = join_urls(zp.observed) if zp else {}
-    if zp:
+        zp.plan.notices += past_session_warnings(zp.plan, loaded, now() if now else dt.datetime.now(dt.UTC))
+        links = join_urls(zp.observed)
         links.update({c.payload.meeting.key: PENDING_LINK for c in zp.plan.changes if c.action is Action.CREATE})
     hooks.status(f"Reading {client.url} …")
     info = site_info(client)
@@ -155,40 +156,6 @@ def _prepare_zoom(zoom: ZoomClient | None, loaded: LoadedSpec, store: StateStore
     hooks.status(f"Reading Zoom meetings of {len(desired.hosts)} host(s) …")
     observed = observe_meetings(zoom, desired, ledger=read_ledger(store, desired))
     return ZoomPrepared(desired, observed, plan_zoom(desired, observed, prune=prune))
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def past_session_warnings(plan: Plan, loaded: LoadedSpec, now: dt.datetime) -> list[Notice]:
-    """Meetings to create or move for sessions already held: say so before it happens.
-
-    A held session's attendance and recordings belong to the meeting as it was: a
-    new meeting for it is an empty one in the past, a moved one loses that link.
-    """
-    prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
-    held = {f"{prefix}{course}:{s.key}": s for course, ss in loaded.sessions.items() for s in ss if s.end <= now}
-    created, moved = [], []
-    for c in plan.changes:
-        meeting = getattr(c.payload, "meeting", None)
-        session = held.get(getattr(meeting, "key", ""))
-        if session is None:
-            continue
-        if c.action is Action.CREATE:
-            created.append(f"{session.key} ({session.start:%Y-%m-%d})")
-        elif c.action is Action.UPDATE and any(f.name in ("start_time", "duration", "timezone") for f in c.fields):
-            moved.append(f"{session.key} ({session.start:%Y-%m-%d})")
-    notices = []
-    if created:
-        notices.append(Notice("warning", (
-            f"{len(created)} session(s) are already over but have no Zoom meeting: apply creates meetings in the "
-            f"past, which nobody can attend (e.g. {', '.join(created[:3])})")))
-    if moved:
-        notices.append(Notice("warning", (
-            f"{len(moved)} session(s) already held would get a new time in Zoom; their attendance and recordings "
-            f"stay with the old time (e.g. {', '.join(moved[:3])})")))
-    return notices
 
 
 def plan_errors(plan: Plan) -> list[str]:

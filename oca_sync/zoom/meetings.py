@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import OcaError
+from ..moodle.model import Keys
 from ..plan import Action, Change, FieldChange, Notice, Plan, diff_fields
 from ..spec import LoadedSpec
 from ..spec.multilang import plain
@@ -121,7 +122,8 @@ def desired_meetings(loaded: LoadedSpec) -> DesiredMeetings:
     langs = list(spec.programme.languages)
     hosts = {s.key: s.zoom_user or s.email for s in spec.staff}
     z = spec.zoom
-    scope = f"{spec.programme.key_prefix}:{spec.programme.key}"
+    keys = Keys(spec.programme.key_prefix, spec.programme.key)
+    scope = keys.category  # "<prefix>:<programme>": whose markers these are
     out = DesiredMeetings(settings={
         "auto_recording": z.auto_recording,
         "waiting_room": z.waiting_room,
@@ -133,7 +135,7 @@ def desired_meetings(loaded: LoadedSpec) -> DesiredMeetings:
         for s in loaded.sessions.get(course.shortname, ()):
             if not s.host:
                 continue
-            key = f"{scope}:{course.shortname}:{s.key}"
+            key = keys.event(course.shortname, s.key)  # the session's key, as Moodle's event carries it
             summary = plain(s.summary, langs[0], langs) if s.summary else ""
             out.meetings[key] = Meeting(
                 key=key, host=hosts[s.host], topic=plain(s.title, langs[0], langs)[:TOPIC_MAX],
@@ -364,3 +366,33 @@ def apply_zoom(client: ZoomClient, plan: Plan, *, progress: Callable[[Change], N
 def join_urls(observed: dict[str, list[Meeting]]) -> dict[str, str]:
     """The join link of each of our meetings (never the host's start link)."""
     return {key: have[0].join_url for key, have in observed.items() if have and have[0].join_url}
+
+
+def past_session_warnings(plan: Plan, loaded: LoadedSpec, now: dt.datetime) -> list[Notice]:
+    """Meetings to create or move for sessions already held: say so before it happens.
+
+    A held session's attendance and recordings belong to the meeting as it was: a
+    new meeting for it is an empty one in the past, a moved one loses that link.
+    """
+    keys = Keys(loaded.spec.programme.key_prefix, loaded.spec.programme.key)
+    held = {keys.event(course, s.key): s for course, ss in loaded.sessions.items() for s in ss if s.end <= now}
+    created, moved = [], []
+    for c in plan.changes:
+        meeting = getattr(c.payload, "meeting", None)
+        session = held.get(getattr(meeting, "key", ""))
+        if session is None:
+            continue
+        if c.action is Action.CREATE:
+            created.append(f"{session.key} ({session.start:%Y-%m-%d})")
+        elif c.action is Action.UPDATE and any(f.name in ("start_time", "duration", "timezone") for f in c.fields):
+            moved.append(f"{session.key} ({session.start:%Y-%m-%d})")
+    notices = []
+    if created:
+        notices.append(Notice("warning", (
+            f"{len(created)} session(s) are already over but have no Zoom meeting: apply creates meetings in the "
+            f"past, which nobody can attend (e.g. {', '.join(created[:3])})")))
+    if moved:
+        notices.append(Notice("warning", (
+            f"{len(moved)} session(s) already held would get a new time in Zoom; their attendance and recordings "
+            f"stay with the old time (e.g. {', '.join(moved[:3])})")))
+    return notices
