@@ -139,6 +139,10 @@ class MoodleTransportError(RemoteError):
     service = "moodle"
 
 
+class MoodleUnreachable(MoodleTransportError):
+    """Nothing answered at the site's address (refused, not resolved, TLS): Moodle's settings are not the cause."""
+
+
 class WriteOutcomeUnknown(RemoteError):
     """A write was sent but its answer was lost: it may or may not have happened.
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OcaError, UsageError
-from .plan import Plan
+from .plan import Plan, change_json
 from .spec import LoadedSpec
 from .spec.models import FileContent
 
@@ -47,7 +47,7 @@ class SavedPlan:
 
 def fingerprint(plan: Plan) -> str:
     """What the plan would do, as a digest: its changes with their fields (order kept: it is apply's order)."""
-    changes = plan.to_json()["changes"]
+    changes = [change_json(c) for c in plan.changes]
     return hashlib.sha256(json.dumps(changes, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

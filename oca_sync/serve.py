@@ -53,10 +53,8 @@ class RecordingHandler:
         return key
 
     def __call__(self, event: dict[str, Any]) -> None:
-        obj = (event.get("payload") or {}).get("object") or {}
-        try:
-            meeting_id = int(str(obj.get("id")))
-        except (TypeError, ValueError):
+        obj, meeting_id = _meeting_of(event)
+        if meeting_id is None:
             log.info("recording.completed without a meeting id: ignored")
             return
         key = self.key_of(meeting_id)
@@ -71,6 +69,15 @@ class RecordingHandler:
         if report.count("failed"):
             raise RuntimeError(f"{report.count('failed')} file(s) of meeting {meeting_id} failed; "
                                "`oca-sync recordings archive` will retry them")
+
+
+def _meeting_of(event: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """The event's meeting object and its numeric id (None when the event carries none)."""
+    obj = (event.get("payload") or {}).get("object") or {}
+    try:
+        return obj, int(str(obj.get("id")))
+    except (TypeError, ValueError):
+        return obj, None
 
 
 class AttendanceHandler:
@@ -91,10 +98,8 @@ class AttendanceHandler:
     def __call__(self, event: dict[str, Any]) -> None:
         from .attendance import sync as att
 
-        obj = (event.get("payload") or {}).get("object") or {}
-        try:
-            meeting_id = int(str(obj.get("id")))
-        except (TypeError, ValueError):
+        _obj, meeting_id = _meeting_of(event)
+        if meeting_id is None:
             log.info("meeting.ended without a meeting id: ignored")
             return
         key = self.recordings.key_of(meeting_id)

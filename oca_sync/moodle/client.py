@@ -33,7 +33,7 @@ from typing import Any
 import requests
 
 from .. import __version__, logsafe
-from ..errors import MoodleError, MoodleTransportError, WriteOutcomeUnknown
+from ..errors import MoodleError, MoodleTransportError, MoodleUnreachable, WriteOutcomeUnknown
 from ..netcause import describe
 from .filenames import clean_file_name
 
@@ -165,7 +165,7 @@ class MoodleClient:
                 # A refused or unresolvable connection never reached Moodle: safe to repeat.
                 if read or _never_sent(e):
                     self._again_or_raise(attempt, function, _short(e),
-                                         MoodleTransportError(f"cannot reach Moodle at {self.url} ({_short(e)}); "
+                                         MoodleUnreachable(f"cannot reach Moodle at {self.url} ({_short(e)}); "
                                                               "check OCA_MOODLE_URL and that the site is up"))
                     continue
                 raise WriteOutcomeUnknown(function, _short(e)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MoodleError, MoodleTransportError
+from ..errors import MoodleError, MoodleTransportError, MoodleUnreachable
 from .client import MoodleClient
 from .functions import CORE_FUNCTIONS, MIN_MOODLE_VERSION, PLUGIN_FUNCTIONS
 from .plugin_zip import plugin_version
@@ -28,11 +28,11 @@ def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> li
     checks: list[Check] = []
     try:
         info: dict[str, Any] = client.call("core_webservice_get_site_info")
+    except MoodleUnreachable as e:  # nothing answered: settings inside Moodle are not the problem
+        return [Check("web services", "fail", str(e),
+                      "Check OCA_MOODLE_URL (the site's root URL, e.g. https://moodle.example.org) "
+                      "and that the site is up and reachable from this machine.")]
     except MoodleTransportError as e:
-        if str(e).startswith("cannot reach"):  # nothing answered: settings inside Moodle are not the problem
-            return [Check("web services", "fail", str(e),
-                          "Check OCA_MOODLE_URL (the site's root URL, e.g. https://moodle.example.org) "
-                          "and that the site is up and reachable from this machine.")]
         return [Check("web services", "fail", str(e),
                       "Enable web services (Site administration > General > Advanced features) and the REST "
                       "protocol (Server > Web services > Manage protocols); check OCA_MOODLE_URL.")]
