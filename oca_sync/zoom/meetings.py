@@ -298,8 +298,17 @@ def plan_zoom(desired: DesiredMeetings, observed: dict[str, list[Meeting]], *, p
                 f"Zoom meeting {cur.id} of {label} is hosted by {cur.host}, the spec says {want.host}: Zoom cannot "
                 "move a meeting to another host; delete it in Zoom to have it made for the new host")))
         for d in dupes:
-            plan.changes.append(Change(SYSTEM, "meeting", label, Action.DELETE, (), MeetingPayload(d, id=d.id),
-                                       note=f"duplicate {d.id} of our meeting {cur.id}"))
+            # A second meeting with our marker (a host's copy, or a create whose answer was lost and that a
+            # crash kept out of the ledger) may be the one whose link people hold, or hold its recordings:
+            # deleted only with --prune, like every object the spec does not name.
+            plan.delete(Change(SYSTEM, "meeting", label, Action.DELETE, (), MeetingPayload(d, id=d.id),
+                               note=f"duplicate {d.id} of our meeting {cur.id} (host {d.host}, "
+                                    f"{d.start_time.replace('T', ' ')[:16]} {d.timezone})"), prune)
+            if not prune:
+                plan.notices.append(Notice("warning", (
+                    f"Zoom meeting {d.id} carries the key of {label} like meeting {cur.id}, which oca-sync keeps "
+                    f"(its join link is the one in Moodle): check that nobody uses {d.id}'s link, then delete it "
+                    "in Zoom or run with --prune")))
     for key, have in observed.items():
         if key not in desired.meetings:
             for d in have:

@@ -238,3 +238,24 @@ def test_a_recorded_meeting_the_listing_omits_is_read_by_id(sb, zoom, store, loa
     # without the ledger only the listing is known: then, and only then, the session would get a new meeting
     fresh = StateStore(f"sqlite:///{store.url.rsplit('/', 1)[0].removeprefix('sqlite:///')}/fresh.sqlite")
     assert [c.action for c in zoom_plan(sb, loaded, fresh, zoom)] == [Action.CREATE]
+
+
+def test_a_duplicate_meeting_is_deleted_only_with_prune(sb, zoom, store, loaded):
+    run(sb, loaded, store, zoom)
+    kept = meetings(sb)[0]
+    full = zoom.get_meeting(kept.id)
+    copy = zoom.create_meeting("host1@example.org", {  # a host's copy, marker and all
+        "topic": full["topic"], "type": 2, "agenda": full["agenda"], "start_time": "2024-02-05T10:00:00",
+        "timezone": "Asia/Almaty", "duration": 60})
+    prep = sync.prepare(sb.moodle_client(), loaded, sb.site(), store, zoom=zoom)
+    assert not [c for c in prep.plan.changes if c.system == "zoom"]  # nothing deleted without --prune
+    [orphan] = [c for c in prep.plan.orphans if c.system == "zoom"]
+    assert orphan.payload.id == copy["id"] and f"duplicate {copy['id']} of our meeting {kept.id}" in orphan.note
+    assert any(str(copy["id"]) in n.message and "--prune" in n.message for n in prep.plan.notices)
+    run(sb, loaded, store, zoom)
+    assert not sb.zoom.meetings[copy["id"]].deleted
+    pruned = sync.prepare(sb.moodle_client(), loaded, sb.site(), store, zoom=zoom, prune=True)
+    [delete] = [c for c in pruned.plan.changes if c.system == "zoom"]
+    assert delete.action is Action.DELETE and delete.payload.id == copy["id"]
+    run(sb, loaded, store, zoom, prune=True)
+    assert sb.zoom.meetings[copy["id"]].deleted and not sb.zoom.meetings[kept.id].deleted
