@@ -229,3 +229,5 @@ class ObservedSite:
     #: installed language packs as the plugin reports them (None without the plugin: the setting decides)
     languages: tuple[str, ...] | None = None
     plugin_version: int = 0
+    #: the site's restricted access with group conditions is on (the plugin says; assumed without it)
+    group_restrictions: bool = True

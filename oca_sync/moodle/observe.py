@@ -44,6 +44,7 @@ def observe(
         info = client.call("local_ocasync_get_info")
         site.attendance = int(info.get("attendance_version") or 0) > 0
         site.plugin_version = int(info.get("plugin_version") or 0)
+        site.group_restrictions = info.get("group_restrictions") is not False
         if info.get("languages"):  # plugin 1.1 and later
             site.languages = tuple(str(x) for x in info["languages"])
         site.role_ids = {r["shortname"]: int(r["id"]) for r in client.call("local_ocasync_list_roles")}

@@ -1147,7 +1147,8 @@ def get_info(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         "multilang_enabled": st.settings.filters.multilang_enabled, "filterall": st.settings.filters.filterall,
         # get_list_of_translations(true) is sorted by the packs' names (core_collator::asort), not by code
         "languages": sorted(ctx.state_langs(), key=lambda code: LANGUAGE_NAMES.get(code, code)),
-        "group_restrictions": True,  # a fresh site: enableavailability defaults to 1, availability_group on
+        # get_info.php: !empty($CFG->enableavailability) and availability_group enabled (on in a fresh site)
+        "group_restrictions": st.settings.enableavailability,
     }
 
 

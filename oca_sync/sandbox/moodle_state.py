@@ -103,6 +103,8 @@ class SiteSettings:
     calendartype: str = "gregorian"
     timezone: str = "Asia/Bishkek"
     enablecompletion: bool = True
+    #: $CFG->enableavailability (restricted access; on by default since Moodle 3.x, admin/settings/subsystems.php)
+    enableavailability: bool = True
     passwordpolicy: bool = True
     minpasswordlength: int = 8
     minpassworddigits: int = 1

@@ -301,3 +301,17 @@ def test_one_zoom_meeting_per_hosted_session(applied: Applied) -> None:
     want = sorted((s.title["kk"] if isinstance(s.title, dict) else s.title,
                    s.start.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")) for s in hosted)
     assert got == want
+
+
+def test_a_site_with_restricted_access_off_is_told_in_the_plan(applied: Applied) -> None:
+    assert not [n for n in applied.replan.notices if "restricted access is off" in n.message]
+    settings = applied.sb.moodle.state.settings
+    settings.enableavailability = False
+    try:
+        plan = sync.prepare(applied.moodle, applied.loaded, SiteOptions(languages=("en",)), None,
+                            zoom=applied.zoom).plan
+    finally:
+        settings.enableavailability = True
+    groups_only = sum(1 for sessions in applied.loaded.sessions.values() for s in sessions if s.groups)
+    [warning] = [n for n in plan.notices if "restricted access is off" in n.message]
+    assert warning.level == "warning" and warning.message.startswith(f"{groups_only} sessions are for some groups")

@@ -59,6 +59,12 @@ def _plan_core_sections(p: Planning) -> None:
 def _plan_plugin_content(p: Planning) -> None:
     """With the plugin: keyed sections (name, summary, position, restriction) and modules by idnumber."""
     desired, observed, keys = p.desired, p.observed, p.keys
+    restricted = sum(1 for v in desired.plugin_sections.values() for s in v if s.groups)
+    if restricted and not observed.group_restrictions:
+        p.notice("warning", (
+            f"{restricted} sessions are for some groups only, but this site's restricted access is off: their "
+            "sections get the restriction and Moodle shows them to everyone until an administrator turns on "
+            "'Enable restricted access' and 'Restriction by group' (oca-sync moodle doctor)."))
     for cid, sections in desired.plugin_sections.items():
         short = desired.courses[cid].shortname
         have = {s.key: s for s in observed.plugin_sections.get(cid, []) if s.key}
