@@ -2,8 +2,10 @@
 
 Reads only in :func:`prepare` (Zoom instances and participant reports, the
 course's users, the registers through mod_attendance's web services); writes
-only in :func:`apply` (``mod_attendance_update_user_status``, one call per
-person and session, as that plugin offers no bulk call). The planning steps
+only in :func:`apply`: with the companion plugin one ``local_ocasync_take_attendance``
+call per session (what mod_attendance's "Take attendance" page does: grades
+updated, event logged), else ``mod_attendance_update_user_status``, one call
+per person and session, as mod_attendance offers no bulk call. The planning steps
 are the pure functions of :mod:`.match`, :mod:`.participants` and
 :mod:`.register`.
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OcaError, UsageError
-from ..moodle.client import MoodleClient
+from ..moodle.client import MoodleClient, chunks
 from ..moodle.model import Keys
 from ..plan import Change, Notice, Plan
 from ..spec import LoadedSpec
@@ -38,6 +40,10 @@ log = logging.getLogger("oca_sync.attendance")
 #: Read automatically when it sits next to the spec (same format as ``review --output``).
 MAPPINGS_FILE = "attendance-mappings.csv"
 FUNCTIONS = ("mod_attendance_get_sessions", "mod_attendance_update_user_status")
+#: The companion plugin's bulk write (docs/plugin-api.md), used when the token has it.
+TAKE = "local_ocasync_take_attendance"
+#: Statuses per take call (one POST; a session of a large course goes in a few calls).
+TAKE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class AttendancePlan:
     written: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
     takenby: int = 0
     usernames: dict[int, str] = field(default_factory=dict)
+    #: the token has local_ocasync_take_attendance: one write call per session
+    bulk: bool = False
 
 
 def scope_of(client: MoodleClient, loaded: LoadedSpec) -> str:
@@ -147,6 +155,7 @@ class _Site:
             raise UsageError(f"the token's web service lacks {', '.join(missing)}: add mod_attendance's functions "
                              "to it (Site administration > Server > Web services > External services)")
         self.plugin = "local_ocasync_get_course_state" in functions
+        self.bulk = TAKE in functions
 
     def course_id(self, idnumber: str) -> int | None:
         res = self.client.call("core_course_get_courses_by_field", {"field": "idnumber", "value": idnumber}, raw=True)
@@ -228,6 +237,7 @@ def prepare(client: MoodleClient, zoom: ZoomClient, loaded: LoadedSpec, store: S
     out = AttendancePlan(scope_of(client, loaded))
     site = _Site(client)
     out.takenby = site.userid
+    out.bulk = site.bulk
     status("Reading Zoom meetings …")
     desired = desired_meetings(loaded)
     meetings = observe_meetings(zoom, desired, ledger=read_ledger(store, desired))
@@ -384,16 +394,32 @@ def apply(client: MoodleClient, aplan: AttendancePlan, store: StateStore,
         raise OcaError("the attendance plan has errors; nothing was written:\n" + "\n".join(f"  {e}" for e in errors))
     result = SyncResult()
     written = dict(aplan.written)
+
+    def done(change: Change) -> None:
+        w: StatusWrite = change.payload
+        written[(w.session, w.userid)] = (w.acronym, w.statusid)
+        aplan.moodle_status[(w.session, w.userid)] = w.acronym
+        result.written += 1
+        progress(change)
+
     try:
-        for change in aplan.plan.changes:
-            w: StatusWrite = change.payload
-            client.call("mod_attendance_update_user_status", {
-                "sessionid": w.sessionid, "studentid": w.userid, "takenbyid": aplan.takenby,
-                "statusid": w.statusid, "statusset": str(w.statusset)})
-            written[(w.session, w.userid)] = (w.acronym, w.statusid)
-            aplan.moodle_status[(w.session, w.userid)] = w.acronym
-            result.written += 1
-            progress(change)
+        if aplan.bulk:
+            by_session: dict[int, list[Change]] = {}
+            for change in aplan.plan.changes:
+                by_session.setdefault(change.payload.sessionid, []).append(change)
+            for sessionid, changes in by_session.items():
+                for batch in chunks(changes, TAKE_BATCH):
+                    client.call(TAKE, {"sessionid": sessionid, "statuses": [
+                        {"studentid": c.payload.userid, "statusid": c.payload.statusid} for c in batch]})
+                    for change in batch:
+                        done(change)
+        else:
+            for change in aplan.plan.changes:
+                w: StatusWrite = change.payload
+                client.call("mod_attendance_update_user_status", {
+                    "sessionid": w.sessionid, "studentid": w.userid, "takenbyid": aplan.takenby,
+                    "statusid": w.statusid, "statusset": str(w.statusset)})
+                done(change)
         result.applied = True
     finally:
         save_records(store, aplan, written)

@@ -50,6 +50,7 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_ocasync_upsert_modules",
     "local_ocasync_delete_modules",
     "local_ocasync_delete_sections",
+    "local_ocasync_take_attendance",
 )
 
 #: Moodle 4.1 LTS, the oldest release the plugin and the client support.

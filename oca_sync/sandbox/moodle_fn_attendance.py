@@ -76,7 +76,7 @@ def add_default_statuses(st: MoodleState, attendanceid: int) -> None:
         table[sid] = {**s, "id": sid, "attendanceid": attendanceid}
 
 
-def _statuses(st: MoodleState, attendanceid: int, statusset: int) -> list[dict[str, Any]]:
+def statuses_in_set(st: MoodleState, attendanceid: int, statusset: int) -> list[dict[str, Any]]:
     """locallib.php attendance_get_statuses($attid, true, $statusset): visible, not deleted, by grade."""
     table = statuses_table(st)
     if not any(s["attendanceid"] == attendanceid for s in table.values()):
@@ -88,7 +88,7 @@ def _statuses(st: MoodleState, attendanceid: int, statusset: int) -> list[dict[s
 
 def statuses_of(st: MoodleState, attendanceid: int) -> list[dict[str, Any]]:
     """The instance's statuses of its default set, highest grade first (what teachers pick from)."""
-    return _statuses(st, attendanceid, 0)
+    return statuses_in_set(st, attendanceid, 0)
 
 
 def _cm_of_instance(st: MoodleState, attendanceid: int) -> dict[str, Any]:
@@ -180,7 +180,7 @@ def session_info(st: MoodleState, sessionid: int) -> dict[str, Any]:
         **{k: sess.get(k, None if k in ("preventsharediptime", "lasttaken") else 0) for k in SESSION},
         "lasttaken": sess.get("lasttaken") or None,
         "courseid": courseid,
-        "statuses": _statuses(st, sess["attendanceid"], int(sess.get("statusset") or 0)),
+        "statuses": statuses_in_set(st, sess["attendanceid"], int(sess.get("statusset") or 0)),
         "users": _listed_users(st, courseid, int(sess["groupid"])),
         # get_records(..., 'studentid, statusid, remarks, id'): keyed by studentid, the last row of a student wins
         "attendance_log": list({x["studentid"]: {"studentid": x["studentid"], "statusid": x["statusid"],

@@ -80,6 +80,50 @@ def test_sync_writes_registers_once_and_never_overwrites_a_hand_change(world: An
     assert rows[("OCA-KG-2022:training-01", change.key.split(":")[-1])]["moodle"] == "E"
 
 
+def test_without_the_plugins_bulk_call_each_status_is_one_call(world: Any, oca: LoadedSpec) -> None:
+    sb, client, zoom, store = world
+    now = _held(sb, zoom, oca, ["training-03"])
+    plan = att.prepare(client, zoom, oca, store, now=now, only={"training-03"})
+    assert plan.bulk  # the sandbox has the companion plugin
+    plan.bulk = False  # as on a site without it (or a token without the function)
+    before = client.stats.calls["mod_attendance_update_user_status"]
+    result = att.apply(client, plan, store)
+    assert result.written == len(plan.plan.changes) > 1
+    assert client.stats.calls["mod_attendance_update_user_status"] - before == len(plan.plan.changes)
+    assert att.prepare(client, zoom, oca, store, now=now, only={"training-03"}).plan.changes == []
+
+
+def test_the_bulk_take_checks_statuses_and_people_and_keeps_remarks(world: Any, oca: LoadedSpec) -> None:
+    from oca_sync.errors import MoodleError
+
+    sb, client, zoom, store = world
+    now = _held(sb, zoom, oca, ["training-04"])
+    plan = att.prepare(client, zoom, oca, store, now=now, only={"training-04"})
+    first, second = plan.plan.changes[0].payload, plan.plan.changes[1].payload
+    reg = client.call("mod_attendance_get_session", {"sessionid": first.sessionid})
+    log_id = sb.moodle.state.next_id("attendance_log")
+    sb.moodle.state.attendance_log[log_id] = {  # a remark a trainer wrote before the sync
+        "id": log_id, "sessionid": first.sessionid, "studentid": first.userid, "statusid": 0, "statusset": "",
+        "timetaken": 1, "takenby": 2, "remarks": "joined by phone", "ipaddress": ""}
+    bad = [
+        ({"studentid": first.userid, "statusid": 999999}, "is not in the status set"),
+        ({"studentid": 999999, "statusid": first.statusid}, "is not enrolled"),
+    ]
+    for status, message in bad:
+        with pytest.raises(MoodleError, match=message):
+            client.call("local_ocasync_take_attendance", {"sessionid": first.sessionid, "statuses": [status]})
+    with pytest.raises(MoodleError, match="given twice"):
+        client.call("local_ocasync_take_attendance", {"sessionid": first.sessionid, "statuses": [
+            {"studentid": first.userid, "statusid": first.statusid}] * 2})
+    answer = client.call("local_ocasync_take_attendance", {"sessionid": first.sessionid, "statuses": [
+        {"studentid": w.userid, "statusid": w.statusid} for w in (first, second)]})
+    assert answer == {"sessionid": first.sessionid, "written": 2}
+    log = {x["studentid"]: x for x in sb.moodle.state.attendance_log.values() if x["sessionid"] == first.sessionid}
+    assert log[first.userid]["remarks"] == "joined by phone" and log[first.userid]["statusid"] == first.statusid
+    assert log[second.userid]["statusset"] == ",".join(str(s["id"]) for s in reg["statuses"])
+    assert sb.moodle.state.attendance_sessions[first.sessionid]["lasttaken"]
+
+
 def test_sessions_not_ended_or_not_held_write_nothing(world: Any, oca: LoadedSpec) -> None:
     sb, client, zoom, store = world
     sessions = {s.key: s for ss in oca.sessions.values() for s in ss}
@@ -110,7 +154,7 @@ def test_serve_fills_the_register_when_zoom_says_the_meeting_ended(world: Any, o
     app = webhook_app(Archiver(oca, sb.drive_client(), store, zoom=zoom), store, secret, moodle=client)
     body = json.dumps({"event": "meeting.ended", "event_ts": int(time.time() * 1000),
                        "payload": {"account_id": "sandbox", "object": {"id": str(mid), "uuid": inst.uuid}}}).encode()
-    writes = client.stats.writes
+    writes, takes = client.stats.writes, client.stats.calls["local_ocasync_take_attendance"]
     with BackgroundServer(app) as server:
         ts = str(int(time.time()))
         sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
@@ -124,7 +168,8 @@ def test_serve_fills_the_register_when_zoom_says_the_meeting_ended(world: Any, o
                 break
             time.sleep(0.05)
         assert h["failed"] == 0 and h["processed"] == 1
-    assert client.stats.writes - writes == 23  # every listed student of training-02, one call each
+    # every listed student of training-02, in one call of the companion plugin
+    assert client.stats.writes - writes == 1 and client.stats.calls["local_ocasync_take_attendance"] - takes == 1
     records = [r for r in store.attendance_records(att.scope_of(client, oca))
                if r["session"] == "OCA-KG-2022:training-02"]
     assert len(records) == 23 and all(r["written"] == r["computed"] != "" for r in records)

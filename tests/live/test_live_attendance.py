@@ -87,7 +87,16 @@ def test_demo_participants_fill_a_real_register_once(live_moodle: MoodleClient, 
         assert [r.state for r in plan.sessions] == ["ended", "ended"]
         listed = sum(r.present + r.late + r.absent for r in plan.sessions)
         assert listed == len(plan.people) > 0 and len(plan.plan.changes) == listed
+        takes = live_moodle.stats.calls["local_ocasync_take_attendance"]
         assert att.apply(live_moodle, plan, store).written == listed
+        if plan.bulk:  # a companion plugin of 1.2 or later: one call per register
+            registers = {c.payload.sessionid for c in plan.plan.changes}
+            assert live_moodle.stats.calls["local_ocasync_take_attendance"] - takes == len(registers)
+            for sid in registers:
+                log = {int(x["studentid"]): int(x["statusid"]) for x in live_moodle.call(
+                    "mod_attendance_get_session", {"sessionid": sid})["attendance_log"]}
+                assert all(log[c.payload.userid] == c.payload.statusid
+                           for c in plan.plan.changes if c.payload.sessionid == sid)
 
         writes = live_moodle.stats.writes
         again = att.prepare(live_moodle, zoom, loaded, store, now=now, only=ONLY)

@@ -27,10 +27,11 @@ defined('MOODLE_INTERNAL') || die();
 $plugin->component = 'local_ocasync';
 // 1.1: mod_feedback's read functions in the oca-sync service (report); get_info reports the installed languages; sections may be restricted to groups; attendance
 // sessions may be for one group.
-$plugin->version   = 2026120101;
+// 1.2: take_attendance (a session's statuses in one call, grades and event as the Take attendance page).
+$plugin->version   = 2026120201;
 $plugin->requires  = 2022112800; // Moodle 4.1 LTS: still installs (compat.php), no longer tested.
 // Supported: Moodle 4.5 LTS and 5.1. Tested: 5.1 (a live site with mod_attendance MOODLE_403_STABLE,
 // tests/live). 4.5 LTS: the APIs used exist there, but no 4.5 site has been run yet (README).
 $plugin->supported = [405, 501];
 $plugin->maturity  = MATURITY_STABLE;
-$plugin->release   = '1.1.0';
+$plugin->release   = '1.2.0';

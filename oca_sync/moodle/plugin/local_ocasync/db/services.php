@@ -79,6 +79,13 @@ $functions = [
         'capabilities' => 'local/ocasync:manage, moodle/course:update, moodle/course:manageactivities, '
             . 'moodle/course:movesections',
     ],
+    'local_ocasync_take_attendance' => [
+        'classname' => 'local_ocasync\external\take_attendance',
+        'methodname' => 'execute',
+        'description' => 'Sets the attendance statuses of many students in one session, as the Take attendance page does.',
+        'type' => 'write',
+        'capabilities' => 'local/ocasync:manage, mod/attendance:takeattendances, mod/attendance:changeattendances',
+    ],
 ];
 
 $services = [
@@ -122,6 +129,7 @@ $services = [
             'local_ocasync_upsert_modules',
             'local_ocasync_delete_modules',
             'local_ocasync_delete_sections',
+            'local_ocasync_take_attendance',
         ],
         'restrictedusers' => 1,
         'enabled' => 1,
