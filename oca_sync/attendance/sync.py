@@ -150,7 +150,9 @@ class _Site:
         info = client.call("core_webservice_get_site_info")
         self.userid = int(info.get("userid") or 0)
         functions = {f.get("name") for f in info.get("functions") or []}
-        missing = [f for f in FUNCTIONS if functions and f not in functions]
+        # The plugin's bulk take stands in for mod_attendance's per-status write.
+        needed = [f for f in FUNCTIONS if not (f == "mod_attendance_update_user_status" and TAKE in functions)]
+        missing = [f for f in needed if functions and f not in functions]
         if missing:
             raise UsageError(f"the token's web service lacks {', '.join(missing)}: add mod_attendance's functions "
                              "to it (Site administration > Server > Web services > External services)")

@@ -73,10 +73,11 @@ def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> li
             "Run `oca-sync moodle plugin build`, install the ZIP (Site administration > Plugins > Install "
             "plugins) and use a token of its 'oca-sync' service."))
         return checks
-    if plugin_missing:
-        checks.append(Check("companion plugin", "fail",
-                            f"functions missing from the token's service: {', '.join(plugin_missing)}",
-                            "Add them to the service, or use a token of the 'oca-sync' service."))
+    missing_fail = Check("companion plugin", "fail",
+                         f"functions missing from the token's service: {', '.join(plugin_missing)}",
+                         "Add them to the service, or use a token of the 'oca-sync' service.")
+    if "local_ocasync_get_info" in plugin_missing:
+        checks.append(missing_fail)
         return checks
     try:
         pinfo: dict[str, Any] = client.call("local_ocasync_get_info")
@@ -85,9 +86,14 @@ def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> li
         return checks
     have = int(pinfo.get("plugin_version") or 0)
     if have < want_version:
+        # An older plugin lacks the newer functions: upgrading brings them (and their service entries).
+        lacks = f", which adds {', '.join(plugin_missing)}" if plugin_missing else ""
         checks.append(Check("companion plugin", "warn",
-                            f"version {have} installed; this oca-sync ships {want_version} ({want_release})",
+                            f"version {have} installed; this oca-sync ships {want_version} ({want_release}){lacks}",
                             "Upgrade it: oca-sync moodle plugin build, then install the ZIP."))
+    elif plugin_missing:
+        checks.append(missing_fail)
+        return checks
     else:
         checks.append(Check("companion plugin", "ok", f"version {have} ({pinfo.get('plugin_release', '')})"))
 
@@ -95,7 +101,8 @@ def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> li
     checks.append(Check("mod_attendance", "ok" if att else "warn",
                         f"version {att}" if att else "not installed: the attendance activity cannot be created",
                         "" if att else "Install mod_attendance (moodle.org/plugins/mod_attendance)."))
-    att_missing = [f for f in ATTENDANCE_FUNCTIONS if f not in available]
+    att_missing = [f for f in ATTENDANCE_FUNCTIONS if f not in available
+                   and not (f == "mod_attendance_update_user_status" and "local_ocasync_take_attendance" in available)]
     if att and att_missing:
         checks.append(Check("attendance web services", "warn",
                             f"missing from the token's service: {', '.join(att_missing)}: `oca-sync attendance sync` "

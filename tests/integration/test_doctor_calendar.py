@@ -41,6 +41,20 @@ def test_doctor_names_what_is_missing_and_how_to_fix_it():
         assert check.status == "fail" and "invalidtoken" in check.detail and "OCA_MOODLE_TOKEN" in check.fix
 
 
+def test_doctor_asks_to_upgrade_an_older_plugin_that_lacks_newer_functions():
+    with MoodleSandbox() as sb:
+        sb.state.plugins["local_ocasync"] = 2026120101  # 1.1.0, before take_attendance
+        sb.service_functions = {f for f in sb.registry if f != "local_ocasync_take_attendance"}
+        checks = {c.name: c for c in diagnose(MoodleClient(sb.url, sb.token))}
+        plugin = checks["companion plugin"]
+        assert plugin.status == "warn" and "version 2026120101 installed" in plugin.detail
+        assert plugin.detail.endswith("which adds local_ocasync_take_attendance") and "plugin build" in plugin.fix
+        sb.state.plugins["local_ocasync"] = 2099010100  # as new as ours, yet the function is not in the service
+        checks = {c.name: c for c in diagnose(MoodleClient(sb.url, sb.token))}
+        assert checks["companion plugin"].status == "fail"
+        assert "local_ocasync_take_attendance" in checks["companion plugin"].detail
+
+
 def test_calendar_has_every_session_with_its_zone_and_join_link(oca):
     with sandboxes(oca) as sb:
         zoom = sb.zoom_client()
