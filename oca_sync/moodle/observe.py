@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from . import completion
 from . import model as m
 from .client import MoodleClient, chunks
 
@@ -93,6 +94,8 @@ def observe(
                 site.foreign_group_names[idnumber].add(g["name"])
         if site.plugin:
             _plugin_state(client, site, keys, idnumber, course.id, group_refs)
+            if idnumber in desired.completion and site.plugin_version >= completion.PLUGIN_COMPLETION_VERSION:
+                site.completion[idnumber] = completion.observe(client, course.id)
         else:
             site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
         site.enrolled[idnumber] = _enrolled(client, course.id)

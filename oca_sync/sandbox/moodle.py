@@ -36,6 +36,7 @@ from ..config import SiteOptions
 from ..moodle.filenames import clean_file_name
 from .httpserver import Request, Response, SandboxServer
 from .moodle_fn_attendance import ATTENDANCE_REGISTRY, statuses_of
+from . import moodle_fn_completion  # noqa: F401 - registers the plugin's completion functions
 from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
 from .moodle_fn_report import ANONYMOUS_NO, REPORT_REGISTRY
 from .moodle_registry import CORE_FUNCTIONS

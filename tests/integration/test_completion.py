@@ -1,0 +1,128 @@
+"""Completion rules become Moodle's completion settings (through the emulated plugin) and come back for the report."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+from oca_sync import sync
+from oca_sync.demo import sandboxes, seed_outcomes
+from oca_sync.moodle.client import MoodleClient
+from oca_sync.plan import Action
+from oca_sync.report.analysis import completion_summary
+from oca_sync.report.collect import collect
+from oca_sync.report.render import build
+from oca_sync.spec import load_spec
+from oca_sync.state import StateStore
+
+from .conftest import OCA_SPEC
+
+OWNED = "oca:kg2022:OCA-KG-2022:"
+
+
+def settings(client: MoodleClient) -> dict:
+    [course] = client.call("core_course_get_courses_by_field",
+                           {"field": "idnumber", "value": "oca:kg2022:OCA-KG-2022"})["courses"]
+    return client.call("local_ocasync_get_course_completion", {"courseid": course["id"]})
+
+
+def test_plan_shows_completion_then_apply_sets_it_and_reapply_writes_nothing(moodle_plugin, client_plugin, site,
+                                                                             store, oca):
+    plan = sync.prepare(client_plugin, oca, site, store).plan
+    [change] = [c for c in plan.changes if c.kind == "completion"]
+    assert change.key == "OCA-KG-2022"
+    fields = {f.name: f.new for f in change.fields}
+    assert fields["criteria"] == ["attendance", "survey-post", "survey-pre"]
+    assert fields["survey-pre.completionsubmit"] == 1 and fields["attendance.completionpassgrade"] == 1
+
+    sync.apply(client_plugin, oca, site, store)
+    got = settings(client_plugin)
+    mods = {m["idnumber"].removeprefix(OWNED): json.loads(m["settings"]) for m in got["modules"]}
+    assert got["criteria"] == [OWNED + k for k in ("attendance", "survey-post", "survey-pre")]
+    assert got["aggregation"] == got["activityaggregation"] == 1
+    assert mods["survey-pre"] == {"completion": 2, "completionview": 0, "completionusegrade": 0,
+                                  "completionpassgrade": 0, "completionsubmit": 1}
+    # 9 trainings + 8 mentorings of the sessions the attendance activity records, as a share of its grade
+    course = oca.spec.courses[0]
+    held = sum(1 for s in oca.sessions[course.shortname] if s.kind in course.attendance.sessions)
+    assert mods["attendance"]["gradepass"] == math.floor(100 * 17 * 100 / held) / 100
+    assert mods["attendance"]["completionusegrade"] == 1 and mods["attendance"]["completion"] == 2
+    assert mods["campaign-checkin"]["completion"] == 0  # not in the rules: left as it is
+
+    writes = moodle_plugin.calls.write_count()
+    again = sync.apply(client_plugin, oca, site, store)
+    assert again.plan.empty
+    assert moodle_plugin.calls.write_count() == writes
+
+
+def test_a_changed_rule_is_one_change_and_one_call(moodle_plugin, client_plugin, site, store, tmp_path):
+    spec_dir = tmp_path / "spec"
+    shutil.copytree(OCA_SPEC.parent, spec_dir)
+    path = spec_dir / OCA_SPEC.name
+    sync.apply(client_plugin, load_spec(path), site, store)
+    path.write_text(path.read_text(encoding="utf-8").replace("{kind: training, at_least: 9}",
+                                                             "{kind: training, at_least: 10}"), encoding="utf-8")
+    loaded = load_spec(path)
+    plan = sync.prepare(client_plugin, loaded, site, store).plan
+    assert [(c.kind, c.action, [f.name for f in c.fields]) for c in plan.changes] == [
+        ("completion", Action.UPDATE, ["attendance.gradepass"])]
+    before = moodle_plugin.calls.count("local_ocasync_set_course_completion")
+    sync.apply(client_plugin, loaded, site, store)
+    assert moodle_plugin.calls.count("local_ocasync_set_course_completion") == before + 1
+    assert sync.prepare(client_plugin, loaded, site, store).plan.empty
+
+
+def test_without_the_plugin_the_plan_says_completion_is_not_set(moodle, client, site, store, oca):
+    plan = sync.prepare(client, oca, site, store).plan
+    assert not [c for c in plan.changes if c.kind == "completion"]
+    assert any("completion rules of OCA-KG-2022 are not set in Moodle" in n.message for n in plan.notices)
+
+
+def test_the_plugin_refuses_completion_on_an_unknown_activity(moodle_plugin, client_plugin, site, store, oca):
+    sync.apply(client_plugin, oca, site, store)
+    [course] = client_plugin.call("core_course_get_courses_by_field",
+                                  {"field": "idnumber", "value": "oca:kg2022:OCA-KG-2022"})["courses"]
+    import pytest
+
+    from oca_sync.errors import MoodleError
+    with pytest.raises(MoodleError) as e:
+        client_plugin.call("local_ocasync_set_course_completion", {
+            "courseid": course["id"], "settings": json.dumps({"criteria": [OWNED + "nope"]})})
+    assert e.value.errorcode == "completionnomodule"
+
+
+def test_report_uses_moodles_completion_and_shows_where_the_rules_differ(tmp_path):
+    loaded = load_spec(OCA_SPEC)
+    with sandboxes(loaded) as sb:
+        store = StateStore(f"sqlite:///{tmp_path}/state.sqlite")
+        sync.apply(sb.moodle_client(), loaded, sb.site(), store, prune=False,
+                   hooks=sync.Hooks(confirm=lambda p: True), zoom=sb.zoom_client())
+        seed_outcomes(sb, loaded)
+        reader = sb.moodle_client()
+        data = collect(loaded, reader, store)
+    assert reader.stats.calls["local_ocasync_get_completion"] == 1  # one per course, whatever the people
+    assert "core_completion_get_course_completion_status" not in reader.stats.calls
+    enrolled = {m.key for ms in loaded.members.values() for m in ms}
+    members = {m.key for ms in loaded.members.values() for m in ms if m.role == "member"}
+    # Everyone Moodle tracks: members, and observers (who hold the student role here); no staff
+    assert members <= {c.person for c in data.completion} <= enrolled
+    submitted = {(r.survey, r.person) for r in data.responses}
+    for c in data.completion:
+        # Moodle's activity states agree with the responses read through mod_feedback
+        for survey in ("survey-pre", "survey-post"):
+            assert (c.activities.get(survey) == 1) == ((survey, c.person) in submitted)
+        if c.completed:
+            assert all(c.activities.get(k) in (1, 2) for k in ("attendance", "survey-pre", "survey-post"))
+    assert any(c.completed for c in data.completion) and not all(c.completed for c in data.completion)
+    built = build(loaded, data, tmp_path / "report")
+    html = (built.folder / "report.html").read_text(encoding="utf-8")
+    assert "participants completed the course in Moodle" in html
+    from oca_sync.report import analysis as a
+    everyone = a.people(loaded, "en", False)
+    rows = a.completion(loaded, a.sessions_and_attendance(loaded, data, everyone, "en"), data, everyone, "en")
+    summary = completion_summary(rows)
+    assert summary.by_moodle == sum(1 for c in data.completion if c.completed) == summary.completed
+    assert summary.differ == [r for r in rows if r.moodle != r.complete]
+    csv_rows = (built.folder / "completion.csv").read_text(encoding="utf-8").splitlines()
+    assert csv_rows[0].endswith(",complete,moodle")
