@@ -29,6 +29,8 @@ from .moodle_params import PARAM_BOOL, PARAM_INT, PARAM_PLUGIN, PARAM_RAW, Multi
 from .moodle_state import MoodleState, now
 
 CRITERIA_TYPE_ACTIVITY = 4
+CRITERIA_TYPE_ROLE = 7
+CRITERIA_TYPE_COURSE = 8
 AGGREGATION_ALL = 1
 MODULE_FIELDS = ("completion", "completionview", "completionusegrade", "completionpassgrade", "gradepass",
                  "completionsubmit")
@@ -144,7 +146,8 @@ def apply(st: MoodleState, course: dict[str, Any], want: dict[str, Any]) -> dict
             {"criteriatype": CRITERIA_TYPE_ACTIVITY, "moduleinstance": cms[i]["id"], "module": cms[i]["modname"],
              "title": "Activity completion", "completed_by": {}} for i in criteria]
         st.completion_aggr[(course["id"], None)] = want["aggregation"]
-        st.completion_aggr[(course["id"], CRITERIA_TYPE_ACTIVITY)] = AGGREGATION_ALL
+        for ctype in (CRITERIA_TYPE_ACTIVITY, CRITERIA_TYPE_COURSE, CRITERIA_TYPE_ROLE):
+            st.completion_aggr[(course["id"], ctype)] = AGGREGATION_ALL
     return {"modules": updated, "criteria": rewrite}
 
 
@@ -168,7 +171,8 @@ def _set_module(st: MoodleState, cm: dict[str, Any], fields: dict[str, Any]) -> 
 
 
 def attendance_grade(st: MoodleState, cm: dict[str, Any], userid: int) -> float | None:
-    """attendance_update_users_grade(): points / max points of the user's taken sessions, times the grade."""
+    """attendance_update_users_grade(): points / max points of the user's taken sessions, times the grade
+    (None: no taken session, no grade)."""
     inst = st.instance(cm)
     statuses = {s["id"]: s for s in statuses_table(st).values() if s["attendanceid"] == cm["instance"]}
     if not statuses:
@@ -194,7 +198,10 @@ def activity_state(st: MoodleState, cm: dict[str, Any], userid: int) -> tuple[in
         done = [c for c in st.feedback_completed.values() if c["feedback"] == cm["instance"] and c["userid"] == userid]
         return (1, max(int(c["timemodified"]) for c in done)) if done else None
     if cm["modname"] == "attendance" and cm.get("completiongradeitemnumber") is not None:
-        grade = attendance_grade(st, cm, userid)
+        # The gradebook's grade: updated when attendance is taken in mod_attendance's pages
+        # (MoodleSandbox.take_attendance) or by local_ocasync_update_attendance_grades, not by
+        # mod_attendance_update_user_status.
+        grade = inst.get("_grades", {}).get(userid)
         if grade is None:
             return None
         passed = not cm.get("completionpassgrade") or grade >= float(inst.get("_gradepass") or 0) - 1e-9
@@ -226,6 +233,16 @@ def states(st: MoodleState, course: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"userid": uid, "timecompleted": max(done[c] for c in criteria) if complete else 0,
                     "activities": acts})
     return out
+
+
+def update_grades(st: MoodleState, cm: dict[str, Any], userids: list[int]) -> None:
+    """attendance_update_users_grade($attendance, $userids) into the emulated gradebook."""
+    inst = st.instance(cm)
+    if not int(inst.get("grade") or 0):
+        return
+    grades = inst.setdefault("_grades", {})
+    for uid in userids:
+        grades[uid] = attendance_grade(st, cm, uid)
 
 
 # classes/external/get_course_completion.php
@@ -283,3 +300,27 @@ def set_course_completion(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 def get_completion(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     course = check_course(ctx.state, p["courseid"])
     return {"courseid": course["id"], "users": states(ctx.state, course)}
+
+
+# classes/external/update_attendance_grades.php
+@plugin_ws("local_ocasync_update_attendance_grades", Params({
+    "sessionids": Multiple(Value(PARAM_INT, "attendance session id")),
+    "userids": Multiple(Value(PARAM_INT, "user id")),
+}), Multiple(Single({
+    "attendanceid": Value(PARAM_INT, "attendance instance id"),
+    "cmid": Value(PARAM_INT, "course module id"),
+    "graded": Value(PARAM_BOOL, "false when the activity has no grade (nothing to update)"),
+})), transaction=True)
+def update_attendance_grades(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
+    st = ctx.state
+    if not p["sessionids"] or not p["userids"]:
+        return []
+    ids = sorted({st.attendance_sessions[i]["attendanceid"] for i in set(p["sessionids"]) if i in st.attendance_sessions})
+    out = []
+    for attendanceid in ids:
+        cm = next(c for c in st.modules.values() if c["modname"] == "attendance" and c["instance"] == attendanceid)
+        check_course(st, cm["course"])
+        update_grades(st, cm, list(dict.fromkeys(p["userids"])))
+        out.append({"attendanceid": attendanceid, "cmid": cm["id"],
+                    "graded": bool(int(st.instance(cm).get("grade") or 0))})
+    return out

@@ -315,8 +315,10 @@ class completion {
         }
         $criterion = new \completion_criteria_activity();
         $criterion->update_config($data);
-        // Overall, then among the activities (course/completion.php saves both).
-        foreach ([[null, $aggregation], [COMPLETION_CRITERIA_TYPE_ACTIVITY, COMPLETION_AGGREGATION_ALL]] as [$type, $m]) {
+        // Overall, then per criteria type, the four rows course/completion.php saves (an empty choice is ALL).
+        $methods = [[null, $aggregation], [COMPLETION_CRITERIA_TYPE_ACTIVITY, COMPLETION_AGGREGATION_ALL],
+            [COMPLETION_CRITERIA_TYPE_COURSE, COMPLETION_AGGREGATION_ALL], [COMPLETION_CRITERIA_TYPE_ROLE, COMPLETION_AGGREGATION_ALL]];
+        foreach ($methods as [$type, $m]) {
             $agg = new \completion_aggregation(['course' => $course->id, 'criteriatype' => $type]);
             $agg->setMethod($m);
             $agg->save();
