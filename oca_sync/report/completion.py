@@ -20,8 +20,10 @@ from ..moodle.completion import PLUGIN_COMPLETION_VERSION
 from ..spec.models import Course
 from .dataset import Dataset, MoodleCompletion
 
-#: core_completion errors that mean "no completion to read" for a person or course, not a failure.
-_NOTHING = {"nocriteriaset", "cannotviewreport", "usernotenroled", "notenroled"}
+#: core_completion errors that mean "no completion to read" for the course, not a failure
+_NOTHING = {"nocriteriaset", "cannotviewreport"}
+#: ... and that the person's completion is not tracked (not a student)
+_UNTRACKED = {"usernotenroled", "notenroled"}
 
 
 def plugin_version(client: MoodleClient) -> int:
@@ -44,7 +46,7 @@ def collect(client: MoodleClient, course: Course, courseid: int, keys: m.Keys, m
                 course=course.shortname, person=person, completed=bool(u.get("timecompleted")),
                 timecompleted=int(u.get("timecompleted") or 0),
                 activities={a["idnumber"].removeprefix(owned): int(a["state"]) for a in u.get("activities", [])
-                            if a["idnumber"].startswith(owned)}, source="plugin"))
+                            if a["idnumber"].startswith(owned) and int(a["state"])}, source="plugin"))
         return "plugin"
     by_cmid = {int(mod["cmid"]): idn.removeprefix(owned) for idn, mod in modules.items() if idn.startswith(owned)}
     for userid, person in sorted(people.items()):
@@ -55,13 +57,16 @@ def collect(client: MoodleClient, course: Course, courseid: int, keys: m.Keys, m
             done = bool(status.get("completionstatus", {}).get("completed"))
             when = max((int(r.get("timecompleted") or 0) for r in rows), default=0) if done else 0
         except MoodleError as e:
+            if e.errorcode in _UNTRACKED:
+                continue  # staff: Moodle tracks no completion of theirs (as the plugin's read leaves them out)
             if e.errorcode not in _NOTHING:
                 raise
             done, when = False, 0
         acts = client.call("core_completion_get_activities_completion_status", {"courseid": courseid, "userid": userid})
-        states = {by_cmid[int(s["cmid"])]: int(s["state"]) for s in acts.get("statuses", []) if int(s["cmid"]) in by_cmid}
+        states = {by_cmid[int(s["cmid"])]: int(s["state"]) for s in acts.get("statuses", [])
+                  if int(s["cmid"]) in by_cmid and int(s["state"])}
         data.completion.append(MoodleCompletion(course=course.shortname, person=person, completed=done,
                                                 timecompleted=when, activities=states, source="core"))
     data.notes.append(f"Completion of {course.shortname} was read per person with core's functions (local_ocasync "
-                      "older than 1.2): 2 calls per person.")
+                      "older than 1.2): up to 2 calls per person.")
     return "core"

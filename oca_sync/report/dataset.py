@@ -84,7 +84,7 @@ class MoodleCompletion:
     completed: bool
     timecompleted: int  # Unix time, 0 when not completed (or when core does not say)
     #: activity key (as in the spec: a survey's key, the attendance's key) -> Moodle's completion state:
-    #: 0 incomplete, 1 complete, 2 complete with a pass grade, 3 complete with a fail grade
+    #: 1 complete, 2 complete with a pass grade, 3 complete with a fail grade (incomplete: absent)
     activities: dict[str, int]
     source: str  # "plugin" (one call per course) or "core" (per person)
 

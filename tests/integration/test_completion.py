@@ -126,3 +126,41 @@ def test_report_uses_moodles_completion_and_shows_where_the_rules_differ(tmp_pat
     assert summary.differ == [r for r in rows if r.moodle != r.complete]
     csv_rows = (built.folder / "completion.csv").read_text(encoding="utf-8").splitlines()
     assert csv_rows[0].endswith(",complete,moodle")
+
+
+def test_without_the_plugins_bulk_read_core_per_person_gives_the_same(tmp_path):
+    """A plugin older than 1.2: core's two functions per person, the same figures."""
+    from oca_sync.moodle.model import Keys
+    from oca_sync.moodle.observe import _enrolled
+    from oca_sync.report import completion as rc
+    from oca_sync.report.dataset import Dataset
+
+    loaded = load_spec(OCA_SPEC)
+    with sandboxes(loaded) as sb:
+        store = StateStore(f"sqlite:///{tmp_path}/state.sqlite")
+        sync.apply(sb.moodle_client(), loaded, sb.site(), store, prune=False,
+                   hooks=sync.Hooks(confirm=lambda p: True), zoom=sb.zoom_client())
+        seed_outcomes(sb, loaded)
+        client = sb.moodle_client()
+        keys = Keys("oca", "kg2022")
+        course = loaded.spec.courses[0]
+        [c] = client.call("core_course_get_courses_by_field", {"field": "idnumber", "value": keys.course(
+            course.shortname)})["courses"]
+        modules = {m["idnumber"]: m for m in client.call("local_ocasync_get_course_state",
+                                                         {"courseid": c["id"]})["modules"]}
+        people = {u.userid: u.idnumber.removeprefix(keys.owned) for u in _enrolled(client, c["id"]).values()
+                  if keys.is_ours(u.idnumber)}
+        bulk, per_person = Dataset("kg2022", "now"), Dataset("kg2022", "now")
+        assert rc.collect(client, course, c["id"], keys, modules, people, bulk, rc.PLUGIN_COMPLETION_VERSION) \
+            == "plugin"
+        before = dict(client.stats.calls)
+        assert rc.collect(client, course, c["id"], keys, modules, people, per_person, 0) == "core"
+        calls = {k: v - before.get(k, 0) for k, v in client.stats.calls.items() if v != before.get(k, 0)}
+    # every enrolled person is asked; only those Moodle tracks (not staff) a second time
+    assert calls == {"core_completion_get_course_completion_status": len(people),
+                     "core_completion_get_activities_completion_status": len(bulk.completion)}
+    assert len(bulk.completion) < len(people)
+    assert "2 calls per person" in per_person.notes[0]
+    got = {x.person: (x.completed, x.activities) for x in per_person.completion}
+    assert {x.person: (x.completed, x.activities) for x in bulk.completion} == got
+    assert any(done for done, _a in got.values()) and not all(done for done, _a in got.values())
