@@ -170,24 +170,37 @@ def _set_module(st: MoodleState, cm: dict[str, Any], fields: dict[str, Any]) -> 
         del st.cm_completion[key]
 
 
-def attendance_grade(st: MoodleState, cm: dict[str, Any], userid: int) -> float | None:
-    """attendance_update_users_grade(): points / max points of the user's taken sessions, times the grade
-    (None: no taken session, no grade)."""
+def _attendance_grades(st: MoodleState, cm: dict[str, Any]) -> dict[int, float | None]:
+    """The emulated gradebook of an attendance activity, brought up to date for the users marked stale.
+
+    attendance_update_users_grade(): per user, the points of the statuses of the taken sessions over
+    the most points possible in them, times the activity's grade (None: no taken session). Worked
+    out in one pass over the log when read, so that marking thousands of statuses stays linear.
+    """
     inst = st.instance(cm)
+    grades: dict[int, float | None] = inst.setdefault("_grades", {})
+    stale: set[int] = inst.setdefault("_stale", set())
+    if not stale:
+        return grades
     statuses = {s["id"]: s for s in statuses_table(st).values() if s["attendanceid"] == cm["instance"]}
-    if not statuses:
-        return None
-    top = max(float(s["grade"]) for s in statuses.values())
-    sessions = {sid for sid, s in st.attendance_sessions.items() if s["attendanceid"] == cm["instance"]}
-    logs = [x for x in st.attendance_log.values() if x["sessionid"] in sessions and x["studentid"] == userid]
-    if not logs or top <= 0:
-        return None
-    points = sum(float(statuses[x["statusid"]]["grade"]) for x in logs if x["statusid"] in statuses)
-    return points / (top * len(logs)) * float(inst.get("grade") or 0)
+    top = max((float(s["grade"]) for s in statuses.values()), default=0.0)
+    sessions = {sid for sid, x in st.attendance_sessions.items() if x["attendanceid"] == cm["instance"]}
+    points: dict[int, list[float]] = {u: [] for u in stale}
+    for x in st.attendance_log.values():
+        if x["studentid"] in points and x["sessionid"] in sessions and x["statusid"] in statuses:
+            points[x["studentid"]].append(float(statuses[x["statusid"]]["grade"]))
+    for uid, got in points.items():
+        grades[uid] = sum(got) / (top * len(got)) * float(inst.get("grade") or 0) if got and top > 0 else None
+    stale.clear()
+    return grades
 
 
-def activity_state(st: MoodleState, cm: dict[str, Any], userid: int) -> tuple[int, int] | None:
-    """(state, time) of one user's completion of an activity; None when Moodle has no record."""
+def activity_state(st: MoodleState, cm: dict[str, Any], userid: int,
+                   submitted: dict[tuple[int, int], int] | None = None) -> tuple[int, int] | None:
+    """(state, time) of one user's completion of an activity; None when Moodle has no record.
+
+    ``submitted``: (feedback id, user id) -> last submission time, when the caller indexed them.
+    """
     stored = st.cm_completion.get((userid, cm["id"]))
     if stored is not None:
         return int(stored["state"]), int(stored.get("timecompleted") or 0)
@@ -195,18 +208,28 @@ def activity_state(st: MoodleState, cm: dict[str, Any], userid: int) -> tuple[in
         return None
     inst = st.instance(cm)
     if cm["modname"] == "feedback" and inst.get("completionsubmit"):
-        done = [c for c in st.feedback_completed.values() if c["feedback"] == cm["instance"] and c["userid"] == userid]
-        return (1, max(int(c["timemodified"]) for c in done)) if done else None
+        if submitted is None:
+            submitted = feedback_submissions(st)
+        at = submitted.get((cm["instance"], userid))
+        return (1, at) if at is not None else None
     if cm["modname"] == "attendance" and cm.get("completiongradeitemnumber") is not None:
         # The gradebook's grade: updated when attendance is taken in mod_attendance's pages
         # (MoodleSandbox.take_attendance) or by local_ocasync_update_attendance_grades, not by
         # mod_attendance_update_user_status.
-        grade = inst.get("_grades", {}).get(userid)
+        grade = _attendance_grades(st, cm).get(userid)
         if grade is None:
             return None
         passed = not cm.get("completionpassgrade") or grade >= float(inst.get("_gradepass") or 0) - 1e-9
         return (2 if passed else 3), now()
     return None
+
+
+def feedback_submissions(st: MoodleState) -> dict[tuple[int, int], int]:
+    out: dict[tuple[int, int], int] = {}
+    for c in st.feedback_completed.values():
+        key = (c["feedback"], c["userid"])
+        out[key] = max(out.get(key, 0), int(c["timemodified"]))
+    return out
 
 
 def states(st: MoodleState, course: dict[str, Any]) -> list[dict[str, Any]]:
@@ -216,6 +239,7 @@ def states(st: MoodleState, course: dict[str, Any]) -> list[dict[str, Any]]:
     cms = [cm for cm in st.course_modules(course["id"]) if cm["idnumber"]]
     criteria = [c["moduleinstance"] for c in st.completion_criteria.get(course["id"], [])
                 if c.get("criteriatype", CRITERIA_TYPE_ACTIVITY) == CRITERIA_TYPE_ACTIVITY]
+    submitted = feedback_submissions(st)
     out = []
     for uid in users:
         if not _is_tracked_user(st, course["id"], uid):
@@ -223,7 +247,7 @@ def states(st: MoodleState, course: dict[str, Any]) -> list[dict[str, Any]]:
         acts = []
         done: dict[int, int] = {}
         for cm in cms:
-            state = activity_state(st, cm, uid)
+            state = activity_state(st, cm, uid, submitted)
             if state is None:
                 continue
             acts.append({"idnumber": cm["idnumber"], "state": state[0], "timemodified": state[1]})
@@ -236,13 +260,10 @@ def states(st: MoodleState, course: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def update_grades(st: MoodleState, cm: dict[str, Any], userids: list[int]) -> None:
-    """attendance_update_users_grade($attendance, $userids) into the emulated gradebook."""
+    """attendance_update_users_grade($attendance, $userids): these users' grades are worked out when next read."""
     inst = st.instance(cm)
-    if not int(inst.get("grade") or 0):
-        return
-    grades = inst.setdefault("_grades", {})
-    for uid in userids:
-        grades[uid] = attendance_grade(st, cm, uid)
+    if int(inst.get("grade") or 0):
+        inst.setdefault("_stale", set()).update(userids)
 
 
 # classes/external/get_course_completion.php
