@@ -58,7 +58,6 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_ocasync_get_course_completion",
     "local_ocasync_set_course_completion",
     "local_ocasync_get_completion",
-    "local_ocasync_update_attendance_grades",
 )
 
 #: Moodle 4.1 LTS, the oldest release the plugin and the client support.

@@ -214,7 +214,7 @@ def activity_state(st: MoodleState, cm: dict[str, Any], userid: int,
         return (1, at) if at is not None else None
     if cm["modname"] == "attendance" and cm.get("completiongradeitemnumber") is not None:
         # The gradebook's grade: updated when attendance is taken in mod_attendance's pages
-        # (MoodleSandbox.take_attendance) or by local_ocasync_update_attendance_grades, not by
+        # (MoodleSandbox.take_attendance) or by local_ocasync_take_attendance, not by
         # mod_attendance_update_user_status.
         grade = _attendance_grades(st, cm).get(userid)
         if grade is None:
@@ -322,26 +322,3 @@ def get_completion(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     course = check_course(ctx.state, p["courseid"])
     return {"courseid": course["id"], "users": states(ctx.state, course)}
 
-
-# classes/external/update_attendance_grades.php
-@plugin_ws("local_ocasync_update_attendance_grades", Params({
-    "sessionids": Multiple(Value(PARAM_INT, "attendance session id")),
-    "userids": Multiple(Value(PARAM_INT, "user id")),
-}), Multiple(Single({
-    "attendanceid": Value(PARAM_INT, "attendance instance id"),
-    "cmid": Value(PARAM_INT, "course module id"),
-    "graded": Value(PARAM_BOOL, "false when the activity has no grade (nothing to update)"),
-})), transaction=True)
-def update_attendance_grades(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
-    st = ctx.state
-    if not p["sessionids"] or not p["userids"]:
-        return []
-    ids = sorted({st.attendance_sessions[i]["attendanceid"] for i in set(p["sessionids"]) if i in st.attendance_sessions})
-    out = []
-    for attendanceid in ids:
-        cm = next(c for c in st.modules.values() if c["modname"] == "attendance" and c["instance"] == attendanceid)
-        check_course(st, cm["course"])
-        update_grades(st, cm, list(dict.fromkeys(p["userids"])))
-        out.append({"attendanceid": attendanceid, "cmid": cm["id"],
-                    "graded": bool(int(st.instance(cm).get("grade") or 0))})
-    return out

@@ -164,3 +164,27 @@ def test_without_the_plugins_bulk_read_core_per_person_gives_the_same(tmp_path):
     got = {x.person: (x.completed, x.activities) for x in per_person.completion}
     assert {x.person: (x.completed, x.activities) for x in bulk.completion} == got
     assert any(done for done, _a in got.values()) and not all(done for done, _a in got.values())
+
+
+def test_attendance_taken_through_the_plugin_moves_completion_and_the_bare_core_call_does_not(
+        moodle_plugin, client_plugin, site, store, oca):
+    sync.apply(client_plugin, oca, site, store)
+    [course] = client_plugin.call("core_course_get_courses_by_field",
+                                  {"field": "idnumber", "value": "oca:kg2022:OCA-KG-2022"})["courses"]
+    mods = {m["idnumber"]: m for m in client_plugin.call("local_ocasync_get_course_state",
+                                                         {"courseid": course["id"]})["modules"]}
+    sessions = client_plugin.call("mod_attendance_get_sessions", {"attendanceid": mods[OWNED + "attendance"]["instance"]})
+    present = next(s["id"] for s in sessions[0]["statuses"] if s["acronym"] == "P")
+    users = {u["idnumber"].removeprefix("oca:kg2022:"): u["id"] for u in client_plugin.call(
+        "core_enrol_get_enrolled_users", {"courseid": course["id"]})}
+    members = [m.key for ms in oca.members.values() for m in ms if m.role == "member"]
+    taken, bare = users[members[0]], users[members[1]]
+    for s in sessions:
+        client_plugin.call("local_ocasync_take_attendance", {"sessionid": s["id"], "statuses": [
+            {"studentid": taken, "statusid": present}]})
+        client_plugin.call("mod_attendance_update_user_status", {
+            "sessionid": s["id"], "studentid": bare, "takenbyid": 2, "statusid": present, "statusset": "0"})
+    states = {u["userid"]: {a["idnumber"]: a["state"] for a in u["activities"]}
+              for u in client_plugin.call("local_ocasync_get_completion", {"courseid": course["id"]})["users"]}
+    assert states[taken] == {OWNED + "attendance": 2}  # graded 100 >= the pass grade
+    assert states[bare] == {}  # the log alone: no grade, no completion (as on a real site)

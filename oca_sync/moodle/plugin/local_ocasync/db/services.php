@@ -109,15 +109,6 @@ $functions = [
         'type' => 'read',
         'capabilities' => 'local/ocasync:manage, report/progress:view',
     ],
-    'local_ocasync_update_attendance_grades' => [
-        'classname' => 'local_ocasync\\external\\update_attendance_grades',
-        'methodname' => 'execute',
-        'description' => 'Updates the attendance grades (and grade-based completion) of users whose status was set '
-            . 'through mod_attendance_update_user_status, which writes the log only.',
-        'type' => 'write',
-        'capabilities' => 'local/ocasync:manage, moodle/course:update, moodle/course:manageactivities, '
-            . 'mod/attendance:takeattendances',
-    ],
 ];
 
 $services = [
@@ -167,7 +158,6 @@ $services = [
             'local_ocasync_get_course_completion',
             'local_ocasync_set_course_completion',
             'local_ocasync_get_completion',
-            'local_ocasync_update_attendance_grades',
         ],
         'restrictedusers' => 1,
         'enabled' => 1,
