@@ -18,6 +18,7 @@ and :func:`apply`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -48,12 +49,23 @@ def pass_grade(grade: int, attended: int, sessions: int) -> float:
     return math.floor(grade * attended * 100 / sessions) / 100
 
 
-def course_settings(loaded: LoadedSpec, course: Course, keys: m.Keys, notes: list[str]) -> dict[str, Any] | None:
-    """What ``local_ocasync_set_course_completion`` should hold for ``course`` (None: no rules)."""
+def course_settings(loaded: LoadedSpec, course: Course, keys: m.Keys, notes: list[str],
+                    now: dt.datetime) -> dict[str, Any] | None:
+    """What ``local_ocasync_set_course_completion`` should hold for ``course`` (None: no rules).
+
+    The attendance activity becomes a course completion criterion only once all its sessions have
+    ended (by ``now``): Moodle marks a criterion met the first time the activity is complete
+    (completion_criteria_activity::review(), kept in course_completion_crit_compl) and never takes
+    that back, while the attendance grade counts only the sessions taken so far: someone present
+    at the first session would meet it for good. Adding it at the end rewrites the criteria, which
+    clears the course completion records (completion_info::clear_criteria()); Moodle's cron then
+    marks everyone on the final grades.
+    """
     rules = course.completion
     if rules is None or not (rules.attend or rules.surveys):
         return None
     modules: dict[str, dict[str, Any]] = {}
+    later: list[str] = []  # activities that become criteria only once their sessions are over
     for key in rules.surveys:
         modules[keys.module(course.shortname, key)] = dict(ON_SUBMIT)
     att = course.attendance
@@ -64,10 +76,19 @@ def course_settings(loaded: LoadedSpec, course: Course, keys: m.Keys, notes: lis
             notes.append(f"course {course.shortname}: the attendance rules cannot become Moodle completion "
                          "(the attendance activity has no grade); the report still applies them")
         else:
-            modules[keys.module(course.shortname, att.key)] = {
+            idn = keys.module(course.shortname, att.key)
+            modules[idn] = {
                 "completion": TRACKING_AUTOMATIC, "completionview": 0, "completionusegrade": 1,
                 "completionpassgrade": 1, "gradepass": pass_grade(att.grade, min(wanted, held), held)}
-    return {"modules": modules, "criteria": sorted(modules), "aggregation": AGGREGATION_ALL}
+            last = max(s.end_utc for s in loaded.sessions.get(course.shortname, ()) if s.kind in att.sessions)
+            if last > now:
+                later.append(idn)
+                notes.append(f"course {course.shortname}: the attendance activity becomes a course completion "
+                             f"criterion after its last session ({last:%Y-%m-%d %H:%M} UTC; apply again then): "
+                             "Moodle never takes back a criterion once met, and the attendance grade counts only "
+                             "the sessions taken so far (docs/spec.md#completion)")
+    return {"modules": modules, "criteria": sorted(k for k in modules if k not in later),
+            "aggregation": AGGREGATION_ALL}
 
 
 def parse_observed(res: dict[str, Any]) -> dict[str, Any]:

@@ -123,3 +123,17 @@ def test_a_dataset_collected_before_completion_still_loads() -> None:
     assert Dataset.from_json(json.dumps(raw)).completion == d.completion
     raw.pop("completion")
     assert Dataset.from_json(json.dumps(raw)).completion == []
+
+
+def test_attendance_becomes_a_criterion_only_after_its_last_session(loaded: LoadedSpec) -> None:
+    import datetime as dt
+
+    last = max(s.end_utc for s in loaded.sessions["C1"] if s.kind == "mentoring")
+    before = build(loaded, now=last - dt.timedelta(minutes=1))
+    want = before.completion["oca:p:C1"]
+    assert want["criteria"] == [OWNED + "post", OWNED + "pre"]  # the activity's own completion is still set
+    assert want["modules"][OWNED + "attendance"]["completionpassgrade"] == 1
+    assert any("becomes a course completion criterion after its last session" in n for n in before.notes)
+    after = build(loaded, now=last)
+    assert after.completion["oca:p:C1"]["criteria"] == [OWNED + "attendance", OWNED + "post", OWNED + "pre"]
+    assert not any("last session" in n for n in after.notes)
