@@ -30,8 +30,16 @@ from ..spec.models import Course
 from . import model as m
 from .client import MoodleClient
 
-#: local_ocasync 1.2: the completion functions.
+#: local_ocasync 1.2: the completion functions (found by name in the token's service; the version
+#: is the fallback when a site lists no functions).
 PLUGIN_COMPLETION_VERSION = 2026120220
+FUNCTIONS = ("local_ocasync_get_course_completion", "local_ocasync_set_course_completion")
+
+
+def supported(observed: m.ObservedSite) -> bool:
+    if observed.functions:
+        return all(f in observed.functions for f in FUNCTIONS)
+    return observed.plugin and observed.plugin_version >= PLUGIN_COMPLETION_VERSION
 TRACKING_AUTOMATIC = 2  # COMPLETION_TRACKING_AUTOMATIC (lib/completionlib.php)
 AGGREGATION_ALL = 1  # COMPLETION_AGGREGATION_ALL
 
@@ -84,7 +92,7 @@ def course_settings(loaded: LoadedSpec, course: Course, keys: m.Keys, notes: lis
             if last > now:
                 later.append(idn)
                 notes.append(f"course {course.shortname}: the attendance activity becomes a course completion "
-                             f"criterion after its last session ({last:%Y-%m-%d %H:%M} UTC; apply again then): "
+                             f"criterion after its last session ({last:%Y-%m-%d %H:%M} UTC; apply again once its register is filled): "
                              "Moodle never takes back a criterion once met, and the attendance grade counts only "
                              "the sessions taken so far (docs/spec.md#completion)")
     return {"modules": modules, "criteria": sorted(k for k in modules if k not in later),
@@ -151,7 +159,7 @@ def plan(desired: m.DesiredSite, observed: m.ObservedSite,
     """Add a ``completion`` change per course whose settings differ (payload: the course idnumber)."""
     if not desired.completion:
         return
-    if not observed.plugin or observed.plugin_version < PLUGIN_COMPLETION_VERSION:
+    if not observed.plugin or not supported(observed):
         names = ", ".join(desired.courses[c].shortname for c in desired.completion)
         notice("warning", (
             f"completion rules of {names} are not set in Moodle: Moodle's core web services cannot set activity "

@@ -231,6 +231,8 @@ class ObservedSite:
     #: installed language packs as the plugin reports them (None without the plugin: the setting decides)
     languages: tuple[str, ...] | None = None
     plugin_version: int = 0
+    #: the web-service functions the token's service offers (core_webservice_get_site_info)
+    functions: frozenset[str] = frozenset()
     #: the site's restricted access with group conditions is on (the plugin says; assumed without it)
     group_restrictions: bool = True
     #: completion settings as local_ocasync_get_course_completion reads them (courses with rules only)

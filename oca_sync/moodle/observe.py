@@ -40,7 +40,9 @@ def observe(
     keys = desired.keys
     site = m.ObservedSite()
     say("site info")
-    site.plugin = has_plugin(info if info is not None else site_info(client))
+    info = info if info is not None else site_info(client)
+    site.plugin = has_plugin(info)
+    site.functions = frozenset(str(f.get("name", "")) for f in info.get("functions") or [])
     if site.plugin:
         info = client.call("local_ocasync_get_info")
         site.attendance = int(info.get("attendance_version") or 0) > 0
@@ -94,7 +96,7 @@ def observe(
                 site.foreign_group_names[idnumber].add(g["name"])
         if site.plugin:
             _plugin_state(client, site, keys, idnumber, course.id, group_refs)
-            if idnumber in desired.completion and site.plugin_version >= completion.PLUGIN_COMPLETION_VERSION:
+            if idnumber in desired.completion and completion.supported(site):
                 site.completion[idnumber] = completion.observe(client, course.id)
         else:
             site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)

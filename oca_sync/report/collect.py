@@ -54,10 +54,10 @@ def collect(loaded: LoadedSpec, client: MoodleClient | None, store: StateStore, 
     metrics = read_metrics(loaded)  # first: a bad metrics file stops before any call
     if client is not None:
         before = client.stats.total
-        version = completion.plugin_version(client) if any(c.completion for c in loaded.spec.courses) else 0
+        bulk = completion.bulk_read(client) if any(c.completion for c in loaded.spec.courses) else False
         for course in loaded.spec.courses:
             say(f"Moodle: {course.shortname}")
-            _collect_course(loaded, client, course, data, version)
+            _collect_course(loaded, client, course, data, bulk)
         add_zoom_minutes(data, store, f"attendance:{client.url}:{loaded.spec.programme.key}")
         what = "attendance, survey responses" + (", completion" if data.completion else "")
         data.sources.append(Source("Moodle", f"{client.url}: {what}",
@@ -100,7 +100,7 @@ def add_zoom_minutes(data: Dataset, store: Any, scope: str) -> int:
 
 
 def _collect_course(loaded: LoadedSpec, client: MoodleClient, course: Course, data: Dataset,
-                    plugin_version: int = 0) -> None:
+                    bulk_completion: bool = False) -> None:
     keys = keys_of(loaded)
     found = client.call("core_course_get_courses_by_field",
                         {"field": "idnumber", "value": keys.course(course.shortname)}, raw=True)
@@ -126,7 +126,7 @@ def _collect_course(loaded: LoadedSpec, client: MoodleClient, course: Course, da
             data.notes.append(f"The attendance activity of {course.shortname} is not in Moodle: no attendance read.")
         else:
             _collect_attendance(loaded, client, course, int(mod["instance"]), people, data)
-    completion.collect(client, course, courseid, keys, modules, people, data, plugin_version)
+    completion.collect(client, course, courseid, keys, modules, people, data, bulk_completion)
 
 
 def _collect_survey(client: MoodleClient, course: Course, survey: str, qkeys: list[str], typs: list[str],

@@ -16,7 +16,6 @@ from typing import Any
 from ..errors import MoodleError
 from ..moodle import model as m
 from ..moodle.client import MoodleClient
-from ..moodle.completion import PLUGIN_COMPLETION_VERSION
 from ..spec.models import Course
 from .dataset import Dataset, MoodleCompletion
 
@@ -26,17 +25,19 @@ _NOTHING = {"nocriteriaset", "cannotviewreport"}
 _UNTRACKED = {"usernotenroled", "notenroled"}
 
 
-def plugin_version(client: MoodleClient) -> int:
-    return int(client.call("local_ocasync_get_info").get("plugin_version") or 0)
+def bulk_read(client: MoodleClient) -> bool:
+    """Whether the token's service offers local_ocasync_get_completion (local_ocasync 1.2 or later)."""
+    names = {f.get("name") for f in client.call("core_webservice_get_site_info").get("functions") or []}
+    return "local_ocasync_get_completion" in names
 
 
 def collect(client: MoodleClient, course: Course, courseid: int, keys: m.Keys, modules: dict[str, dict[str, Any]],
-            people: dict[int, str], data: Dataset, version: int) -> str:
+            people: dict[int, str], data: Dataset, bulk: bool) -> str:
     """Add Moodle's completion of ``course`` to ``data``; returns how it was read ("plugin" or "core")."""
     if course.completion is None:
         return ""
     owned = keys.module(course.shortname, "")
-    if version >= PLUGIN_COMPLETION_VERSION:
+    if bulk:
         res = client.call("local_ocasync_get_completion", {"courseid": courseid})
         for u in res.get("users", []):
             person = people.get(int(u["userid"]))

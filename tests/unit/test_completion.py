@@ -87,6 +87,13 @@ def test_plan_without_the_plugin_says_so_and_changes_nothing(loaded: LoadedSpec)
     [(kind, key, action, fields, payload)] = added
     assert (kind, key, action, payload) == ("completion", "C1", Action.CREATE, "oca:p:C1")
     assert fields[0].name == "criteria"
+    # A service that lists its functions decides by them, whatever the version says
+    added.clear()
+    c.plan(desired, m.ObservedSite(plugin=True, plugin_version=1, functions=frozenset(c.FUNCTIONS)),
+           lambda *x: added.append(x), lambda level, msg: notices.append(Notice(level, msg)))
+    assert len(added) == 1
+    assert not c.supported(m.ObservedSite(plugin=True, plugin_version=c.PLUGIN_COMPLETION_VERSION,
+                                          functions=frozenset({"local_ocasync_get_info"})))
 
 
 def data_with(completion: list[MoodleCompletion]) -> Dataset:
