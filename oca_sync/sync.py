@@ -119,12 +119,13 @@ def prepare(
     # The site's Moodle version decides how long names may be; refuse a misfit before any write.
     moodle_limits = limits_for_version(info.get("version"))
     check_for_site(loaded, moodle_limits)
-    desired = build(loaded, site.languages, links, moodle_limits)
+    clock = now() if now else dt.datetime.now(dt.UTC)  # completion criteria wait for the last attendance session
+    desired = build(loaded, site.languages, links, moodle_limits, now=clock)
     observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"), info=info)
     languages = observed.languages or site.languages
     if languages != site.languages:
         # What is read depends only on keys, not on languages: building again is enough.
-        desired = build(loaded, languages, links, moodle_limits)
+        desired = build(loaded, languages, links, moodle_limits, now=clock)
     last = store.applied_state(scope(client, loaded)) if store else {}
     # With the plugin, role ids come from the site itself; else from the settings.
     role_ids = observed.role_ids if observed.role_ids is not None else site.role_ids
@@ -226,7 +227,8 @@ def apply(
                             # Moodle's plan had placeholders for these links: plan it again with the real ones.
                             links = {**prep.links, **zr.join_urls}
                             links = {k: v for k, v in links.items() if v != PENDING_LINK}
-                            desired = build(loaded, prep.languages, links, prep.limits)
+                            desired = build(loaded, prep.languages, links, prep.limits,
+                                            now=now() if now else None)
                             prep = Prepared(desired, prep.observed, plan_moodle(
                                 desired, prep.observed, prep.role_ids,
                                 last_applied=store.applied_state(sc), prune=prune), prep.role_ids, None, links,

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import RemoteError
 from ..plan import Action, Change, Plan
+from . import completion
 from . import model as m
 from .client import MoodleClient, chunks
 from .observe import course_state, sections_of
@@ -27,8 +28,8 @@ BATCH = {"module": 50, "course": 50, "group": 200, "user": 200, "enrol": 500, "m
 #: The order of stages; each depends only on those before it.
 #: Groups come before sections and modules, which refer to them (access restrictions, attendance sessions),
 #: and are deleted only after those no longer do.
-STAGES = ("category", "course", "group", "section", "module", "section_delete", "group_delete", "user", "enrolment",
-          "members", "event")
+STAGES = ("category", "course", "group", "section", "module", "completion", "section_delete", "group_delete", "user",
+          "enrolment", "members", "event")
 
 Progress = Callable[[Change], None]
 
@@ -117,6 +118,7 @@ def execute(
         "section": lambda cs: (_plugin_sections(client, cs, desired, ids, done) if observed.plugin
                                else _sections(client, cs, desired, ids, done)),
         "module": lambda cs: _modules(client, cs, desired, ids, done),
+        "completion": lambda cs: completion.apply(client, cs, ids.courses, desired, done),
         "section_delete": lambda cs: _plugin_sections(client, cs, desired, ids, done),
         "group": lambda cs: _groups(client, cs, ids, done),
         "group_delete": lambda cs: _groups(client, cs, ids, done),

@@ -13,6 +13,7 @@ from ..spec.limits import NEWEST, MoodleLimits, fit_name
 from ..spec.models import Group, MultiText, Organisation, Person
 from ..spec.multilang import plain
 from . import model as m
+from .completion import course_settings as completion_settings
 from .content import build_course
 
 
@@ -27,7 +28,7 @@ def event_marker(key: str) -> str:
 
 def build(
     loaded: LoadedSpec, site_languages: Sequence[str] = ("en",), links: Mapping[str, str] | None = None,
-    limits: MoodleLimits = NEWEST,
+    limits: MoodleLimits = NEWEST, now: dt.datetime | None = None,
 ) -> m.DesiredSite:
     """The Moodle objects ``loaded`` asks for.
 
@@ -132,6 +133,9 @@ def build(
         site.plugin_sections[cid] = sections
         site.modules[cid] = modules
         site.attendance_events[cid] = att_events
+        rules = completion_settings(loaded, course, keys, notes, now or dt.datetime.now(dt.timezone.utc))
+        if rules is not None:
+            site.completion[cid] = rules
         site.groups[cid] = {}
         site.enrolments[cid] = {}
 

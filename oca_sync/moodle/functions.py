@@ -33,6 +33,9 @@ CORE_FUNCTIONS: tuple[str, ...] = (
     # report collect (oca_sync/report/collect.py): survey questions and responses
     "mod_feedback_get_items",
     "mod_feedback_get_responses_analysis",
+    # report collect without the companion plugin: completion per user (oca_sync/report/completion.py)
+    "core_completion_get_course_completion_status",
+    "core_completion_get_activities_completion_status",
 )
 
 #: Functions of mod_attendance the report reads; a plugin's functions can only be in the
@@ -51,6 +54,10 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_ocasync_delete_modules",
     "local_ocasync_delete_sections",
     "local_ocasync_take_attendance",
+    # 1.2: completion (oca_sync/moodle/completion.py, oca_sync/report/completion.py)
+    "local_ocasync_get_course_completion",
+    "local_ocasync_set_course_completion",
+    "local_ocasync_get_completion",
 )
 
 #: Moodle 4.1 LTS, the oldest release the plugin and the client support.

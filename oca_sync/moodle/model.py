@@ -191,6 +191,8 @@ class DesiredSite:
     modules: dict[str, dict[str, Module]] = field(default_factory=dict)  # course -> idnumber -> module
     #: sessions whose calendar events mod_attendance makes (course -> event keys), when the plugin is there
     attendance_events: dict[str, set[str]] = field(default_factory=dict)
+    #: completion settings by course idnumber (moodle/completion.py), for courses with completion rules
+    completion: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: remarks made while building (texts shortened, languages replaced), shown once in the plan
     notes: list[str] = field(default_factory=list)
 
@@ -229,5 +231,9 @@ class ObservedSite:
     #: installed language packs as the plugin reports them (None without the plugin: the setting decides)
     languages: tuple[str, ...] | None = None
     plugin_version: int = 0
+    #: the web-service functions the token's service offers (core_webservice_get_site_info)
+    functions: frozenset[str] = frozenset()
     #: the site's restricted access with group conditions is on (the plugin says; assumed without it)
     group_restrictions: bool = True
+    #: completion settings as local_ocasync_get_course_completion reads them (courses with rules only)
+    completion: dict[str, dict[str, Any]] = field(default_factory=dict)

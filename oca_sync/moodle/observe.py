@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from . import completion
 from . import model as m
 from .client import MoodleClient, chunks
 
@@ -39,7 +40,9 @@ def observe(
     keys = desired.keys
     site = m.ObservedSite()
     say("site info")
-    site.plugin = has_plugin(info if info is not None else site_info(client))
+    info = info if info is not None else site_info(client)
+    site.plugin = has_plugin(info)
+    site.functions = frozenset(str(f.get("name", "")) for f in info.get("functions") or [])
     if site.plugin:
         info = client.call("local_ocasync_get_info")
         site.attendance = int(info.get("attendance_version") or 0) > 0
@@ -93,6 +96,8 @@ def observe(
                 site.foreign_group_names[idnumber].add(g["name"])
         if site.plugin:
             _plugin_state(client, site, keys, idnumber, course.id, group_refs)
+            if idnumber in desired.completion and completion.supported(site):
+                site.completion[idnumber] = completion.observe(client, course.id)
         else:
             site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
         site.enrolled[idnumber] = _enrolled(client, course.id)

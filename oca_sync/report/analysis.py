@@ -210,16 +210,46 @@ class CompletionRow:
     person: Person
     course: str
     parts: list[tuple[str, bool, str]]  # (rule, met, detail)
+    #: Moodle's own record (course completion criteria met), None when it was not collected
+    moodle: bool | None = None
 
     @property
     def complete(self) -> bool:
+        """By the spec's rules applied to the collected attendance and submissions."""
         return all(met for _r, met, _d in self.parts)
+
+    @property
+    def agrees(self) -> bool:
+        return self.moodle is None or self.moodle == self.complete
+
+
+@dataclass
+class CompletionSummary:
+    """The completion figure: Moodle's when collected, else the spec's rules; and where they differ."""
+
+    total: int
+    by_rules: int
+    by_moodle: int | None  # None: Moodle's completion was not collected
+    differ: list[CompletionRow]
+
+    @property
+    def completed(self) -> int:
+        return self.by_rules if self.by_moodle is None else self.by_moodle
+
+
+def completion_summary(rows: list[CompletionRow]) -> CompletionSummary:
+    read = [r for r in rows if r.moodle is not None]
+    return CompletionSummary(total=len(rows), by_rules=sum(1 for r in rows if r.complete),
+                             by_moodle=sum(1 for r in read if r.moodle) if read else None,
+                             differ=[r for r in rows if not r.agrees])
 
 
 def completion(loaded: LoadedSpec, att: Attendance, data: Dataset, everyone: dict[str, Person],
                lang: str) -> list[CompletionRow]:
     langs = loaded.spec.programme.languages
     submitted = {(r.course, r.survey, r.person) for r in data.responses if r.person}
+    moodle = {(c.course, c.person): c.completed for c in data.completion}
+    read = {c.course for c in data.completion}
     out = []
     for course in loaded.spec.courses:
         rules = course.completion
@@ -236,7 +266,9 @@ def completion(loaded: LoadedSpec, att: Attendance, data: Dataset, everyone: dic
             for key in rules.surveys:
                 done = (course.shortname, key, p.key) in submitted
                 parts.append((f"survey:{titles.get(key, key)}", done, ""))
-            out.append(CompletionRow(p, course.shortname, parts))
+            # A person Moodle does not track (no record while others have one) has not completed there.
+            in_moodle = bool(moodle.get((course.shortname, p.key))) if course.shortname in read else None
+            out.append(CompletionRow(p, course.shortname, parts, in_moodle))
     return out
 
 

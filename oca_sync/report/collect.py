@@ -10,7 +10,9 @@ Calls per course, whatever the number of people (docs/report.md):
   in one call (public/mod/feedback/classes/external.php, get_responses_analysis(); the named
   rows carry ``userid``, anonymous ones only a number);
 * ``mod_attendance_get_sessions``: every session of the attendance activity with its log
-  (mod_attendance externallib.php get_sessions()).
+  (mod_attendance externallib.php get_sessions());
+* for a course with completion rules, ``local_ocasync_get_completion``: Moodle's own completion of
+  every person (report/completion.py; per person with core's functions on a plugin older than 1.2).
 
 The archive comes from the state store's ledger (``oca-sync recordings archive``), the
 campaign numbers from the spec's metrics files. Nothing is written anywhere but the store.
@@ -29,6 +31,7 @@ from ..moodle.observe import _enrolled
 from ..spec import LoadedSpec
 from ..spec.models import Course
 from ..state import StateStore
+from . import completion
 from .dataset import ArchivedFile, AttendanceRow, Dataset, Response, Source, TakenSession
 from .metrics import read_metrics
 
@@ -51,13 +54,15 @@ def collect(loaded: LoadedSpec, client: MoodleClient | None, store: StateStore, 
     metrics = read_metrics(loaded)  # first: a bad metrics file stops before any call
     if client is not None:
         before = client.stats.total
+        bulk = completion.bulk_read(client) if any(c.completion for c in loaded.spec.courses) else False
         for course in loaded.spec.courses:
             say(f"Moodle: {course.shortname}")
-            _collect_course(loaded, client, course, data)
+            _collect_course(loaded, client, course, data, bulk)
         add_zoom_minutes(data, store, f"attendance:{client.url}:{loaded.spec.programme.key}")
-        data.sources.append(Source("Moodle", f"{client.url}: attendance, survey responses",
+        what = "attendance, survey responses" + (", completion" if data.completion else "")
+        data.sources.append(Source("Moodle", f"{client.url}: {what}",
                                    now_iso(), calls=client.stats.total - before,
-                                   rows=len(data.attendance) + len(data.responses)))
+                                   rows=len(data.attendance) + len(data.responses) + len(data.completion)))
     else:
         data.notes.append("Moodle was not read (no Moodle settings): no attendance or survey data.")
     say("archive ledger")
@@ -94,7 +99,8 @@ def add_zoom_minutes(data: Dataset, store: Any, scope: str) -> int:
     return found
 
 
-def _collect_course(loaded: LoadedSpec, client: MoodleClient, course: Course, data: Dataset) -> None:
+def _collect_course(loaded: LoadedSpec, client: MoodleClient, course: Course, data: Dataset,
+                    bulk_completion: bool = False) -> None:
     keys = keys_of(loaded)
     found = client.call("core_course_get_courses_by_field",
                         {"field": "idnumber", "value": keys.course(course.shortname)}, raw=True)
@@ -120,6 +126,7 @@ def _collect_course(loaded: LoadedSpec, client: MoodleClient, course: Course, da
             data.notes.append(f"The attendance activity of {course.shortname} is not in Moodle: no attendance read.")
         else:
             _collect_attendance(loaded, client, course, int(mod["instance"]), people, data)
+    completion.collect(client, course, courseid, keys, modules, people, data, bulk_completion)
 
 
 def _collect_survey(client: MoodleClient, course: Course, survey: str, qkeys: list[str], typs: list[str],

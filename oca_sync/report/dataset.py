@@ -76,6 +76,20 @@ class Response:
 
 
 @dataclass
+class MoodleCompletion:
+    """One person's completion of a course as Moodle records it (report/completion.py)."""
+
+    course: str
+    person: str
+    completed: bool
+    timecompleted: int  # Unix time, 0 when not completed (or when core does not say)
+    #: activity key (as in the spec: a survey's key, the attendance's key) -> Moodle's completion state:
+    #: 1 complete, 2 complete with a pass grade, 3 complete with a fail grade (incomplete: absent)
+    activities: dict[str, int]
+    source: str  # "plugin" (one call per course) or "core" (per person)
+
+
+@dataclass
 class ArchivedFile:
     key: str
     session: str  # the session's full key (prefix:programme:course:session), or a material's
@@ -106,6 +120,8 @@ class Dataset:
     responses: list[Response] = field(default_factory=list)
     archive: list[ArchivedFile] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
+    #: Moodle's own completion figures, when collected (empty: none, or courses without rules)
+    completion: list[MoodleCompletion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be collected, said in the report
     format: int = FORMAT
 
@@ -126,6 +142,7 @@ class Dataset:
             responses=[Response(**x) for x in raw["responses"]],
             archive=[ArchivedFile(**x) for x in raw["archive"]],
             metrics=[Metric(**x) for x in raw["metrics"]],
+            completion=[MoodleCompletion(**x) for x in raw.get("completion") or []],  # absent before completion
             notes=list(raw.get("notes") or []),
         )
 

@@ -200,7 +200,7 @@ def _context(loaded: LoadedSpec, data: Dataset, t: dict[str, str], lang: str, an
         "courses": len(spec.courses), "organisations": len(spec.organisations), "members": len(members),
         "sessions_planned": len(att.sessions), "sessions_held": len(held),
         "attendance": sum(rates) / len(rates) if rates else None,
-        "completed": sum(1 for r in comp if r.complete), "completion_total": len(comp),
+        "completed": a.completion_summary(comp).completed, "completion_total": len(comp),
         "pre": sum(s.respondents["pre"] for s in surveys), "post": sum(s.respondents["post"] for s in surveys),
         "reach": sum(c.totals.get("reach", 0) for c in camps.results),
         "recordings": len(recorded), "materials": sum(len(v) for v in files.values()),
@@ -214,7 +214,7 @@ def _context(loaded: LoadedSpec, data: Dataset, t: dict[str, str], lang: str, an
         "collected_at": data.collected_at, "built_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "glance": glance, "att": att, "kinds": ("training", "mentoring", "event"), "kind_names": kind_names,
         "chart_att": Markup(chart_att), "chart_heat": Markup(heat),
-        "completion": comp, "rules": [(c.shortname, c.completion) for c in spec.courses if c.completion],
+        "completion": comp, "comp_sum": a.completion_summary(comp), "rules": [(c.shortname, c.completion) for c in spec.courses if c.completion],
         "surveys": surveys, "combined": combined, "survey_charts": {k: Markup(v) for k, v in survey_charts.items()},
         "orgs": att.orgs, "camps": camps, "camp_charts": {k: Markup(v) for k, v in camp_charts.items()},
         "camp_overview": Markup(camp_overview), "camp_weeks": Markup(camp_weeks),
@@ -243,8 +243,10 @@ def _csvs(loaded: LoadedSpec, data: Dataset, folder: Path, lang: str, anonymise:
                 *who(r.person), r.status, int(a.attended(r)), "" if r.minutes is None else r.minutes]
                for r in sorted(data.attendance, key=lambda r: (r.course, r.session, r.person))))
     rules = list(dict.fromkeys(part for row in comp for part, _m, _d in row.parts))  # the spec's order
-    write_csv(folder / "completion.csv", ["course", "person", "name", "organisation", *rules, "complete"],
-              ([row.course, *who(row.person.key), *[_rule_cell(row, r) for r in rules], int(row.complete)]
+    # complete: by the spec's rules on the collected data; moodle: Moodle's record ("" when not collected)
+    write_csv(folder / "completion.csv", ["course", "person", "name", "organisation", *rules, "complete", "moodle"],
+              ([row.course, *who(row.person.key), *[_rule_cell(row, r) for r in rules], int(row.complete),
+                "" if row.moodle is None else int(row.moodle)]
                for row in comp))
     # surveys.csv: one row per response; codes as Moodle stores them, explained in the codebook
     survey_defs = [(c, s) for c in loaded.spec.courses for s in c.surveys]

@@ -21,6 +21,12 @@ EN = {
     "completion_rules": "Rules for", "attend_at_least": "attend at least", "submit": "submit", "of": "of",
     "completed_members": "participants completed the course.", "complete": "Complete", "yes": "yes", "no": "no",
     "completion_note": "Evaluated on the collected attendance and survey submissions with the spec's rules.",
+    "moodle": "Moodle", "completed_in_moodle": "participants completed the course in Moodle (its completion criteria).",
+    "by_rules": "By the spec's rules on the collected data:",
+    "agree": "Moodle's record and the rules agree for every participant.",
+    "differ": "Moodle's record and the rules differ for",
+    "differ_why": "Moodle counts a Late or Excused session as part of one in the attendance grade, grades over "
+                  "the sessions taken so far, and marks course completion in its next cron run.",
     "no_rules": "The specification states no completion rules.",
     "respondents": "respondents", "paired": "answered both", "anonymous_responses": "anonymous responses",
     "survey_intro": "Distributions show the share of respondents per answer before and after. Changes per person "
@@ -69,6 +75,12 @@ RU = {
     "completion_rules": "Условия для", "attend_at_least": "посетить не менее", "submit": "заполнить", "of": "из",
     "completed_members": "участников завершили курс.", "complete": "Завершил", "yes": "да", "no": "нет",
     "completion_note": "Рассчитано по собранным данным о посещаемости и анкетах по правилам спецификации.",
+    "moodle": "Moodle", "completed_in_moodle": "участников завершили курс в Moodle (по его критериям завершения).",
+    "by_rules": "По правилам спецификации на собранных данных:",
+    "agree": "Данные Moodle и правила совпадают для всех участников.",
+    "differ": "Данные Moodle и правила расходятся для",
+    "differ_why": "Moodle засчитывает опоздание или уважительную причину частично в оценке посещаемости, считает "
+                  "оценку по уже отмеченным сессиям и отмечает завершение курса при следующем запуске cron.",
     "no_rules": "В спецификации нет условий завершения.",
     "respondents": "ответов", "paired": "ответили на обе", "anonymous_responses": "анонимных ответов",
     "survey_intro": "Распределения показывают долю ответивших по каждому варианту до и после. Изменение по "

@@ -266,6 +266,13 @@ def _is_tracked_user(st: MoodleState, courseid: int, userid: int) -> bool:
                for r in st.user_roles_in_context(cctx, userid))
 
 
+def _activity_state(st: MoodleState, cm: dict[str, Any], userid: int) -> tuple[int, int] | None:
+    """The state the plugin's emulation derives (moodle_fn_completion imports this module: imported here)."""
+    from .moodle_fn_completion import activity_state
+
+    return activity_state(st, cm, userid)
+
+
 # public/completion/classes/external.php core_completion_external::get_course_completion_status()
 @ws("core_completion_get_course_completion_status",
     Params({"courseid": Value(PARAM_INT), "userid": Value(PARAM_INT)}),
@@ -297,11 +304,16 @@ def get_course_completion_status(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         raise MoodleException("nocriteriaset", "completion")
     rows = []
     for crit in criteria:
-        done = user["id"] in crit.get("completed_by", {})
+        at = crit.get("completed_by", {}).get(user["id"])
+        if at is None and crit.get("moduleinstance") in st.modules:
+            # An activity criterion is met once the activity is complete (completion_criteria_activity::review()).
+            state = _activity_state(st, st.modules[crit["moduleinstance"]], user["id"])
+            at = state[1] if state is not None and state[0] in (1, 2) else None
+        done = at is not None
         rows.append({
             "type": crit.get("criteriatype", 4), "title": crit.get("title", "Activity completion"),
             "status": "Yes" if done else "No", "complete": done,
-            "timecompleted": crit.get("completed_by", {}).get(user["id"]),
+            "timecompleted": at,
             "details": {"type": crit.get("title", "Activity completion"),
                         "criteria": crit.get("criteria", ""), "requirement": crit.get("requirement", ""),
                         "status": "Yes" if done else "No"},
@@ -344,6 +356,9 @@ def get_activities_completion_status(ctx: Ctx, p: dict[str, Any]) -> dict[str, A
             if not cm["completion"]:
                 continue
             data = st.cm_completion.get((user["id"], cm["id"]), {})
+            derived = None if data else _activity_state(st, cm, user["id"])
+            if derived is not None:
+                data = {"state": derived[0], "timecompleted": derived[1]}
             state = data.get("state", 0)
             statuses.append({
                 "cmid": cm["id"], "modname": cm["modname"], "instance": cm["instance"],

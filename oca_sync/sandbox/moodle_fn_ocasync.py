@@ -1305,8 +1305,8 @@ def delete_sections(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
 
 # classes/external/take_attendance.php: what mod_attendance's take.php does for many students
 # (mod_attendance_structure::save_log): a log row each (an unchanged row is not rewritten, the
-# teacher's remark is kept), the session marked taken. The emulator keeps no gradebook, so the
-# grade update save_log makes is not emulated.
+# teacher's remark is kept), the session marked taken, and the students' grades (in the emulated
+# gradebook of moodle_fn_completion, which completion by grade reads).
 @plugin_ws("local_ocasync_take_attendance", Params({
     "sessionid": Value(PARAM_INT, "attendance_sessions.id"),
     "statuses": Multiple(Single({
@@ -1355,4 +1355,7 @@ def take_attendance(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         elif old["statusid"] != s["statusid"] or old["statusset"] != statusset:
             old.update(record)  # save_log leaves an unchanged row (and its timetaken) alone
     sess.update(lasttaken=t, lasttakenby=ctx.userid, timemodified=t)
+    from .moodle_fn_completion import update_grades  # that module builds on this one
+
+    update_grades(st, cm, [s["studentid"] for s in p["statuses"]])
     return {"sessionid": sess["id"], "written": len(p["statuses"])}

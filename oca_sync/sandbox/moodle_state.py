@@ -178,6 +178,8 @@ class MoodleState:
     completion_criteria: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     #: (userid, cmid) -> completion state
     cm_completion: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    #: course_completion_aggr_methd: (course id, criteria type or None for overall) -> method
+    completion_aggr: dict[tuple[int, int | None], int] = field(default_factory=dict)
     #: installed plugins beyond core, component -> version (mod_attendance, local_ocasync)
     plugins: dict[str, int] = field(default_factory=dict)
     #: module types an administrator disabled (``modules.visible = 0``)

@@ -57,6 +57,8 @@ def test_collect_reads_per_course_and_activity(world: World) -> None:
         "core_course_get_courses_by_field": 1, "local_ocasync_get_course_state": 1,
         "core_enrol_get_enrolled_users": 1, "mod_feedback_get_items": 3,
         "mod_feedback_get_responses_analysis": 3, "mod_attendance_get_sessions": 1,
+        # completion: whether the plugin offers the bulk read (site info) once, then one call per course
+        "core_webservice_get_site_info": 1, "local_ocasync_get_completion": 1,
     }
 
 

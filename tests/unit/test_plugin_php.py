@@ -23,7 +23,7 @@ import pytest
 
 from oca_sync.moodle.functions import CORE_FUNCTIONS, PLUGIN_FUNCTIONS
 from oca_sync.moodle.plugin_zip import plugin_dir
-from oca_sync.sandbox import moodle_fn_ocasync
+from oca_sync.sandbox import moodle_fn_completion, moodle_fn_ocasync
 from oca_sync.sandbox.moodle_fn_ocasync import PLUGIN_REGISTRY
 from oca_sync.sandbox.moodle_params import Multiple, Single, Value
 
@@ -367,7 +367,8 @@ def test_every_error_code_the_php_throws_has_a_string() -> None:
 
 
 def test_the_sandbox_raises_the_same_codes_with_the_same_messages() -> None:
-    src = Path(moodle_fn_ocasync.__file__).read_text(encoding="utf-8")
+    src = "".join(Path(mod.__file__).read_text(encoding="utf-8")
+                  for mod in (moodle_fn_ocasync, moodle_fn_completion))
     emulated = set(re.findall(r"""\berror\(\s*["']([a-z0-9_]+)["']""", src))
     if "invalid_settings(" in src:
         emulated.add("invalidsettings")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...plan import Plan
+from .. import completion
 from .. import model as m
 from .base import (
     PLUGIN_GROUPS_VERSION,
@@ -50,6 +51,7 @@ def plan_moodle(
         p.notice("info", note)
     plan_courses(p)
     plan_content(p)
+    completion.plan(desired, observed, p.add, p.notice)
     skipped_groups = plan_groups(p)
     user_ids = plan_users(p)
     plan_enrolments(p, user_ids, skipped_groups)

@@ -86,6 +86,29 @@ $functions = [
         'type' => 'write',
         'capabilities' => 'local/ocasync:manage, mod/attendance:takeattendances, mod/attendance:changeattendances',
     ],
+    // Completion (1.2): activity completion settings, course completion criteria, and users' completion read back.
+    'local_ocasync_get_course_completion' => [
+        'classname' => 'local_ocasync\external\get_course_completion',
+        'methodname' => 'execute',
+        'description' => 'Completion criteria of a course and the completion settings of its keyed modules.',
+        'type' => 'read',
+        'capabilities' => 'local/ocasync:manage, moodle/course:update, moodle/course:manageactivities',
+    ],
+    'local_ocasync_set_course_completion' => [
+        'classname' => 'local_ocasync\external\set_course_completion',
+        'methodname' => 'execute',
+        'description' => 'Sets the completion settings of keyed feedback and attendance activities and the course '
+            . 'completion criteria, where they differ.',
+        'type' => 'write',
+        'capabilities' => 'local/ocasync:manage, moodle/course:update, moodle/course:manageactivities',
+    ],
+    'local_ocasync_get_completion' => [
+        'classname' => 'local_ocasync\external\get_completion',
+        'methodname' => 'execute',
+        'description' => 'Course completion time and keyed activities\' completion states of every tracked user.',
+        'type' => 'read',
+        'capabilities' => 'local/ocasync:manage, report/progress:view',
+    ],
 ];
 
 $services = [
@@ -121,6 +144,8 @@ $services = [
             'core_calendar_delete_calendar_events',
             'mod_feedback_get_items',
             'mod_feedback_get_responses_analysis',
+            'core_completion_get_course_completion_status',
+            'core_completion_get_activities_completion_status',
             // The plugin's own functions (PLUGIN_FUNCTIONS).
             'local_ocasync_get_info',
             'local_ocasync_list_roles',
@@ -130,6 +155,9 @@ $services = [
             'local_ocasync_delete_modules',
             'local_ocasync_delete_sections',
             'local_ocasync_take_attendance',
+            'local_ocasync_get_course_completion',
+            'local_ocasync_set_course_completion',
+            'local_ocasync_get_completion',
         ],
         'restrictedusers' => 1,
         'enabled' => 1,

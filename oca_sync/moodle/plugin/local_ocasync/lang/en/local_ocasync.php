@@ -31,6 +31,8 @@ $string['serviceshortnamefreed'] = 'An external service created by hand already 
 
 // Error codes of the web-service functions (docs/plugin-api.md of oca-sync).
 $string['cannotdeletesection'] = 'The section with key "{$a}" cannot be deleted (the course format or your capabilities do not allow it).';
+$string['completiondisabled'] = 'Completion tracking is off in the course "{$a}": turn it on (enablecompletion) first.';
+$string['completionnomodule'] = 'No course module of this course has the idnumber "{$a}".';
 $string['duplicateidnumber'] = 'The idnumber "{$a}" is given twice in the request, or more than one course module of this course has it (then fix it by hand first).';
 $string['feedbackhasresponses'] = 'The questions of the feedback "{$a}" differ from the requested ones, but it already has responses: its questions are not replaced.';
 $string['invalididnumber'] = 'Invalid idnumber "{$a}": it must be 1 to 100 characters without leading or trailing spaces.';
