@@ -499,6 +499,13 @@ class MoodleSandbox(SandboxServer):
     # -- request plumbing --------------------------------------------------------
 
     def _request_vars(self, request: Request) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        """$_GET and $_POST, parsed once per request (callers get top-level copies to pop from)."""
+        parsed = request.memo.get("php_vars")
+        if parsed is None:
+            parsed = request.memo["php_vars"] = self._parse_request_vars(request)
+        return dict(parsed[0]), dict(parsed[1])
+
+    def _parse_request_vars(self, request: Request) -> tuple[dict[Any, Any], dict[Any, Any]]:
         get = parse_php_vars(_decode_pairs(request.query.encode("latin-1", "replace")),
                              self.max_input_vars)
         post: dict[Any, Any] = {}
