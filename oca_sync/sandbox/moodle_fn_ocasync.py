@@ -734,7 +734,7 @@ def sync_sessions(st: MoodleState, ctx: Ctx, cm: dict[str, Any], sessions: list[
             _update_session_event(st, have)
             changed = True
     remove = [s["id"] for s in list(bydate.values()) + extra
-              if not s["lasttaken"] and not any(x["sessionid"] == s["id"] for x in st.attendance_log.values())]
+              if not s["lasttaken"] and not st.attendance_log_of(s["id"])]
     if remove:
         for sid in remove:  # delete_sessions(): their logs and calendar events go too
             sess = st.attendance_sessions.pop(sid)

@@ -585,6 +585,16 @@ class MoodleState:
             out = [e for e in out if e["status"] == ENROL_INSTANCE_ENABLED]
         return sorted(out, key=lambda e: (e["sortorder"], e["id"]))
 
+    def enrolled_userids(self, courseid: int) -> set[int]:
+        """Users with an enrolment (of any status) in the course."""
+        index = self._index("user_enrolments", _enrolid_key)
+        return {ue["userid"] for e in self.enrol.values() if e["courseid"] == courseid
+                for ue in index.get(e["id"], ()) if ue["enrolid"] == e["id"] and ue["userid"] in self.users}
+
+    def attendance_log_of(self, sessionid: int) -> list[dict[str, Any]]:
+        """The attendance_log rows of a session, in table order."""
+        return [x for x in self._index("attendance_log", _session_key).get(sessionid, ()) if x["sessionid"] == sessionid]
+
     def user_enrolments_of(self, userid: int) -> list[dict[str, Any]]:
         """The user's enrolments in every course, in table order."""
         return [ue for ue in self._index("user_enrolments", _user_key).get(userid, ()) if ue["userid"] == userid]
@@ -658,6 +668,14 @@ class MoodleState:
 
 def _context_key(ctx: dict[str, Any]) -> tuple[int, int]:
     return ctx["contextlevel"], ctx["instanceid"]
+
+
+def _enrolid_key(row: dict[str, Any]) -> int:
+    return row["enrolid"]  # type: ignore[no-any-return]
+
+
+def _session_key(row: dict[str, Any]) -> int:
+    return row["sessionid"]  # type: ignore[no-any-return]
 
 
 def _user_key(row: dict[str, Any]) -> int:
