@@ -39,7 +39,7 @@ from .moodle_fn_attendance import ATTENDANCE_REGISTRY, statuses_of
 from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
 from .moodle_fn_report import ANONYMOUS_NO, REPORT_REGISTRY
 from .moodle_registry import CORE_FUNCTIONS
-from .moodle_functions import Ctx, PhpError, WsFunction, fullname, php_json
+from .moodle_functions import Ctx, PhpError, WsFunction, fullname, php_json, php_json_dumps
 from .moodle_params import (
     PARAM_ALPHANUM,
     PARAM_BOOL,
@@ -237,11 +237,14 @@ def _array_merge(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def _php_arrays(value: Any) -> Any:
-    """json_encode() prints an empty PHP array as ``[]`` even where a structure is expected."""
+    """json_encode() prints an empty PHP array as ``[]`` even where a structure is expected,
+    and a float without its zero fraction (as :func:`php_json` does, here in the same pass)."""
     if isinstance(value, dict):
         return [] if not value else {k: _php_arrays(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_php_arrays(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -688,7 +691,7 @@ class MoodleSandbox(SandboxServer):
             return Response(500, f"sandbox internal error: {type(exc).__name__}: {exc}\n".encode(),
                             {"Content-Type": "text/plain; charset=utf-8"})
         if restformat == "json":
-            return Response(200, php_json(_php_arrays(cleaned)).encode(), _json_headers())
+            return Response(200, php_json_dumps(_php_arrays(cleaned)).encode(), _json_headers())
         body = '<?xml version="1.0" encoding="UTF-8" ?>\n<RESPONSE>\n'
         body += xmlize_result(cleaned, desc) + "</RESPONSE>\n"
         return Response(200, body.encode(), _xml_headers())

@@ -407,7 +407,8 @@ def user_details(ctx: Ctx, user: dict[str, Any], course: dict[str, Any] | None =
                                 "description": ctx.core_ft(g["description"], g["descriptionformat"]),
                                 "descriptionformat": g["descriptionformat"]} for g in groups]
     if "enrolledcourses" in fields:
-        mine = [c for c in st.courses.values() if c["id"] != SITEID and st.is_enrolled(c["id"], user["id"], True)]
+        active = st.active_courses_of(user["id"])
+        mine = [c for c in st.courses.values() if c["id"] != SITEID and c["id"] in active]
         if mine:
             d["enrolledcourses"] = [{"id": c["id"], "fullname": ctx.core_fs(c["fullname"]),
                                      "shortname": ctx.core_fs(c["shortname"])} for c in mine]

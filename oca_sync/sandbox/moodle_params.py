@@ -633,6 +633,10 @@ def _typed(value: Any, ptype: str) -> Any:
     return php_str(value)
 
 
+#: PARAM types whose clean_param does not give a string back for a string.
+_NON_TEXT_TYPES = frozenset({PARAM_INT, PARAM_FLOAT, PARAM_BOOL, PARAM_PERMISSION})
+
+
 def clean_returnvalue(desc: Description | None, response: Any) -> Any:
     """``external_api::clean_returnvalue``: reorder keys, drop unknown ones, type values."""
     if desc is None:
@@ -646,6 +650,11 @@ def clean_returnvalue(desc: Description | None, response: Any) -> Any:
             return bool(int(response))
         if desc.type == PARAM_INT and type(response) is int:
             return response  # what the steps below give an int, without the string round trip
+        if type(response) is str and desc.type not in _NON_TEXT_TYPES:
+            # The steps below for a string of a text type: clean_param gives a string, which must
+            # equal the value, and the value is returned as it was.
+            if clean_param(response, desc.type) == response:
+                return response
         try:
             cleaned = validate_param(response, desc.type, desc.allownull)
         except InvalidParameterException:

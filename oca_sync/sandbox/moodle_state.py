@@ -600,20 +600,28 @@ class MoodleState:
         return [ue for ue in self._index("user_enrolments", _user_key).get(userid, ()) if ue["userid"] == userid]
 
     def user_enrolments_in(self, courseid: int, userid: int) -> list[dict[str, Any]]:
-        ids = {e["id"] for e in self.enrol.values() if e["courseid"] == courseid}
+        enrol = self.enrol
         return [ue for ue in self._index("user_enrolments", _user_key).get(userid, ())
-                if ue["enrolid"] in ids and ue["userid"] == userid]
+                if ue["userid"] == userid and ue["enrolid"] in enrol and enrol[ue["enrolid"]]["courseid"] == courseid]
 
     def is_enrolled(self, courseid: int, userid: int, onlyactive: bool = False) -> bool:
         for ue in self.user_enrolments_in(courseid, userid):
             if not onlyactive:
                 return True
-            instance = self.enrol[ue["enrolid"]]
-            t = now()
-            if (ue["status"] == ENROL_USER_ACTIVE and instance["status"] == ENROL_INSTANCE_ENABLED
-                    and ue["timestart"] <= t and (ue["timeend"] == 0 or ue["timeend"] > t)):
+            if self._active(ue, now()):
                 return True
         return False
+
+    def active_courses_of(self, userid: int) -> set[int]:
+        """The courses where :meth:`is_enrolled` (``onlyactive``) holds for the user, from the user's enrolments."""
+        t = now()
+        return {self.enrol[ue["enrolid"]]["courseid"] for ue in self.user_enrolments_of(userid)
+                if ue["enrolid"] in self.enrol and self._active(ue, t)}
+
+    def _active(self, ue: dict[str, Any], t: int) -> bool:
+        instance = self.enrol[ue["enrolid"]]
+        return bool(ue["status"] == ENROL_USER_ACTIVE and instance["status"] == ENROL_INSTANCE_ENABLED
+                    and ue["timestart"] <= t and (ue["timeend"] == 0 or ue["timeend"] > t))
 
     def role_by_id(self, roleid: int) -> dict[str, Any] | None:
         return self.roles.get(roleid)
@@ -662,7 +670,7 @@ class MoodleState:
     def user_groups_in_course(self, courseid: int, userid: int) -> list[dict[str, Any]]:
         gids = {m["groupid"] for m in self._index("group_members", _user_key).get(userid, ())
                 if m["userid"] == userid}
-        groups = [g for g in self.groups.values() if g["courseid"] == courseid and g["id"] in gids]
+        groups = [self.groups[gid] for gid in gids if gid in self.groups and self.groups[gid]["courseid"] == courseid]
         return sorted(groups, key=lambda g: (g["name"], g["id"]))
 
 
