@@ -4,6 +4,8 @@ user/externallib.php, enrol/externallib.php, enrol/manual/externallib.php).
 
 from __future__ import annotations
 
+import copy
+
 import re
 from typing import Any
 
@@ -568,12 +570,16 @@ def update_users(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     warnings = []
     for user in p["users"]:
         # Each user runs in its own transaction: a failure is a warning and undoes
-        # only that user's changes.
-        saved = st.snapshot()
+        # only that user's changes. _update_one_user writes nothing but the user's own
+        # row, so a copy of that row is the whole snapshot (not the site's, per user).
+        row = st.users.get(user["id"])
+        saved = copy.deepcopy(row)
         try:
             _update_one_user(ctx, user)
         except MoodleException as e:
-            st.restore(saved)
+            if row is not None and saved is not None:
+                row.clear()
+                row.update(saved)
             warnings.append(warning_from(e, "user", user["id"]))
     return {"warnings": warnings}
 
