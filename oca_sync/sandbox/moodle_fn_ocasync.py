@@ -1344,7 +1344,7 @@ def take_attendance(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         return {"sessionid": sess["id"], "written": 0}
     t = now()
     statusset = ",".join(str(i) for i in in_set)  # take_from_form_data: implode(',', array_keys(get_statuses()))
-    existing = {x["studentid"]: x for x in st.attendance_log.values() if x["sessionid"] == sess["id"]}
+    existing = {x["studentid"]: x for x in st.attendance_log_of(sess["id"])}
     for s in p["statuses"]:
         old = existing.get(s["studentid"])
         record = {"statusset": statusset, "sessionid": sess["id"], "timetaken": t, "takenby": ctx.userid,
