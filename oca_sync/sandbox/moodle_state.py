@@ -205,9 +205,6 @@ class MoodleState:
     _next: dict[str, int] = field(default_factory=dict)
     #: derived lookup indexes (see :meth:`_index`); never part of a snapshot
     _indexes: dict[str, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
-    #: rows read while building indexes: an operation counter tests use to catch a lookup
-    #: that scans a whole table per item again (quadratic work), without timing anything
-    rows_indexed: int = field(default=0, repr=False, compare=False)
 
     # -- ids -------------------------------------------------------------------
 
@@ -243,9 +240,9 @@ class MoodleState:
         The emulated functions write the tables directly, so an index cannot be kept up to
         date on writes; instead it is checked against the table's identity, size and last key.
         Row ids only grow (:meth:`next_id`), so any insert or delete changes the size or the
-        last key. Only keys of columns that no function changes in place may be indexed
-        (context level and instance, enrolment and user ids, group ids): callers still
-        check the rows they get.
+        last key (dicts keep insertion order). Only keys of columns that no function changes
+        in place may be indexed (context level and instance, user, enrolment and session ids),
+        and a row is never replaced under its id; callers still check the rows they get.
         """
         table: dict[int, dict[str, Any]] = getattr(self, table_name)
         stamp = (len(table), next(reversed(table), None))
@@ -265,13 +262,11 @@ class MoodleState:
                 for rid in reversed(added):
                     row = table[rid]
                     index.setdefault(key(row), []).append(row)
-                self.rows_indexed += len(added)
                 self._indexes[name] = (table, stamp, index)
                 return index  # type: ignore[no-any-return]
         index = {}
         for row in table.values():
             index.setdefault(key(row), []).append(row)
-        self.rows_indexed += len(table)
         self._indexes[name] = (table, stamp, index)
         return index
 
