@@ -11,6 +11,11 @@ time of each step, the lines of text plan, the JSON size, and the peak memory
 (the process's VmHWM, read from /proc, so C allocations count too) beside the
 same figures for a baseline of N/10 people. Target: under 300 MiB for 100,000
 people; the text plan stays a screenful whatever N.
+
+With ``--apply N`` it also runs ``oca-sync apply --yes`` for a roster of N
+people as a child process against the Moodle emulator (which runs in this
+process), twice, and prints each run's wall time, the time to its first
+write, its web-service calls and its peak memory (VmHWM, polled).
 """
 
 from __future__ import annotations
@@ -84,10 +89,59 @@ def measure(people: int) -> dict[str, float]:
     return json.loads(out.stdout)
 
 
+def _hwm(pid: int) -> int:
+    """The process's peak resident memory in MiB since its exec (VmHWM; 0 once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next((int(line.split()[1]) // 1024 for line in f if line.startswith("VmHWM:")), 0)
+    except OSError:
+        return 0
+
+
+def measure_apply(people: int) -> list[dict[str, float]]:
+    """Two runs of ``oca-sync apply --yes`` (the first creates everything, the second nothing)."""
+    from oca_sync.demo import sandboxes
+    from oca_sync.spec import load_spec
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = make(Path(tmp), people)
+        with sandboxes(load_spec(spec)) as sb:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("OCA_")}
+            env.update(sb.env(), OCA_STATE_URL=f"sqlite:///{tmp}/state.sqlite", XDG_CONFIG_HOME=tmp,
+                       PYTHONPATH=str(ROOT))
+            for _ in range(2):
+                calls_before, writes_before = len(sb.moodle.calls.names()), len(sb.moodle.calls.writes())
+                t0 = time.perf_counter()
+                first_write = None
+                peak = 0
+                with tempfile.TemporaryFile() as out:
+                    proc = subprocess.Popen([sys.executable, "-m", "oca_sync.cli", "apply", "--yes", str(spec)],
+                                            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+                    while proc.poll() is None:
+                        peak = max(peak, _hwm(proc.pid))
+                        if first_write is None and len(sb.moodle.calls.writes()) > writes_before:
+                            first_write = time.perf_counter() - t0
+                        time.sleep(0.05)
+                    if proc.returncode != 0:
+                        out.seek(0)
+                        sys.exit(f"apply failed ({proc.returncode}):\n{out.read().decode(errors='replace')[-3000:]}")
+                runs.append({"time": time.perf_counter() - t0, "first_write": first_write or 0.0, "peak_mib": peak,
+                             "calls": len(sb.moodle.calls.names()) - calls_before,
+                             "writes": len(sb.moodle.calls.writes()) - writes_before})
+    return runs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--people", type=int, default=100_000)
+    ap.add_argument("--apply", type=int, metavar="N", help="also apply a roster of N people to the Moodle emulator")
     args = ap.parse_args()
+    if args.apply:
+        for label, r in zip(("first apply", "re-apply"), measure_apply(args.apply), strict=True):
+            print(f"{label} of {args.apply:,} people to the Moodle emulator: {r['time']:.1f} s "
+                  f"(first write after {r['first_write']:.1f} s), {r['calls']} calls ({r['writes']} writes), "
+                  f"peak {r['peak_mib']} MiB")
     start = time.perf_counter()
     rows = [(n, measure(n)) for n in (max(1, args.people // 10), args.people)]
     print(f"{'people':>8} {'changes':>8} {'load s':>7} {'plan s':>7} {'text s':>7} {'lines':>6} "

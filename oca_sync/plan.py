@@ -13,7 +13,7 @@ import enum
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -41,6 +41,39 @@ class FieldChange:
     new: Any
 
 
+class LazyFields(Sequence[FieldChange]):
+    """A change's field lines, made each time they are read from a function of the change's record.
+
+    A plan to create 100,000 users would otherwise hold half a million FieldChange objects
+    that repeat what the payload already holds (issue 13 item 8). Reads like a tuple.
+    """
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[], tuple[FieldChange, ...]]) -> None:
+        self._make = make
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._make()[index]
+
+    def __len__(self) -> int:
+        return len(self._make())
+
+    def __iter__(self) -> Iterator[FieldChange]:
+        return iter(self._make())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyFields):
+            other = other._make()
+        return self._make() == other
+
+    def __hash__(self) -> int:
+        return hash(self._make())
+
+    def __repr__(self) -> str:
+        return repr(self._make())
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One object to create, update or delete.
@@ -53,7 +86,7 @@ class Change:
     kind: str
     key: str
     action: Action
-    fields: tuple[FieldChange, ...] = ()
+    fields: Sequence[FieldChange] = ()
     payload: Any = None
     note: str = ""
 

@@ -250,6 +250,9 @@ class Request:
     headers: dict[str, str]
     body: bytes
     client: str = "127.0.0.1"
+    #: what an emulator derived from the request once (e.g. its parsed form variables),
+    #: so the fault matcher and the handler do not parse the body twice
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass

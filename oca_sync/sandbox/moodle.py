@@ -40,7 +40,7 @@ from . import moodle_fn_completion  # also registers the plugin's completion fun
 from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
 from .moodle_fn_report import ANONYMOUS_NO, REPORT_REGISTRY
 from .moodle_registry import CORE_FUNCTIONS
-from .moodle_functions import Ctx, PhpError, WsFunction, fullname, php_json
+from .moodle_functions import Ctx, PhpError, WsFunction, fullname, php_json, php_json_dumps
 from .moodle_params import (
     PARAM_ALPHANUM,
     PARAM_BOOL,
@@ -238,11 +238,14 @@ def _array_merge(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def _php_arrays(value: Any) -> Any:
-    """json_encode() prints an empty PHP array as ``[]`` even where a structure is expected."""
+    """json_encode() prints an empty PHP array as ``[]`` even where a structure is expected,
+    and a float without its zero fraction (as :func:`php_json` does, here in the same pass)."""
     if isinstance(value, dict):
         return [] if not value else {k: _php_arrays(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_php_arrays(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -502,6 +505,13 @@ class MoodleSandbox(SandboxServer):
     # -- request plumbing --------------------------------------------------------
 
     def _request_vars(self, request: Request) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        """$_GET and $_POST, parsed once per request (callers get top-level copies to pop from)."""
+        parsed = request.memo.get("php_vars")
+        if parsed is None:
+            parsed = request.memo["php_vars"] = self._parse_request_vars(request)
+        return dict(parsed[0]), dict(parsed[1])
+
+    def _parse_request_vars(self, request: Request) -> tuple[dict[Any, Any], dict[Any, Any]]:
         get = parse_php_vars(_decode_pairs(request.query.encode("latin-1", "replace")),
                              self.max_input_vars)
         post: dict[Any, Any] = {}
@@ -684,7 +694,7 @@ class MoodleSandbox(SandboxServer):
             return Response(500, f"sandbox internal error: {type(exc).__name__}: {exc}\n".encode(),
                             {"Content-Type": "text/plain; charset=utf-8"})
         if restformat == "json":
-            return Response(200, php_json(_php_arrays(cleaned)).encode(), _json_headers())
+            return Response(200, php_json_dumps(_php_arrays(cleaned)).encode(), _json_headers())
         body = '<?xml version="1.0" encoding="UTF-8" ?>\n<RESPONSE>\n'
         body += xmlize_result(cleaned, desc) + "</RESPONSE>\n"
         return Response(200, body.encode(), _xml_headers())

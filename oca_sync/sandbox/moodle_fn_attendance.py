@@ -159,8 +159,9 @@ def _listed_users(st: MoodleState, courseid: int, groupid: int) -> list[dict[str
     cctx = st.course_context(courseid)
     archetypes = CAPABILITY_ARCHETYPES["mod/attendance:canbelisted"]
     out = []
-    for user in sorted(st.users.values(), key=lambda u: u["id"]):
-        if user["deleted"] or not st.user_enrolments_in(courseid, user["id"]):
+    for userid in sorted(st.enrolled_userids(courseid)):  # (every site user, without a scan per user)
+        user = st.users[userid]
+        if user["deleted"]:
             continue
         if groupid and not st.is_group_member(groupid, user["id"]):
             continue
@@ -174,7 +175,7 @@ def session_info(st: MoodleState, sessionid: int) -> dict[str, Any]:
     """attendance_handler::get_session()."""
     sess = st.attendance_sessions[sessionid]
     courseid = st.mod_instances["attendance"][sess["attendanceid"]]["course"]
-    logs = sorted((x for x in st.attendance_log.values() if x["sessionid"] == sessionid), key=lambda x: x["id"])
+    logs = sorted(st.attendance_log_of(sessionid), key=lambda x: x["id"])
     return {
         # columns the session row may lack default as in mod_attendance's install.xml (preventsharediptime is NULL)
         **{k: sess.get(k, None if k in ("preventsharediptime", "lasttaken") else 0) for k in SESSION},
@@ -232,8 +233,7 @@ def update_user_status(ctx: Ctx, p: dict[str, Any]) -> None:
     t = now()
     record = {"statusset": p["statusset"], "sessionid": sess["id"], "timetaken": t, "takenby": p["takenbyid"],
               "statusid": p["statusid"], "studentid": p["studentid"]}
-    existing = next((x for x in st.attendance_log.values()
-                     if x["sessionid"] == sess["id"] and x["studentid"] == p["studentid"]), None)
+    existing = next((x for x in st.attendance_log_of(sess["id"]) if x["studentid"] == p["studentid"]), None)
     if existing is not None:
         existing.update(record)
     else:

@@ -734,7 +734,7 @@ def sync_sessions(st: MoodleState, ctx: Ctx, cm: dict[str, Any], sessions: list[
             _update_session_event(st, have)
             changed = True
     remove = [s["id"] for s in list(bydate.values()) + extra
-              if not s["lasttaken"] and not any(x["sessionid"] == s["id"] for x in st.attendance_log.values())]
+              if not s["lasttaken"] and not st.attendance_log_of(s["id"])]
     if remove:
         for sid in remove:  # delete_sessions(): their logs and calendar events go too
             sess = st.attendance_sessions.pop(sid)
@@ -1344,7 +1344,7 @@ def take_attendance(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         return {"sessionid": sess["id"], "written": 0}
     t = now()
     statusset = ",".join(str(i) for i in in_set)  # take_from_form_data: implode(',', array_keys(get_statuses()))
-    existing = {x["studentid"]: x for x in st.attendance_log.values() if x["sessionid"] == sess["id"]}
+    existing = {x["studentid"]: x for x in st.attendance_log_of(sess["id"])}
     for s in p["statuses"]:
         old = existing.get(s["studentid"])
         record = {"statusset": statusset, "sessionid": sess["id"], "timetaken": t, "takenby": ctx.userid,

@@ -4,6 +4,8 @@ user/externallib.php, enrol/externallib.php, enrol/manual/externallib.php).
 
 from __future__ import annotations
 
+import copy
+
 import re
 from typing import Any
 
@@ -407,7 +409,8 @@ def user_details(ctx: Ctx, user: dict[str, Any], course: dict[str, Any] | None =
                                 "description": ctx.core_ft(g["description"], g["descriptionformat"]),
                                 "descriptionformat": g["descriptionformat"]} for g in groups]
     if "enrolledcourses" in fields:
-        mine = [c for c in st.courses.values() if c["id"] != SITEID and st.is_enrolled(c["id"], user["id"], True)]
+        active = st.active_courses_of(user["id"])
+        mine = [c for c in st.courses.values() if c["id"] != SITEID and c["id"] in active]
         if mine:
             d["enrolledcourses"] = [{"id": c["id"], "fullname": ctx.core_fs(c["fullname"]),
                                      "shortname": ctx.core_fs(c["shortname"])} for c in mine]
@@ -485,11 +488,15 @@ USER_COLUMNS = ("username", "auth", "password", "firstname", "lastname", "email"
 def create_users(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
     st = ctx.state
     out = []
+    # The site's usernames and e-mails, read once per call and kept up to date below
+    # (a lookup per user would scan every user: quadratic in a batch of 200).
+    usernames = {u["username"] for u in st.users.values() if u["mnethostid"] == 1}
+    emails = {u["email"].lower() for u in st.users.values() if u["mnethostid"] == 1}
     for user in p["users"]:
         for key in ("username", "firstname", "lastname"):
             if user[key].strip() == "":
                 raise InvalidParameterException(f"The field {key} cannot be blank")
-        if st.user_by_username(user["username"]):
+        if user["username"] in usernames:
             raise InvalidParameterException(f"Username already exists: {user['username']}")
         if user["auth"] in ("mnet", "webservice") or user["auth"] not in ctx.site_auths():
             raise InvalidParameterException(f"Invalid authentication type: {user['auth']}")
@@ -500,8 +507,7 @@ def create_users(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
             raise InvalidParameterException("Invalid password: you must provide a password, or set createpassword.")
         if not validate_email(user["email"]):
             raise InvalidParameterException(f"Email address is invalid: {user['email']}")
-        if not st.settings.allowaccountssameemail and any(
-                u["email"].lower() == user["email"].lower() and u["mnethostid"] == 1 for u in st.users.values()):
+        if not st.settings.allowaccountssameemail and user["email"].lower() in emails:
             raise InvalidParameterException(f"Email address already exists: {user['email']}")
         createpassword = not php_empty(user.pop("createpassword", None))
         if internal and not createpassword and user.get("password") is not None:
@@ -517,6 +523,9 @@ def create_users(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
             record["preferences"]["auth_forcepasswordchange"] = "1"
         record.setdefault("country", "")
         created = st.new_user(**record)
+        if created["mnethostid"] == 1:
+            usernames.add(created["username"])
+            emails.add(created["email"].lower())
         out.append({"id": created["id"], "username": created["username"]})
     return out
 
@@ -561,12 +570,16 @@ def update_users(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     warnings = []
     for user in p["users"]:
         # Each user runs in its own transaction: a failure is a warning and undoes
-        # only that user's changes.
-        saved = st.snapshot()
+        # only that user's changes. _update_one_user writes nothing but the user's own
+        # row, so a copy of that row is the whole snapshot (not the site's, per user).
+        row = st.users.get(user["id"])
+        saved = copy.deepcopy(row)
         try:
             _update_one_user(ctx, user)
         except MoodleException as e:
-            st.restore(saved)
+            if row is not None and saved is not None:
+                row.clear()
+                row.update(saved)
             warnings.append(warning_from(e, "user", user["id"]))
     return {"warnings": warnings}
 
@@ -740,6 +753,8 @@ def get_enrolled_users(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
                     f"{direction}),allowed values are: ASC,DESC")
     course = st.get_course(p["courseid"])
     cctx = st.course_context(course["id"])
+    enrolids = {e["id"] for e in st.enrol.values() if e["courseid"] == course["id"]}
+    enrolled = {ue["userid"] for ue in st.user_enrolments.values() if ue["enrolid"] in enrolids}
     users = []
     for user in st.users.values():
         if user["deleted"]:
@@ -748,6 +763,8 @@ def get_enrolled_users(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
             if user["username"] == "guest":
                 continue
         else:
+            if user["id"] not in enrolled:
+                continue  # (the same test as below, without a lookup per site user)
             ues = st.user_enrolments_in(course["id"], user["id"])
             if not ues:
                 continue
@@ -801,8 +818,7 @@ def enrol_users(ctx: Ctx, p: dict[str, Any]) -> None:
             raise MoodleException("wsnoinstance", "enrol_manual", {"courseid": e["courseid"]})
         timestart, timeend = e.get("timestart", 0), e.get("timeend", 0)
         status = ENROL_USER_SUSPENDED if not php_empty(e.get("suspend")) else ENROL_USER_ACTIVE
-        ue = next((u for u in st.user_enrolments.values()
-                   if u["enrolid"] == instance["id"] and u["userid"] == user["id"]), None)
+        ue = next((u for u in st.user_enrolments_of(user["id"]) if u["enrolid"] == instance["id"]), None)
         if ue is not None:
             if (ue["timestart"], ue["timeend"], ue["status"]) != (timestart, timeend, status):
                 ue.update(timestart=timestart, timeend=timeend, status=status, timemodified=now())
@@ -832,8 +848,7 @@ def unenrol_users(ctx: Ctx, p: dict[str, Any]) -> None:
             raise MoodleException("wsnoinstance", "enrol_manual", {"courseid": e["courseid"]})
         user = st.get_user(e["userid"])
         require_active_user(user)
-        ue = next((u for u in st.user_enrolments.values()
-                   if u["enrolid"] == instance["id"] and u["userid"] == user["id"]), None)
+        ue = next((u for u in st.user_enrolments_of(user["id"]) if u["enrolid"] == instance["id"]), None)
         if ue is None:
             continue
         del st.user_enrolments[ue["id"]]

@@ -183,7 +183,12 @@ def php_json(data: Any) -> str:
     """json_encode() with PHP's default flags: escaped slashes and \\u escapes, and no
     JSON_PRESERVE_ZERO_FRACTION (a float 2.0 is written ``2``, as the lab's
     mod_attendance status grades show)."""
-    return json.dumps(_zero_fraction(data), ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+    return php_json_dumps(_zero_fraction(data))
+
+
+def php_json_dumps(data: Any) -> str:
+    """:func:`php_json` of data whose floats are already as PHP prints them (no zero fraction)."""
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
 
 
 def _zero_fraction(data: Any) -> Any:

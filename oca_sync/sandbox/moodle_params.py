@@ -578,9 +578,13 @@ def validate_parameters(desc: Description, params: Any) -> Any:
         # Moodle's special case: only true/false/0/1/'0'/'1' pass as booleans.
         if desc.type == PARAM_BOOL and (isinstance(params, bool) or params in (0, 1, "0", "1")):
             return bool(int(params))
-        debuginfo = (f'Invalid external api parameter: the value is "{php_str(params)}", '
-                     f'the server was expecting "{desc.type}" type')
-        return validate_param(params, desc.type, desc.allownull, debuginfo)
+        try:
+            return validate_param(params, desc.type, desc.allownull)
+        except InvalidParameterException:
+            # The message is built only when it is needed (this runs for every value).
+            raise InvalidParameterException(
+                f'Invalid external api parameter: the value is "{php_str(params)}", '
+                f'the server was expecting "{desc.type}" type') from None
     if isinstance(desc, Single):
         if not isinstance(params, dict):
             raise InvalidParameterException(
@@ -629,6 +633,10 @@ def _typed(value: Any, ptype: str) -> Any:
     return php_str(value)
 
 
+#: PARAM types whose clean_param does not give a string back for a string.
+_NON_TEXT_TYPES = frozenset({PARAM_INT, PARAM_FLOAT, PARAM_BOOL, PARAM_PERMISSION})
+
+
 def clean_returnvalue(desc: Description | None, response: Any) -> Any:
     """``external_api::clean_returnvalue``: reorder keys, drop unknown ones, type values."""
     if desc is None:
@@ -640,12 +648,19 @@ def clean_returnvalue(desc: Description | None, response: Any) -> Any:
             raise InvalidResponseException("Scalar type expected, array or object received.")
         if desc.type == PARAM_BOOL and (isinstance(response, bool) or response in (0, 1, "0", "1")):
             return bool(int(response))
-        debuginfo = (f'Invalid external api response: the value is "{php_str(response)}", '
-                     f'the server was expecting "{desc.type}" type')
+        if desc.type == PARAM_INT and type(response) is int:
+            return response  # what the steps below give an int, without the string round trip
+        if type(response) is str and desc.type not in _NON_TEXT_TYPES:
+            # The steps below for a string of a text type: clean_param gives a string, which must
+            # equal the value, and the value is returned as it was.
+            if clean_param(response, desc.type) == response:
+                return response
         try:
-            cleaned = validate_param(response, desc.type, desc.allownull, debuginfo)
-        except InvalidParameterException as e:
-            raise InvalidResponseException(e.debuginfo) from None
+            cleaned = validate_param(response, desc.type, desc.allownull)
+        except InvalidParameterException:
+            raise InvalidResponseException(
+                f'Invalid external api response: the value is "{php_str(response)}", '
+                f'the server was expecting "{desc.type}" type') from None
         if cleaned is None:
             return None
         if desc.type == PARAM_BOOL:

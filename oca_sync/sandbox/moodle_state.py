@@ -17,11 +17,12 @@ holds one lock around every call.
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 import hashlib
 import mimetypes
+import pickle
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -204,6 +205,8 @@ class MoodleState:
     #: local_ocasync_items: oca-sync keys of feedback questions
     ocasync_items: dict[int, dict[str, Any]] = field(default_factory=dict)
     _next: dict[str, int] = field(default_factory=dict)
+    #: derived lookup indexes (see :meth:`_index`); never part of a snapshot
+    _indexes: dict[str, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     # -- ids -------------------------------------------------------------------
 
@@ -213,10 +216,61 @@ class MoodleState:
         return value
 
     def snapshot(self) -> MoodleState:
-        return copy.deepcopy(self)
+        """A deep copy of every table, for a call's rollback (a delegated transaction).
+
+        pickle copies the plain dicts and lists of the tables in C, several times faster
+        than copy.deepcopy (this runs before every transactional write call, over the
+        whole site); the stored files' bytes are immutable and shared, not copied.
+        """
+        filedir, indexes = self.filedir, self._indexes
+        self.filedir, self._indexes = {}, {}
+        try:
+            copied: MoodleState = pickle.loads(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        finally:
+            self.filedir, self._indexes = filedir, indexes
+        copied.filedir = dict(filedir)
+        return copied
 
     def restore(self, other: MoodleState) -> None:
-        self.__dict__.update(copy.deepcopy(other).__dict__)
+        copied = other.snapshot()
+        copied._indexes = {}
+        self.__dict__.update(copied.__dict__)
+
+    def _index(self, table_name: str, key: Callable[[dict[str, Any]], Hashable]) -> dict[Any, list[dict[str, Any]]]:
+        """Rows of a table grouped by ``key`` (in table order), rebuilt when the table changed.
+
+        The emulated functions write the tables directly, so an index cannot be kept up to
+        date on writes; instead it is checked against the table's identity, size and last key.
+        Row ids only grow (:meth:`next_id`), so any insert or delete changes the size or the
+        last key (dicts keep insertion order). Only keys of columns that no function changes
+        in place may be indexed (context level and instance, user, enrolment and session ids),
+        and a row is never replaced under its id; callers still check the rows they get.
+        """
+        table: dict[int, dict[str, Any]] = getattr(self, table_name)
+        stamp = (len(table), next(reversed(table), None))
+        name = f"{table_name}.{key.__name__}"
+        cached = self._indexes.get(name)
+        if cached is not None and cached[0] is table:
+            (old_len, old_last), index = cached[1], cached[2]
+            if (old_len, old_last) == stamp:
+                return index  # type: ignore[no-any-return]
+            # Rows only appended since (a write loop inserting one row per item): add those.
+            added = []
+            for rid in reversed(table):
+                if rid == old_last:
+                    break
+                added.append(rid)
+            if old_len + len(added) == len(table):
+                for rid in reversed(added):
+                    row = table[rid]
+                    index.setdefault(key(row), []).append(row)
+                self._indexes[name] = (table, stamp, index)
+                return index  # type: ignore[no-any-return]
+        index = {}
+        for row in table.values():
+            index.setdefault(key(row), []).append(row)
+        self._indexes[name] = (table, stamp, index)
+        return index
 
     # -- contexts --------------------------------------------------------------
 
@@ -228,9 +282,9 @@ class MoodleState:
         return cid
 
     def context_id(self, level: int, instanceid: int) -> int | None:
-        for ctx in self.contexts.values():
+        for ctx in self._index("contexts", _context_key).get((level, instanceid), ()):
             if ctx["contextlevel"] == level and ctx["instanceid"] == instanceid:
-                return ctx["id"]
+                return ctx["id"]  # type: ignore[no-any-return]
         return None
 
     def system_context(self) -> int:
@@ -528,27 +582,49 @@ class MoodleState:
             out = [e for e in out if e["status"] == ENROL_INSTANCE_ENABLED]
         return sorted(out, key=lambda e: (e["sortorder"], e["id"]))
 
+    def enrolled_userids(self, courseid: int) -> set[int]:
+        """Users with an enrolment (of any status) in the course."""
+        index = self._index("user_enrolments", _enrolid_key)
+        return {ue["userid"] for e in self.enrol.values() if e["courseid"] == courseid
+                for ue in index.get(e["id"], ()) if ue["enrolid"] == e["id"] and ue["userid"] in self.users}
+
+    def attendance_log_of(self, sessionid: int) -> list[dict[str, Any]]:
+        """The attendance_log rows of a session, in table order."""
+        return [x for x in self._index("attendance_log", _session_key).get(sessionid, ()) if x["sessionid"] == sessionid]
+
+    def user_enrolments_of(self, userid: int) -> list[dict[str, Any]]:
+        """The user's enrolments in every course, in table order."""
+        return [ue for ue in self._index("user_enrolments", _user_key).get(userid, ()) if ue["userid"] == userid]
+
     def user_enrolments_in(self, courseid: int, userid: int) -> list[dict[str, Any]]:
-        ids = {e["id"] for e in self.enrol.values() if e["courseid"] == courseid}
-        return [ue for ue in self.user_enrolments.values()
-                if ue["enrolid"] in ids and ue["userid"] == userid]
+        enrol = self.enrol
+        return [ue for ue in self._index("user_enrolments", _user_key).get(userid, ())
+                if ue["userid"] == userid and ue["enrolid"] in enrol and enrol[ue["enrolid"]]["courseid"] == courseid]
 
     def is_enrolled(self, courseid: int, userid: int, onlyactive: bool = False) -> bool:
         for ue in self.user_enrolments_in(courseid, userid):
             if not onlyactive:
                 return True
-            instance = self.enrol[ue["enrolid"]]
-            t = now()
-            if (ue["status"] == ENROL_USER_ACTIVE and instance["status"] == ENROL_INSTANCE_ENABLED
-                    and ue["timestart"] <= t and (ue["timeend"] == 0 or ue["timeend"] > t)):
+            if self._active(ue, now()):
                 return True
         return False
+
+    def active_courses_of(self, userid: int) -> set[int]:
+        """The courses where :meth:`is_enrolled` (``onlyactive``) holds for the user, from the user's enrolments."""
+        t = now()
+        return {self.enrol[ue["enrolid"]]["courseid"] for ue in self.user_enrolments_of(userid)
+                if ue["enrolid"] in self.enrol and self._active(ue, t)}
+
+    def _active(self, ue: dict[str, Any], t: int) -> bool:
+        instance = self.enrol[ue["enrolid"]]
+        return bool(ue["status"] == ENROL_USER_ACTIVE and instance["status"] == ENROL_INSTANCE_ENABLED
+                    and ue["timestart"] <= t and (ue["timeend"] == 0 or ue["timeend"] > t))
 
     def role_by_id(self, roleid: int) -> dict[str, Any] | None:
         return self.roles.get(roleid)
 
     def user_roles_in_context(self, contextid: int, userid: int) -> list[dict[str, Any]]:
-        ras = [ra for ra in self.role_assignments.values()
+        ras = [ra for ra in self._index("role_assignments", _user_key).get(userid, ())
                if ra["contextid"] == contextid and ra["userid"] == userid]
         seen: dict[int, dict[str, Any]] = {}
         for ra in sorted(ras, key=lambda r: (self.roles[r["roleid"]]["sortorder"], r["id"])):
@@ -557,7 +633,7 @@ class MoodleState:
 
     def role_assign(self, roleid: int, userid: int, contextid: int, component: str = "",
                     itemid: int = 0) -> int:
-        for ra in self.role_assignments.values():
+        for ra in list(self._index("role_assignments", _user_key).get(userid, ())):
             if (ra["roleid"], ra["contextid"], ra["userid"], ra["component"], ra["itemid"]) == (
                     roleid, contextid, userid, component, itemid):
                 return ra["id"]
@@ -568,7 +644,7 @@ class MoodleState:
         return raid
 
     def role_unassign(self, roleid: int, userid: int, contextid: int) -> None:
-        for raid in [ra["id"] for ra in self.role_assignments.values()
+        for raid in [ra["id"] for ra in self._index("role_assignments", _user_key).get(userid, ())
                      if ra["roleid"] == roleid and ra["userid"] == userid
                      and ra["contextid"] == contextid and ra["component"] == ""]:
             del self.role_assignments[raid]
@@ -586,12 +662,29 @@ class MoodleState:
         return [m for m in self.group_members.values() if m["groupid"] == groupid]
 
     def is_group_member(self, groupid: int, userid: int) -> bool:
-        return any(m["userid"] == userid for m in self.group_members_of(groupid))
+        return any(m["groupid"] == groupid for m in self._index("group_members", _user_key).get(userid, ()))
 
     def user_groups_in_course(self, courseid: int, userid: int) -> list[dict[str, Any]]:
-        gids = {m["groupid"] for m in self.group_members.values() if m["userid"] == userid}
-        groups = [g for g in self.groups.values() if g["courseid"] == courseid and g["id"] in gids]
+        gids = {m["groupid"] for m in self._index("group_members", _user_key).get(userid, ())
+                if m["userid"] == userid}
+        groups = [self.groups[gid] for gid in gids if gid in self.groups and self.groups[gid]["courseid"] == courseid]
         return sorted(groups, key=lambda g: (g["name"], g["id"]))
+
+
+def _context_key(ctx: dict[str, Any]) -> tuple[int, int]:
+    return ctx["contextlevel"], ctx["instanceid"]
+
+
+def _enrolid_key(row: dict[str, Any]) -> int:
+    return row["enrolid"]  # type: ignore[no-any-return]
+
+
+def _session_key(row: dict[str, Any]) -> int:
+    return row["sessionid"]  # type: ignore[no-any-return]
+
+
+def _user_key(row: dict[str, Any]) -> int:
+    return row["userid"]  # type: ignore[no-any-return]
 
 
 def _mimetype(filename: str) -> str:

@@ -549,3 +549,22 @@ def test_group_events_come_back_only_when_asked_by_group_without_courses(moodle:
     assert names({"courseids": [courseid], "groupids": [group["id"]]}) == ["All"]
     assert names({"groupids": [group["id"]]}) == ["CSO A only"]
     assert names({"courseids": [courseid]}) == ["All"]
+
+
+def test_update_users_failure_undoes_only_that_user(moodle: MoodleSandbox) -> None:
+    # user_update_user() runs per user in its own transaction: the password set before the
+    # database refuses a 101-character first name is undone, the next user is still updated.
+    [created] = ws(moodle, "core_user_create_users", flatten("users", [{
+        "username": "rollback", "firstname": "R", "lastname": "B", "email": "rb@example.org", "createpassword": 1}]))
+    uid = created["id"]
+    other = create_user(moodle, "kept")
+    with moodle.locked_state() as st:
+        before = json.loads(json.dumps(st.users[uid]))
+        assert before["password"] == ""  # (made and mailed by Moodle; the update's password would set it)
+    answer = ws(moodle, "core_user_update_users", flatten("users", [
+        {"id": uid, "password": "N3w-passw0rd!", "city": "Bishkek", "firstname": "x" * 101},
+        {"id": other, "firstname": "Renamed"}]))
+    assert [(w["itemid"], w["warningcode"]) for w in answer["warnings"]] == [(uid, "dmlwriteexception")]
+    with moodle.locked_state() as st:
+        assert json.loads(json.dumps(st.users[uid])) == before
+        assert st.users[other]["firstname"] == "Renamed"

@@ -8,11 +8,13 @@ no longer in the spec. Each resource module adds to it; none does I/O.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...plan import Action, Change, Drift, FieldChange, Notice, Plan
+from ...plan import Action, Change, Drift, FieldChange, LazyFields, Notice, Plan
 from .. import model as m
 
 SYSTEM = "moodle"
@@ -88,7 +90,7 @@ class Planning:
         if fields:
             self.plan.drift.append(Drift(SYSTEM, kind, key, fields))
 
-    def add(self, kind: str, key: str, action: Action, fields: tuple[FieldChange, ...] = (), payload: Any = None,
+    def add(self, kind: str, key: str, action: Action, fields: Sequence[FieldChange] = (), payload: Any = None,
             note: str = "") -> None:
         self.plan.changes.append(Change(SYSTEM, kind, key, action, fields, payload, note))
 
@@ -103,6 +105,11 @@ class Planning:
 def created(rec: m.Record, skip: tuple[str, ...] = ()) -> tuple[FieldChange, ...]:
     """The fields a new record is made with, as plan lines (empty ones left out)."""
     return tuple(FieldChange(k, None, v) for k, v in rec.fields().items() if k not in skip and v not in ("", None))
+
+
+def created_lazily(rec: m.Record, skip: tuple[str, ...] = ()) -> LazyFields:
+    """:func:`created`, made when read: for the records a plan may hold by the 100,000 (users)."""
+    return LazyFields(functools.partial(created, rec, skip))
 
 
 def comparable(kind: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ...plan import Action, FieldChange, diff_fields
-from .base import EnrolPayload, MembersPayload, Planning, created
+from .base import EnrolPayload, MembersPayload, Planning, created_lazily
 
 
 def plan_users(p: Planning) -> dict[str, int]:
@@ -35,7 +35,7 @@ def plan_users(p: Planning) -> dict[str, int]:
                 f"user {u.username!r} exists without oca-sync's key (idnumber {other.idnumber or 'empty'}): "
                 f"it is enrolled as the spec says but never changed; set its idnumber to {uid!r} to manage it"))
         else:
-            p.add("user", label, Action.CREATE, created(u, ("idnumber",)), u)
+            p.add("user", label, Action.CREATE, created_lazily(u, ("idnumber",)), u)
     return user_ids
 
 
@@ -44,22 +44,24 @@ def plan_enrolments(p: Planning, user_ids: dict[str, int], skipped_groups: set[s
     desired, observed, keys, role_ids = p.desired, p.observed, p.keys, p.role_ids
     managed_roles = {role_ids[r] for r in {r for c in desired.enrolments.values() for rs in c.values() for r in rs}
                      if r in role_ids}
-    # Role sets repeat (a roster of 100,000 students has one): one frozenset and one name per distinct set.
-    role_sets: dict[frozenset[str], tuple[frozenset[int], str]] = {}
+    # Role sets repeat (a roster of 100,000 students has one): one frozenset, one name and one
+    # "roles" line for a new enrolment per distinct set.
+    role_sets: dict[frozenset[str], tuple[frozenset[int], str, tuple[FieldChange, ...]]] = {}
     for cid, wanted in desired.enrolments.items():
         short = desired.courses[cid].shortname
         enrolled = observed.enrolled.get(cid, {})
         for uid, role_names in wanted.items():
             key = frozenset(role_names)
             if key not in role_sets:
-                role_sets[key] = (frozenset(role_ids[r] for r in role_names if r in role_ids),
-                                  ",".join(sorted(role_names)))
-            want_roles, names = role_sets[key]
+                joined = ",".join(sorted(role_names))
+                role_sets[key] = (frozenset(role_ids[r] for r in role_names if r in role_ids), joined,
+                                  (FieldChange("roles", None, joined),))
+            want_roles, names, new_roles = role_sets[key]
             userid = user_ids.get(uid)
             enrolment = enrolled.get(userid) if userid is not None else None
             label = f"{short}/{uid.removeprefix(keys.owned)}"
             if enrolment is None:
-                p.add("enrolment", label, Action.CREATE, (FieldChange("roles", None, names),),
+                p.add("enrolment", label, Action.CREATE, new_roles,
                       EnrolPayload(cid, uid, want_roles, frozenset()))
                 continue
             missing = want_roles - enrolment.roles
