@@ -669,7 +669,7 @@ class DriveClient:
         def lookup() -> dict[str, Any] | None:
             found = self.find_by_app_property(key, props[key], mime_type=FOLDER_MIME)
             here = [f for f in found if parent_id in (f.get("parents") or [])]
-            return (here or found or [None])[0]
+            return (here or found)[0] if found else None
 
         return self._create_folder(name, parent_id, props, lookup)
 
@@ -865,7 +865,8 @@ class DriveClient:
             last = (pos, data)
             self.stats.calls[operation] += 1
             try:
-                resp = self.session.request("PUT", uri, data=data, timeout=self.timeout,
+                body: Any = data  # a Chunk is an iterable of buffers with a length: streamed as it comes
+                resp = self.session.request("PUT", uri, data=body, timeout=self.timeout,
                                             headers={"Content-Range": f"bytes {pos}-{pos + n - 1}/{size}"})
             except google.auth.exceptions.RefreshError as e:
                 raise DriveAuthError(f"Drive upload: the credentials were refused and cannot be refreshed "
