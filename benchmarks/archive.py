@@ -14,13 +14,18 @@ Runs `oca-sync recordings archive` in a child process against the emulators
   taken per pair, and the median and spread of the ratios are printed.
   Target: median >= 0.8.
 * the archiving child's peak memory (VmHWM). Target < 100 MiB.
+* the load average (1 minute) at the start of each run.
 
 Between runs the archived files are trashed in the Drive emulator and the
 state store is new, so every archive run uploads everything again.
 
+Each run also prints the CPU seconds of each child and of the emulators: on a
+machine busy with other work, the wall ratio tends to the ratio of CPU seconds.
+
 ``--spy DIR`` records py-spy profiles (raw, collapsed stacks) of the archiving
-child and of this process (the emulators) during the last archive run; peak
-memory is then not measured (the child is py-spy).
+child (only threads holding the GIL: its Python CPU) and of this process (the
+emulators, every thread) during the last archive run; peak memory is then not
+measured (the child is py-spy). Install py-spy from PyPI to use it.
 """
 
 from __future__ import annotations
@@ -161,6 +166,7 @@ def main() -> None:
             env.update(sb.env(), XDG_CONFIG_HOME=tmp)
             archive_cmd = [sys.executable, "-m", "oca_sync.cli", "recordings", "archive", str(spec_path)]
             pairs: list[tuple[float, float, int, int, float]] = []
+            cpu_ratios: list[float] = []
             for r in range(a.runs):
                 # Baseline: fresh upload sessions, made before the clock starts.
                 urls = [(f"{sb.zoom.url}/rec/download/{f.id}",
@@ -178,7 +184,7 @@ def main() -> None:
                 if a.spy and r == a.runs - 1:
                     a.spy.mkdir(parents=True, exist_ok=True)
                     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
-                    cmd = [spy, "record", "--threads", "-f", "raw", "-r", "200", "-o",
+                    cmd = [spy, "record", "--threads", "--gil", "-f", "raw", "-r", "200", "-o",
                            str(a.spy / "archive-child.txt"), "--", *archive_cmd]
                     spies.append(subprocess.Popen([spy, "record", "--threads", "-f", "raw", "-r", "200", "-o",
                                                    str(a.spy / "emulators.txt"), "--pid", str(os.getpid())],
@@ -194,6 +200,7 @@ def main() -> None:
                 if len(verified) != expected or len(files) != expected:
                     sys.exit(f"run {r + 1}: {len(verified)} files archived and verified of {expected}")
                 pairs.append((base_time, arch_time, base_rss, arch_rss, load))
+                cpu_ratios.append((base_cpu["child"] + base_cpu["emulators"]) / (CPU["child"] + CPU["emulators"]))
                 print(f"run {r + 1}: load {load:.2f}; baseline {base_time:.1f} s (CPU: child {base_cpu['child']:.1f} s, "
                       f"emulators {base_cpu['emulators']:.1f} s), archive {arch_time:.1f} s (CPU: child "
                       f"{CPU['child']:.1f} s, emulators {CPU['emulators']:.1f} s), ratio {base_time / arch_time:.2f}, "
@@ -214,6 +221,9 @@ def main() -> None:
           f"runs {', '.join(f'{t:.1f}' for t in arch_times)} s")
     print(f"throughput ratio archive/baseline: median {statistics.median(ratios):.2f}, spread {spread(ratios)} "
           f"over {len(ratios)} paired runs (target median >= 0.8)")
+    print(f"CPU ratio (baseline's CPU seconds / archive's, child and emulators): median "
+          f"{statistics.median(cpu_ratios):.2f}, spread {spread(cpu_ratios)} (what the wall ratio tends to when "
+          "other work keeps both cores busy)")
     if a.spy:
         print(f"peak memory: not measured under py-spy (profiles in {a.spy})")
     else:

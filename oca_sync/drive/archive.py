@@ -270,16 +270,20 @@ class Archiver:
             rows[i] = row = self._archive_one(t, report)
             self.progress.file_done(row)
 
-        small = [(i, t) for i, t in enumerate(targets) if t.size <= SMALL_FILE]
+        small = {i for i, t in enumerate(targets) if self._small(t)}
         with ThreadPoolExecutor(max_workers=max(1, self.workers), thread_name_prefix="oca-archive") as pool:
-            futures = [pool.submit(one, i, t) for i, t in small]
+            futures = [pool.submit(one, i, targets[i]) for i in sorted(small)]
             for i, t in enumerate(targets):
-                if t.size > SMALL_FILE:
+                if i not in small:
                     one(i, t)
             for f in futures:
                 f.result()  # re-raises what a worker could not turn into a failed row
         report.rows = [r for r in rows if r is not None]
         return report
+
+    def _small(self, t: RecordingTarget) -> bool:
+        """Small enough for one multipart request, and no resumable upload of it was left to resume."""
+        return t.size <= SMALL_FILE and not self.store.upload_session(t.zoom_file_id)
 
     def _archive_one(self, t: RecordingTarget, report: ArchiveReport) -> Row:
         session = t.session_folder
@@ -314,10 +318,11 @@ class Archiver:
 
     def _upload_recording(self, t: RecordingTarget, folder: str, report: ArchiveReport) -> dict[str, Any]:
         assert self.zoom is not None
-        self.progress.file_started(t.name, t.size)
         props = {SOURCE: recording_source(t.zoom_file_id), VERIFIED: "0", PROGRAMME: self.loaded.spec.programme.key}
-        if t.size <= SMALL_FILE and not self.store.upload_session(t.zoom_file_id):
+        if self._small(t):
+            # In a worker thread: only file_done reports it (the byte bar follows the large file).
             return self._upload_small(t, folder, props, report)
+        self.progress.file_started(t.name, t.size)
         saved = self.store.upload_session(t.zoom_file_id)
         session_uri = saved[0] if saved and saved[1] == t.size else None
         offset = 0
