@@ -58,6 +58,7 @@ import logging
 import os
 import random
 import re
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -75,7 +76,8 @@ from google.auth.credentials import Credentials
 from google.auth.transport.requests import AuthorizedSession
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
-from googleapiclient.http import HttpRequest, MediaIoBaseUpload
+from googleapiclient.http import HttpRequest
+from googleapiclient.model import JsonModel
 
 from .. import __version__, logsafe
 from ..errors import ConfigError, WriteOutcomeUnknown
@@ -140,6 +142,7 @@ _PROPERTY_MAX_BYTES = 124
 _LIMIT_REASONS = frozenset({"propertyLengthLimitExceeded", "propertyCountLimitExceeded"})
 
 #: ``read_at(offset, length)``: bytes-like, or a :class:`~oca_sync.drive.readahead.Chunk` streamed as it comes.
+_JSON = JsonModel(data_wrapper=False)  # parses answers (and raises HttpError) for hand-built requests
 ReadAt = Callable[[int, int], "bytes | memoryview | Chunk"]
 Progress = Callable[[int, int], None]
 
@@ -701,12 +704,24 @@ class DriveClient:
             clauses += ["trashed = false", f"{quote_q(parent_id)} in parents"]
             return next((f for f in self.find_files(" and ".join(clauses)) if f.get("md5Checksum") == md5), None)
 
-        def build() -> HttpRequest:
-            import io
+        # The multipart body as Drive's guide shows it ("Perform a multipart upload": metadata part,
+        # media part, multipart/related), built here: googleapiclient's own goes through the email
+        # package, about 2 ms of CPU per file, which archives of many small files felt.
+        boundary = "oca-sync-" + secrets.token_hex(16)
+        while boundary.encode() in data:
+            boundary = "oca-sync-" + secrets.token_hex(16)
+        payload = b"".join([
+            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
+            json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            f"\r\n--{boundary}\r\nContent-Type: {mime_type}\r\n\r\n".encode(), data,
+            f"\r\n--{boundary}--\r\n".encode()])
+        uri = f"{self._upload_url}?" + urlencode({"uploadType": "multipart", "supportsAllDrives": "true",
+                                                   "fields": FILE_FIELDS, "alt": "json"})
 
-            media = MediaIoBaseUpload(io.BytesIO(data), mimetype=mime_type, resumable=False)
-            return self._files.create(body=body, media_body=media, fields=FILE_FIELDS,
-                                               supportsAllDrives=True)
+        def build() -> HttpRequest:
+            return HttpRequest(self.service._http, _JSON.response, uri, method="POST", body=payload,
+                               headers={"Content-Type": f"multipart/related; boundary={boundary}",
+                                        "Accept": "application/json"}, methodId="drive.files.create")
 
         created = self._call("drive.files.create", build, create=True, recheck=lookup if props else None)
         return self._verified(created, len(data), md5)
