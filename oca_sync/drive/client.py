@@ -44,7 +44,9 @@ after a failure (or a 308 whose ``Range`` shows the server kept fewer bytes
 than were sent) the upload continues from the *server's* offset, which the
 client cannot know in advance. The offsets asked for never decrease, so a
 forward-only source only has to keep the current chunk (:class:`StreamReader`);
-a file uses :func:`file_reader`. At most one chunk is in memory.
+a file uses :func:`file_reader`. At most one chunk is in memory; with a
+:class:`~oca_sync.drive.readahead.ReadAhead` (a download read ahead in a
+thread), none: its chunks stream as they arrive.
 
 Credentials, access tokens and session URIs never appear in logs, exceptions or
 ``repr`` (a session URI is a capability: whoever has it can write to the upload).
@@ -375,7 +377,7 @@ class DriveClient:
         self._upload_url = f"{doc['rootUrl']}upload/{doc['servicePath']}files"
         self.service = build_from_document(doc, http=_RequestsHttp(self.session, timeout))
         # Built once: each ``service.files()`` builds a new Resource with every method and its docs
-        # (about 5 ms, more than the call itself on a near server).
+        # (1.6 ms of CPU, about as much as the call itself on a near server).
         self._files = self.service.files()
         self._permissions = self.service.permissions()
         self.stats = DriveStats()
