@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import queue
 import threading
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,7 +34,8 @@ from ..state import StateStore
 from ..zoom.client import ZoomClient
 from ..zoom.errors import ZoomNotFound
 from ..zoom.meetings import desired_meetings, observe_meetings, read_ledger
-from .client import FOLDER_MIME, DriveClient, StreamReader
+from .client import FOLDER_MIME, DriveClient
+from .readahead import ReadAhead
 from .errors import DriveChecksumMismatch, DriveUploadExpired
 from .layout import (
     MATERIALS,
@@ -50,8 +50,12 @@ from .layout import (
 
 log = logging.getLogger("oca_sync.drive")
 
-#: Download pieces (1 MiB each) read ahead of the upload: 16 MiB at most in memory.
-PREFETCH_DEPTH = 16
+#: Small files archived at once (see :meth:`Archiver.archive_recordings`).
+WORKERS = 4
+_SENT_LOCK = threading.Lock()
+#: Recording files up to this size go in one multipart request (in memory) instead of a resumable session.
+SMALL_FILE = 1024 * 1024
+
 SOURCE = "ocaSource"  # appProperties key: what the file is a copy of
 VERIFIED = "ocaVerified"
 PROGRAMME = "ocaProgramme"  # on every file: one listing finds all our copies
@@ -81,6 +85,10 @@ class ArchiveReport:
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
+
+    def add_sent(self, n: int) -> None:
+        with _SENT_LOCK:  # files finish in several threads
+            self.bytes_sent += n
 
 
 class Progress(Protocol):
@@ -117,6 +125,7 @@ class Archiver:
         file_types: list[str] | None = None,
         trash_in_zoom: bool = False,
         progress: Progress | None = None,
+        workers: int = WORKERS,
     ) -> None:
         self.loaded = loaded
         self.drive = drive
@@ -126,6 +135,8 @@ class Archiver:
         self.file_types = file_types or list(self.settings.file_types)
         self.trash_in_zoom = trash_in_zoom
         self.progress: Progress = progress or NoProgress()
+        self.workers = workers
+        self._folder_lock = threading.RLock()  # two files of one session must not both create its folder
         self.scope = f"archive:{loaded.spec.programme.key}"
         self._folders: dict[tuple[str, ...], str] = {}
         self._copies: dict[str, list[dict[str, Any]]] | None = None
@@ -148,6 +159,10 @@ class Archiver:
         """The folder at ``place`` (e.g. ``("Training", course, session)``), found by its key, so renaming or
         moving it by hand does not make another; one made under the old key (``legacy_path``: its names)
         is adopted."""
+        with self._folder_lock:
+            return self._folder_locked(place, legacy_path, name, parent)
+
+    def _folder_locked(self, place: tuple[str, ...], legacy_path: tuple[str, ...], name: str, parent: str) -> str:
         if place not in self._folders:
             p = self.loaded.spec.programme
             key = identity("folder", p.key_prefix, p.key, *place)
@@ -158,7 +173,8 @@ class Archiver:
                 here = [f for f in found if parent in (f.get("parents") or [])]
                 self._folders[place] = (here or found)[0]["id"]
             else:
-                self._folders[place] = self.drive.ensure_folder(name, parent, {FOLDER: key}, key=FOLDER)["id"]
+                # Just looked for under both keys: create it (ensure_folder would look again).
+                self._folders[place] = self.drive.create_folder(name, parent, {FOLDER: key}, key=FOLDER)["id"]
         return self._folders[place]
 
     def _adopt_folder(self, key: str, legacy: str) -> list[dict[str, Any]]:
@@ -239,14 +255,35 @@ class Archiver:
         return index
 
     def archive_recordings(self, targets: list[RecordingTarget]) -> ArchiveReport:
+        """Archive ``targets``; the report's rows are in their order.
+
+        Small files (one multipart request each) go :attr:`workers` at a time: each is a few short
+        requests whose time is mostly waiting for the two servers. Large ones stream one at a time
+        meanwhile, in this thread (their bytes keep the link busy; progress shows the current one).
+        """
         report = ArchiveReport()
         self._copies = self._index_copies()
         self.progress.files(len(targets))
-        for t in targets:
-            row = self._archive_one(t, report)
-            report.rows.append(row)
+        rows: list[Row | None] = [None] * len(targets)
+
+        def one(i: int, t: RecordingTarget) -> None:
+            rows[i] = row = self._archive_one(t, report)
             self.progress.file_done(row)
+
+        small = {i for i, t in enumerate(targets) if self._small(t)}
+        with ThreadPoolExecutor(max_workers=max(1, self.workers), thread_name_prefix="oca-archive") as pool:
+            futures = [pool.submit(one, i, targets[i]) for i in sorted(small)]
+            for i, t in enumerate(targets):
+                if i not in small:
+                    one(i, t)
+            for f in futures:
+                f.result()  # re-raises what a worker could not turn into a failed row
+        report.rows = [r for r in rows if r is not None]
         return report
+
+    def _small(self, t: RecordingTarget) -> bool:
+        """Small enough for one multipart request, and no resumable upload of it was left to resume."""
+        return t.size <= SMALL_FILE and not self.store.upload_session(t.zoom_file_id)
 
     def _archive_one(self, t: RecordingTarget, report: ArchiveReport) -> Row:
         session = t.session_folder
@@ -281,6 +318,10 @@ class Archiver:
 
     def _upload_recording(self, t: RecordingTarget, folder: str, report: ArchiveReport) -> dict[str, Any]:
         assert self.zoom is not None
+        props = {SOURCE: recording_source(t.zoom_file_id), VERIFIED: "0", PROGRAMME: self.loaded.spec.programme.key}
+        if self._small(t):
+            # In a worker thread: only file_done reports it (the byte bar follows the large file).
+            return self._upload_small(t, folder, props, report)
         self.progress.file_started(t.name, t.size)
         saved = self.store.upload_session(t.zoom_file_id)
         session_uri = saved[0] if saved and saved[1] == t.size else None
@@ -294,37 +335,57 @@ class Archiver:
                 return self._finish(t, state, None)
             offset = state
         if not session_uri:
-            session_uri = self.drive.start_resumable(t.name, folder, t.mime_type, t.size, {
-                SOURCE: recording_source(t.zoom_file_id), VERIFIED: "0", PROGRAMME: self.loaded.spec.programme.key})
+            session_uri = self.drive.start_resumable(t.name, folder, t.mime_type, t.size, props)
             self.store.save_upload_session(t.zoom_file_id, session_uri, t.size)
-        # From byte 0, the Drive client hashes what it sends and checks Drive's MD5 itself. When
-        # resuming, the whole file streams through our hash: bytes Drive already has are read, not sent.
-        md5 = hashlib.md5() if offset else None
-        download = self.zoom.stream_download(t.download_url)
-        reader = StreamReader(_prefetch(_hashing(download, md5) if md5 else iter(download)))
+        # The download is read ahead and hashed in a thread while the chunks go out. When resuming, the
+        # whole file streams through the hash: bytes Drive already has are read, not sent.
+        zoom = self.zoom
+        reader = ReadAhead(lambda start: zoom.stream_download(t.download_url, start=start))
         self.progress.bytes_at(offset)
         sent_before = self.drive.stats.bytes_sent
         try:
-            file = self.drive.upload_chunks(session_uri, reader, size=t.size, offset=offset,
+            file = self.drive.upload_chunks(session_uri, reader, size=t.size, offset=offset, hash_sent=False,
                                             on_progress=lambda pos, _size: self.progress.bytes_at(pos))
+            # Drains what is left (the hash covers every byte); None when bytes were read twice
+            # (after a failed chunk): then _finish verifies by reading the file again.
+            md5 = reader.finish()
+        except DriveChecksumMismatch as e:  # the size differs
+            self._discard(t, e.file)
+            raise OcaError(f"{t.name}: Drive's copy does not match what Zoom sent ({e.file.get('size')} bytes, "
+                           f"not {t.size}); it was discarded and will be uploaded again next run") from None
+        finally:
+            reader.close()  # and the download
+        report.add_sent(self.drive.stats.bytes_sent - sent_before)
+        return self._finish(t, file, md5)
+
+    def _upload_small(self, t: RecordingTarget, folder: str, props: dict[str, str],
+                      report: ArchiveReport) -> dict[str, Any]:
+        """A small file in one multipart request (Drive's advice for files up to 5 MB): no session to
+        open, keep and forget. Nothing to resume either: a run that stops before verifying leaves an
+        unverified copy, which the next run trashes and replaces."""
+        assert self.zoom is not None
+        with self.zoom.stream_download(t.download_url) as d:
+            data = b"".join(d)
+        if len(data) != t.size:
+            raise OcaError(f"{t.name}: Zoom sent {len(data)} bytes, its listing says {t.size}; nothing uploaded")
+        md5 = hashlib.md5(data).hexdigest()
+        try:
+            file = self.drive.create_file(t.name, folder, t.mime_type, data, props)
         except DriveChecksumMismatch as e:
             self._discard(t, e.file)
             raise OcaError(f"{t.name}: Drive's copy does not match what Zoom sent (MD5 {e.actual} ≠ {e.expected}); "
                            "it was discarded and will be uploaded again next run") from None
-        finally:
-            download.close()
-        report.bytes_sent += self.drive.stats.bytes_sent - sent_before
-        if md5 is None:
-            return self._finish(t, file, str(file.get("md5Checksum")))  # checked by upload_chunks
-        reader(t.size, 0)  # drain: the hash must cover every byte
-        return self._finish(t, file, md5.hexdigest())
+        report.add_sent(len(data))
+        return self._finish(t, file, md5, session=False)
 
-    def _finish(self, t: RecordingTarget, file: dict[str, Any], md5: str | None) -> dict[str, Any]:
+    def _finish(self, t: RecordingTarget, file: dict[str, Any], md5: str | None, *,
+                session: bool = True) -> dict[str, Any]:
         size = int(file.get("size", -1))
         if size != t.size or (md5 is not None and file.get("md5Checksum") != md5):
             self._discard(t, file)
-            raise OcaError(f"{t.name}: Drive's copy has {size} bytes and MD5 {file.get('md5Checksum')}, Zoom's "
-                           f"{t.size} bytes{f' and MD5 {md5}' if md5 else ''}; discarded, to be uploaded again")
+            raise OcaError(f"{t.name}: Drive's copy does not match what Zoom sent ({size} bytes and MD5 "
+                           f"{file.get('md5Checksum')}, Zoom's {t.size} bytes{f' and MD5 {md5}' if md5 else ''}); "
+                           "it was discarded and will be uploaded again next run")
         if md5 is None:
             # Finished in an earlier run that stopped before verifying: check it now, by content.
             digest = hashlib.md5()
@@ -338,7 +399,8 @@ class Archiver:
         props = dict(file.get("appProperties") or {})
         props[VERIFIED] = "1"
         file = self.drive.update_file(file["id"], {"appProperties": props})
-        self.store.forget_upload_session(t.zoom_file_id)
+        if session:
+            self.store.forget_upload_session(t.zoom_file_id)
         return file
 
     def _discard(self, t: RecordingTarget, file: dict[str, Any] | None) -> None:
@@ -451,50 +513,3 @@ class Archiver:
             self.drive.trash_file(f["id"])
         except (RemoteError, OcaError) as e:
             log.warning("could not trash the old copy %s: %s", f.get("id"), e)
-
-
-def _hashing(chunks: Any, md5: Any) -> Iterator[bytes]:
-    for chunk in chunks:
-        md5.update(chunk)
-        yield chunk
-
-
-def _prefetch(chunks: Iterator[bytes], depth: int = PREFETCH_DEPTH) -> Iterator[bytes]:
-    """Download (and hash) the next pieces while the current chunk is being uploaded.
-
-    A bounded queue keeps memory at ``depth`` pieces; an error in the download
-    is raised in the consumer, and a consumer that stops early stops the thread.
-    """
-    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(("data", chunk), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(("end", None))
-        except BaseException as e:  # handed to the consumer, which raises it
-            q.put(("error", e))
-
-    thread = threading.Thread(target=produce, name="oca-download", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = q.get()
-            if kind == "data":
-                yield value
-            elif kind == "error":
-                raise value
-            else:
-                return
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-

@@ -202,3 +202,53 @@ def test_cli_prints_drive_links_whole_on_a_narrow_screen(tmp_path):
                          for line in links)
     assert len(links) == result.output.count("below")
     assert max(len(line) for line in links) > 70, "longer than the screen, still on one line"
+
+
+def test_small_files_go_in_one_request_each_several_at_once(sb, oca, store):
+    """Files up to SMALL_FILE: one multipart request each (no session to keep), four at a time; each
+    session folder is still made once, and the rows keep the targets' order."""
+    from oca_sync.drive.archive import SMALL_FILE
+
+    zoom = held(sb, oca)
+    for mid in sb.zoom.meetings:
+        sb.zoom.set_recording_sizes(mid, {"MP4_bytes": 300_000, "M4A_bytes": 50_000})
+    sb.drive.faults.add("*", "slow", count=0, delay=0.01)  # requests overlap
+    a = archiver(sb, oca, store, zoom, workers=4)
+    targets = a.recording_targets()
+    assert len(targets) > 8 and all(t.size <= SMALL_FILE for t in targets)
+    sb.drive.calls.clear()
+    sb.drive.corrupt_byte(count=1)  # one copy differs from what Zoom sent
+    report = a.archive_recordings(targets)
+    assert [r.name for r in report.rows] == [t.name for t in targets]
+    assert report.count("archived") == len(targets) - 1
+    [bad] = [r for r in report.rows if r.status == "failed"]
+    assert "MD5" in bad.detail
+    names = sb.drive.calls.names()
+    assert names.count("POST /upload/drive/v3/files (multipart)") == len(targets)
+    assert names.count("POST /upload/drive/v3/files (resumable)") == 0 and store.upload_session(
+        targets[0].zoom_file_id) is None
+    folders = [(f["name"], tuple(f["parents"])) for f in sb.drive.all_files() if f["mimeType"].endswith("folder")]
+    assert len(folders) == len(set(folders)), "a folder was made twice"
+    all_zoom = [f for m in sb.zoom.meetings for f in sb.zoom.recording_files(m)]
+    for f in sb.drive.all_files():
+        if not f["mimeType"].endswith("folder"):
+            md5, size = zoom_md5(sb, all_zoom, f["appProperties"]["ocaSource"])
+            assert (f["md5Checksum"] == md5 and f["appProperties"]["ocaVerified"] == "1") or f["trashed"]
+    again = a.archive_recordings(targets)
+    assert again.count("skipped") == len(targets) - 1 and again.count("archived") == 1
+
+
+def test_bytes_drive_did_not_keep_are_read_from_zoom_again_and_the_copy_verified_by_reading_it(sb, oca, store):
+    zoom = held(sb, oca)
+    a = archiver(sb, oca, store, zoom)
+    [big] = [t for t in a.recording_targets() if t.size > 3 * CHUNK][:1]
+    sb.drive.partial_chunk(CHUNK // 2)  # the first chunk: Drive keeps half of it (308 with a shorter Range)
+    sb.zoom.calls.clear()
+    report = a.archive_recordings([big])
+    assert report.rows[0].status == "archived", report.rows[0].detail
+    copy = sb.drive.find(ocaSource=big.zoom_file_id)[0]
+    md5, size = zoom_md5(sb, [f for m in sb.zoom.meetings for f in sb.zoom.recording_files(m)], big.zoom_file_id)
+    assert copy["md5Checksum"] == md5 and copy["appProperties"]["ocaVerified"] == "1"
+    ranges = [p["range"] for name, p in sb.zoom.calls if name == "GET /rec/download/{fileId}"]
+    # the stream, the second half of the first chunk again, then the whole file once more to verify
+    assert ranges == [None, f"bytes={CHUNK // 2}-", None]

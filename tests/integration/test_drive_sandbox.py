@@ -662,3 +662,34 @@ def test_a_garbled_answer_to_an_unkeyed_create_is_outcome_unknown(drive: DriveCl
         drive.create_file("notes.txt", folder["id"], "text/plain", b"hello")
     assert sandbox.calls.count("POST /upload/drive/v3/files (multipart)") == 1
 
+
+
+def test_streamed_chunks_through_faults(drive: DriveClient, folder: dict[str, Any], sandbox: DriveSandbox,
+                                        waits: Waits) -> None:
+    """Chunks from a ReadAhead (streamed piece by piece) survive a short 308 and a cut mid-chunk: the
+    bytes asked for again are read again, and the reader's hash then vouches for nothing."""
+    from oca_sync.drive.readahead import ReadAhead
+
+    data = payload(6 * CHUNK + 5, seed=8)
+
+    def source(start: int) -> Iterator[bytes]:
+        return (data[i:i + 100_000] for i in range(start, len(data), 100_000))
+
+    uri = drive.start_resumable("streamed.mp4", folder["id"], "video/mp4", len(data), {KEY: "rec/streamed"})
+    with ReadAhead(source) as read:
+        f = drive.upload_chunks(uri, read, size=len(data), chunk_size=2 * CHUNK, hash_sent=False)
+        assert read.finish() == hashlib.md5(data).hexdigest() == f["md5Checksum"] and read.reopened == 0
+
+    uri = drive.start_resumable("faults.mp4", folder["id"], "video/mp4", len(data), {KEY: "rec/faults"})
+    sandbox.partial_chunk(CHUNK)  # 308 with a shorter Range
+    sandbox.partial_chunk(CHUNK // 2, drop=True)  # then a transfer cut mid-body
+    with ReadAhead(source) as read:
+        g = drive.upload_chunks(uri, read, size=len(data), chunk_size=2 * CHUNK, hash_sent=False)
+        assert read.finish() is None and read.reopened == 2
+    assert g["md5Checksum"] == hashlib.md5(data).hexdigest() and sandbox.content(g["id"]) == data
+
+    uri = drive.start_resumable("corrupt.mp4", folder["id"], "video/mp4", len(data), {KEY: "rec/corrupt"})
+    sandbox.corrupt_byte(count=1)
+    with ReadAhead(source) as read:
+        h = drive.upload_chunks(uri, read, size=len(data), chunk_size=2 * CHUNK, hash_sent=False)
+        assert h["md5Checksum"] != read.finish() == hashlib.md5(data).hexdigest()
