@@ -20,6 +20,7 @@ from .sandbox.drive import DriveSandbox
 from .sandbox.moodle import MoodleSandbox
 from .sandbox.zoom import ZoomSandbox
 from .spec import LoadedSpec
+from .spec.checkins import survey_activities
 from .state import StateStore
 from .zoom.client import ZoomClient
 
@@ -171,14 +172,17 @@ def seed_outcomes(sb: Sandboxes, loaded: LoadedSpec, *, seed: int = 2022, attend
                     sb.moodle.mark_attendance(cmid, int(session.start.timestamp()), uid, status)
                     counts["attendance"] += 1
         for survey in course.surveys:
+            if survey.kind == "checkin":
+                # Each organisation reports in its own check-in activity (or the course's one, spec/checkins.py).
+                activities = {o.key if o else None: cms.get(keys.survey(course.shortname, survey.key, o.key if o else None))
+                              for o in survey_activities(loaded.spec, course, survey)}
+                counts["checkins"] += _seed_checkins(sb, loaded, survey, activities, people, userids, keys, rnd)
+                continue
             cmid = cms.get(keys.module(course.shortname, survey.key))
             if cmid is None:
                 continue
             when = int((survey.opens or dt.datetime.combine(course.start, dt.time(9))).replace(
                 tzinfo=loaded.tz).timestamp())
-            if survey.kind == "checkin":
-                counts["checkins"] += _seed_checkins(sb, loaded, survey, cmid, people, userids, keys, rnd)
-                continue
             for _o, m in people:
                 uid = userids.get(keys.user(m.key))
                 if uid is None or rnd.random() > habit[m.key] + 0.05:
@@ -210,8 +214,8 @@ def _answer(q: Any, kind: str, rnd: Any) -> str | None:
     return None
 
 
-def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, people: list[Any],
-                   userids: dict[str, int], keys: Any, rnd: Any) -> int:
+def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, activities: dict[str | None, int | None],
+                   people: list[Any], userids: dict[str, int], keys: Any, rnd: Any) -> int:
     """One check-in per organisation, platform and week of its campaign, by one of its members."""
     from .report.metrics import read_metrics
 
@@ -221,7 +225,8 @@ def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, pe
     for org in loaded.spec.organisations:
         campaign = org.campaign
         reporters = [m for o, m in people if o.key == org.key]
-        if campaign is None or not reporters or "platform" not in qs:
+        cmid = activities.get(org.key, activities.get(None))
+        if campaign is None or not reporters or "platform" not in qs or cmid is None:
             continue
         options = [o if isinstance(o, str) else next(iter(o.values())) for o in qs["platform"].options]
         for p in campaign.platforms:

@@ -527,7 +527,8 @@ def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Perso
             for r in data.responses:
                 if r.course != course.shortname or r.survey != survey.key:
                     continue
-                org = everyone[r.person].org if r.person in everyone else ""
+                # A response to an organisation's own check-in is that organisation's, whoever (or anonymous) sent it.
+                org = r.group or (everyone[r.person].org if r.person in everyone else "")
                 day = _day(r.answers.get("date")) or dt.datetime.fromtimestamp(r.submitted, loaded.tz).date()
                 platform = ""
                 if "platform" in qs:

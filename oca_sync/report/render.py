@@ -256,7 +256,7 @@ def _csvs(loaded: LoadedSpec, data: Dataset, folder: Path, lang: str, anonymise:
     kinds = {(c.shortname, s.key): s.kind for c, s in survey_defs}
     write_csv(folder / "surveys.csv", ["course", "survey", "kind", "respondent", "organisation", "submitted", *qkeys],
               ([r.course, r.survey, kinds.get((r.course, r.survey), ""),
-                who(r.person)[0] or f"anonymous-{r.response_id}", who(r.person)[2],
+                who(r.person)[0] or f"anonymous-{r.response_id}", r.group or who(r.person)[2],
                 dt.datetime.fromtimestamp(r.submitted, dt.timezone.utc).isoformat() if r.submitted else "",
                 *[r.answers.get(k) if r.answers.get(k) is not None else "" for k in qkeys]]
                for r in sorted(data.responses, key=lambda r: (r.course, r.survey, r.submitted, r.response_id))))

@@ -422,10 +422,15 @@ class MoodleSandbox(SandboxServer):
     def answer_feedback(self, cmid: int, userid: int, answers: dict[str, str], *,
                         timemodified: int | None = None) -> int:
         """``userid`` submitted a feedback activity managed by the plugin: ``answers`` maps our
-        question keys to feedback_value.value (a choice's 1-based index, ``"1|3"`` for several)."""
+        question keys to feedback_value.value (a choice's 1-based index, ``"1|3"`` for several).
+        A second submission needs ``multiple_submit`` (mod_feedback's completion::can_submit():
+        is_already_submitted() refuses it otherwise, anonymous or not)."""
         with self.lock:
             st = self.state
             cm = st.modules[cmid]
+            if not int(st.instance(cm).get("multiple_submit") or 0) and any(
+                    c["feedback"] == cm["instance"] and c["userid"] == userid for c in st.feedback_completed.values()):
+                raise ValueError(f"user {userid} already submitted feedback {cmid}, which takes one submission")
             rid = self.add_feedback_response(cmid, userid)
             inst = st.instance(cm)
             completed = st.feedback_completed[rid]

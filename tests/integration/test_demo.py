@@ -11,7 +11,10 @@ def test_demo_runs_end_to_end(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     out = r.stdout
-    assert "Apply complete: 165 added" in out  # 164 objects and the course's completion settings
+    # 164 objects, the course's completion settings, and a check-in per organisation (6 instead of 1)
+    assert "Apply complete: 170 added" in out
+    assert "+ moodle.module[OCA-KG-2022:campaign-checkin@naryn-media-lab]" in out
+    assert "campaign check-ins;" in out and " 0 campaign check-ins" not in out
     assert "No changes. Moodle writes in this pass: 0" in out
     assert "25 sessions have a Zoom join link in Moodle" in out
     assert "0 failed" in out and "recordings: 120 archived" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,14 +53,35 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def test_collect_reads_per_course_and_activity(world: World) -> None:
-    # one course with three surveys and one attendance activity: the count does not depend on people
+    # one course with the pre and post surveys, a check-in activity for each of the six campaigning
+    # organisations and one attendance activity: the count does not depend on people
     assert world.calls == {
         "core_course_get_courses_by_field": 1, "local_ocasync_get_course_state": 1,
-        "core_enrol_get_enrolled_users": 1, "mod_feedback_get_items": 3,
-        "mod_feedback_get_responses_analysis": 3, "mod_attendance_get_sessions": 1,
+        "core_enrol_get_enrolled_users": 1, "mod_feedback_get_items": 2 + 6,
+        "mod_feedback_get_responses_analysis": 2 + 6, "mod_attendance_get_sessions": 1,
         # completion: whether the plugin offers the bulk read (site info) once, then one call per course
         "core_webservice_get_site_info": 1, "local_ocasync_get_completion": 1,
     }
+
+
+def test_each_campaign_reports_in_its_own_group_check_in(world: World) -> None:
+    """One check-in activity per organisation, restricted to its group, several submissions allowed; its
+    responses are that organisation's."""
+    st = world.sb.moodle.state
+    groups = {g["id"]: g["idnumber"] for g in st.groups.values()}
+    checkins = {cm["idnumber"]: cm for cm in st.modules.values()
+                if str(cm["idnumber"]).startswith("oca:kg2022:OCA-KG-2022:campaign-checkin")}
+    orgs = [o.key for o in world.loaded.spec.organisations if o.campaign]
+    assert sorted(checkins) == sorted(f"oca:kg2022:OCA-KG-2022:campaign-checkin@{o}" for o in orgs)
+    for idnumber, cm in checkins.items():
+        tree = json.loads(cm["availability"])
+        assert tree["op"] == "|" and tree["show"] is False
+        assert [groups[c["id"]] for c in tree["c"]] == [f"oca:kg2022:OCA-KG-2022:{idnumber.split('@')[1]}"]
+        assert st.instance(cm)["multiple_submit"] == 1
+    members = {m.key: o.key for o in world.loaded.spec.organisations for m in world.loaded.members.get(o.key, ())}
+    got = [r for r in world.data.responses if r.survey == "campaign-checkin"]
+    assert got and all(r.group in orgs and members[r.person or ""] == r.group for r in got)
+    assert len({r.group for r in got}) >= 2  # several organisations reported, each in its own activity
 
 
 def test_collected_data_matches_what_happened_in_moodle(world: World) -> None:

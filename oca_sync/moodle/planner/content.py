@@ -102,8 +102,9 @@ def _plan_plugin_content(p: Planning) -> None:
             label = idn.removeprefix(keys.owned)
             have_mod = have_mods.get(idn)
             if have_mod is None:
+                restricted = (FieldChange("groups", None, list(mod.groups)),) if mod.groups else ()
                 p.add("module", label, Action.CREATE, (FieldChange("type", None, mod.modname),
-                                                       FieldChange("name", None, mod.name or mod.intro)),
+                                                       FieldChange("name", None, mod.name or mod.intro), *restricted),
                       ContentPayload(cid, module=mod))
                 continue
             if have_mod.modname != mod.modname:
@@ -112,6 +113,8 @@ def _plan_plugin_content(p: Planning) -> None:
                     "delete it in Moodle or give the content another key"))
                 continue
             p.drift("module", label, have_mod)
+            if not mod.groups and have_mod.groups == (CUSTOM_RESTRICTION,):
+                have_mod = replace(have_mod, groups=())  # a restriction made by hand on an open activity: left alone
             fields = module_diff(have_mod, mod)
             if fields:
                 p.add("module", label, Action.UPDATE, fields, ContentPayload(cid, module=mod))
