@@ -216,7 +216,8 @@ class Question(Strict):
 class Survey(Strict):
     key: Key
     kind: Literal["pre", "post", "checkin", "other"] = Field(
-        description="pre/post pair up in the report; checkin: a campaign check-in read as campaign metrics."
+        description="pre/post pair up in the report; checkin: a weekly campaign check-in, one activity per "
+                    "campaigning organisation's group, read as campaign metrics."
     )
     title: MultiText
     intro: MultiText = ""
