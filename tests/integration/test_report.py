@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -202,3 +203,41 @@ def test_a_bad_metrics_row_stops_collect_with_file_line_and_column(world: World,
     assert "report/campaign-metrics.csv:3: value: 'lots' is not a number ≥ 0" in r.output
     assert "Traceback" not in r.output
     assert len(world.sb.moodle.calls) == before  # stopped before any call
+
+
+def test_session_report_is_posted_to_the_announcements_forum_once(world: World, tmp_path: Path) -> None:
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    env = {**world.sb.env(), "OCA_CONFIG": str(tmp_path / "empty.toml")}
+    st = world.sb.moodle.state
+    [course] = [c for c in st.courses.values() if c["shortname"] == "OCA-KG-2022"]
+    [news] = [f for f in st.mod_instances["forum"].values() if f["course"] == course["id"] and f["type"] == "news"]
+
+    def posts() -> list[dict[str, Any]]:
+        return [d for d in st.forum_discussions.values() if d["forum"] == news["id"]]
+
+    def session(*extra: str) -> Any:
+        return CliRunner().invoke(cli, ["--state", world.state_url, "report", "session", str(OCA_SPEC),
+                                        "training-02", "-o", str(tmp_path / "s"), "--post", *extra], env=env)
+
+    before = len(posts())
+    r = session("--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "+ announcement in OCA-KG-2022 forum 'Announcements': 'Training 2: Digital campaign strategy" in r.output
+    assert len(posts()) == before
+    r = session()
+    assert r.exit_code == 0, r.output
+    assert "Posted to OCA-KG-2022 forum 'Announcements'" in r.output and "/mod/forum/discuss.php?d=" in r.output
+    [mine] = posts()[before:]
+    first = st.forum_posts[mine["firstpost"]]
+    assert mine["name"].startswith("Training 2: Digital campaign strategy")
+    assert "<strong>" in first["message"] and "/ 22" in first["message"] and "<h1" not in first["message"]
+    # Posted once: found by its subject again, and by the recorded discussion when someone renamed it.
+    r = session()
+    assert r.exit_code == 0 and "Already posted" in r.output, r.output
+    mine["name"] = "Training 2 (renamed by hand)"
+    r = session()
+    assert r.exit_code == 0 and "Already posted" in r.output, r.output
+    assert len(posts()) == before + 1
+    r = CliRunner().invoke(cli, ["--state", world.state_url, "report", "session", str(OCA_SPEC), "training-02",
+                                 "-o", str(tmp_path / "s"), "--dry-run"], env=env)
+    assert r.exit_code == 2 and "--dry-run goes with --post" in r.output
