@@ -95,7 +95,10 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[
         ax = fig.add_subplot()
         grid = np.array([[np.nan if v is None else 100 * v for v in row] for row in values], dtype=float)
         cmap = matplotlib.colormaps["Blues"].with_extremes(bad="#eeeeee")
-        im = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=100)
+        # interpolation "none": the grid goes into the SVG as it is, one pixel per cell, which the browser
+        # scales crisply (image-rendering: pixelated); resampled to the figure's size it took seconds and
+        # megabytes for a 480-session programme.
+        im = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=100, interpolation="none")
         ax.set_yticks(*_ticks(rows), fontsize=8)
         ax.set_xticks(*_ticks(cols), rotation=90, fontsize=7)
         fig.colorbar(im, ax=ax, label="%", shrink=0.8)
@@ -178,7 +181,7 @@ def campaign_weeks(orgs: Sequence[str], weeks: Sequence[dt.date], values: Sequen
         ax = fig.add_subplot()
         grid = np.array([[np.nan if v is None else min(150.0, 100 * v) for v in row] for row in values], dtype=float)
         im = ax.imshow(grid, aspect="auto", cmap=matplotlib.colormaps["Greens"].with_extremes(bad="#eeeeee"),
-                       vmin=0, vmax=150)
+                       vmin=0, vmax=150, interpolation="none")  # unresampled, as in heatmap()
         ax.set_yticks(*_ticks([_short(o, 32) for o in orgs]), fontsize=7)
         ax.set_xticks(*_ticks([f"{w:%m-%d}" for w in weeks]), rotation=90, fontsize=7)
         fig.colorbar(im, ax=ax, label=label, shrink=0.8)
