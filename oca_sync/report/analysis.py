@@ -508,17 +508,21 @@ class Campaigns:
     results: list[CampaignResult]
     superseded: int  # check-in numbers replaced by a metrics file's
     unattributed: int  # check-ins from people of no organisation with a campaign
+    undated: int = 0  # check-ins with neither a date answer nor a submission time (anonymous)
 
 
 def week_end(day: dt.date) -> dt.date:
     return day + dt.timedelta(days=6 - day.weekday())
 
 
-def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person]) -> tuple[list[Metric], list[Any]]:
-    """Numbers from check-in surveys, and the (org, date, text) of their other answers."""
+def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person]
+                    ) -> tuple[list[Metric], list[Any], int]:
+    """Numbers from check-in surveys, the (org, date, text) of their other answers, and how many
+    responses had no date (no valid ``date`` answer and, anonymous, no submission time)."""
     langs = list(loaded.spec.programme.languages)
     rows: list[Metric] = []
     texts: list[Any] = []
+    undated = 0
     for course in loaded.spec.courses:
         for survey in course.surveys:
             if survey.kind != "checkin":
@@ -529,7 +533,11 @@ def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Perso
                     continue
                 # A response to an organisation's own check-in is that organisation's, whoever (or anonymous) sent it.
                 org = r.group or (everyone[r.person].org if r.person in everyone else "")
-                day = _day(r.answers.get("date")) or dt.datetime.fromtimestamp(r.submitted, loaded.tz).date()
+                day = _day(r.answers.get("date")) or (
+                    dt.datetime.fromtimestamp(r.submitted, loaded.tz).date() if r.submitted else None)
+                if day is None:
+                    undated += 1
+                    continue
                 platform = ""
                 if "platform" in qs:
                     labels = _labels(qs["platform"], langs[0], langs)
@@ -549,7 +557,7 @@ def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Perso
                         text = (r.answers.get(key) or "").strip()
                         if text:
                             texts.append((org, day, platform, text))
-    return rows, texts
+    return rows, texts, undated
 
 
 def _day(raw: str | None) -> dt.date | None:
@@ -561,7 +569,7 @@ def _day(raw: str | None) -> dt.date | None:
 
 def campaigns(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], lang: str) -> Campaigns:
     langs = loaded.spec.programme.languages
-    checkins, texts = checkin_metrics(loaded, data, everyone)
+    checkins, texts, undated = checkin_metrics(loaded, data, everyone)
     from_files = {(m.date, m.organisation, m.platform, m.metric) for m in data.metrics}
     kept = [m for m in checkins if (m.date, m.organisation, m.platform, m.metric) not in from_files]
     superseded = len(checkins) - len(kept)
@@ -589,7 +597,7 @@ def campaigns(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], la
         notes = [(f"{d:%Y-%m-%d} {p}".strip(), t) for o, d, p, t in sorted(texts, key=lambda x: x[1]) if o == org.key]
         results.append(CampaignResult(org.key, plain(org.name, lang, langs), org.campaign,
                                       plain(org.campaign.title, lang, langs), totals, targets, weekly, mine, notes))
-    return Campaigns(results, superseded, unattributed)
+    return Campaigns(results, superseded, unattributed, undated)
 
 
 def session_of(loaded: LoadedSpec, key: str) -> tuple[Course, Session] | None:

@@ -66,8 +66,8 @@ def test_collect_reads_per_course_and_activity(world: World) -> None:
 
 
 def test_each_campaign_reports_in_its_own_group_check_in(world: World) -> None:
-    """One check-in activity per organisation, restricted to its group, several submissions allowed; its
-    responses are that organisation's."""
+    """One check-in activity per organisation, restricted to its group, anonymous and open to several
+    submissions; its responses are that organisation's."""
     st = world.sb.moodle.state
     groups = {g["id"]: g["idnumber"] for g in st.groups.values()}
     checkins = {cm["idnumber"]: cm for cm in st.modules.values()
@@ -78,10 +78,14 @@ def test_each_campaign_reports_in_its_own_group_check_in(world: World) -> None:
         tree = json.loads(cm["availability"])
         assert tree["op"] == "|" and tree["show"] is False
         assert [groups[c["id"]] for c in tree["c"]] == [f"oca:kg2022:OCA-KG-2022:{idnumber.split('@')[1]}"]
-        assert st.instance(cm)["multiple_submit"] == 1
-    members = {m.key: o.key for o in world.loaded.spec.organisations for m in world.loaded.members.get(o.key, ())}
+        assert st.instance(cm)["multiple_submit"] == 1 and st.instance(cm)["anonymous"] == 1
     got = [r for r in world.data.responses if r.survey == "campaign-checkin"]
-    assert got and all(r.group in orgs and members[r.person or ""] == r.group for r in got)
+    assert got and all(r.group in orgs and r.answers.get("date") for r in got)
+    # The sandbox's answers were given by members of the activity's own organisation.
+    members = {m.key: o.key for o in world.loaded.spec.organisations for m in world.loaded.members.get(o.key, ())}
+    by_user = {u["id"]: u["idnumber"].rsplit(":", 1)[-1] for u in st.users.values() if u.get("idnumber")}
+    for r in got:
+        assert members[by_user[st.feedback_completed[r.response_id]["userid"]]] == r.group
     assert len({r.group for r in got}) >= 2  # several organisations reported, each in its own activity
 
 
@@ -91,7 +95,9 @@ def test_collected_data_matches_what_happened_in_moodle(world: World) -> None:
     checkins = [r for r in d.responses if r.survey == "campaign-checkin"]
     assert len(checkins) == world.seeded["checkins"]
     assert len(d.responses) - len(checkins) == world.seeded["responses"]
-    assert all(r.person for r in d.responses)  # the OCA surveys are not anonymous
+    # the pre and post surveys are named; the check-ins anonymous (a named Feedback keeps one response per person)
+    assert all(r.person for r in d.responses if r.survey != "campaign-checkin")
+    assert all(r.person is None and r.group for r in checkins)
     pre = next(r for r in d.responses if r.survey == "survey-pre")
     assert set(pre.answers) <= {"role", "campaign-experience", "channels", "security-confidence", "followers",
                                 "expectations"}
