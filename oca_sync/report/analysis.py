@@ -175,6 +175,7 @@ def sessions_and_attendance(loaded: LoadedSpec, data: Dataset, everyone: dict[st
         members = course_members(loaded, course, everyone)
         keys = {p.key for p in members}
         tracked = course.attendance.sessions if course.attendance else []
+        in_orgs = {org_key: {p.key for p in members if p.org == org_key} for org_key, _name in orgs}
         for s in loaded.sessions.get(course.shortname, ()):
             t = taken.get((course.shortname, s.key))
             was_taken = bool(t and t.taken_at) or bool(present[(course.shortname, s.key)])
@@ -186,8 +187,7 @@ def sessions_and_attendance(loaded: LoadedSpec, data: Dataset, everyone: dict[st
                 expected=len(members) if s.kind in tracked else 0,
                 recordings=sorted(recordings.get((course.shortname, s.key), []), key=lambda f: f.name),
                 materials=sorted(materials.get((course.shortname, s.key), []), key=lambda f: f.name)))
-            for org_key, _name in orgs:
-                in_org = {p.key for p in members if p.org == org_key}
+            for org_key, in_org in in_orgs.items():
                 heat[(course.shortname, s.key, org_key)] = (
                     len(present[(course.shortname, s.key)] & in_org) / len(in_org)
                     if in_org and was_taken and s.kind in tracked else None)
