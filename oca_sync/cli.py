@@ -499,11 +499,15 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
         from .demo import report_after_programme
 
         folder = report_dir or Path(tempfile.mkdtemp(prefix="oca-demo-report-"))
-        counts, calls, built = report_after_programme(sb, loaded, store, folder)
+        counts, calls, built, posted = report_after_programme(sb, loaded, store, folder)
         c.out.print(f"[bold]7. Report[/bold] made-up outcomes in the sandbox: {counts['responses']} survey "
-                    f"responses, {counts['checkins']} campaign check-ins; collected with {calls} Moodle calls")
+                    f"responses, {counts['checkins']} campaign check-ins (each organisation in its own check-in "
+                    f"activity); collected with {calls} Moodle calls")
         c.out.print(f"  The report is at {built.folder.resolve() / 'report.html'}", markup=False)
         c.out.print(f"  beside it: {', '.join(built.files[1:])}", markup=False)
+        if posted is not None:
+            c.out.print(f"  Event report {posted.subject!r} posted to {posted.course}'s {posted.forum_name!r} "
+                        f"forum (discussion {posted.discussion}; oca-sync report session --post)", markup=False)
         if keep_running:
             c.out.print("Sandbox left running.")
             _run_sandboxes(c, sb)

@@ -255,18 +255,29 @@ def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, activities: d
 
 
 def report_after_programme(sb: Sandboxes, loaded: LoadedSpec, store: StateStore,
-                           folder: Path) -> tuple[dict[str, int], int, Any]:
-    """Made-up survey answers and check-ins (attendance is in the registers already), then collect and build.
+                           folder: Path) -> tuple[dict[str, int], int, Any, Any]:
+    """Made-up survey answers and check-ins (attendance is in the registers already), then collect and
+    build; the first session's event report goes to its course's announcements forum.
 
-    Returns the seeded counts, the Moodle calls the collection made, and the built report.
+    Returns the seeded counts, the Moodle calls the collection made, the built report and the
+    announcement (None when the programme has no session).
     """
-    from .report import dataset
+    from .report import announce, dataset
     from .report.collect import collect
-    from .report.render import build
+    from .report.render import build, session_report
 
     counts = seed_outcomes(sb, loaded, attendance=False)
     reader = sb.moodle_client()
     data = collect(loaded, reader, store)
     dataset.save(store, data)
-    return counts, reader.stats.total, build(loaded, data, folder)
+    calls = reader.stats.total
+    built = build(loaded, data, folder)
+    first = next(((c, s) for c in loaded.spec.courses for s in loaded.sessions.get(c.shortname, ())), None)
+    posted = None
+    if first is not None:
+        course, session = first
+        event = session_report(loaded, data, session.key, folder)
+        markdown = (event.folder / f"session-{session.key}.md").read_text(encoding="utf-8")
+        posted, _new = announce.announce(loaded, sb.moodle_client(), store, course.shortname, session.key, markdown)
+    return counts, calls, built, posted
 
