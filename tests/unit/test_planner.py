@@ -269,3 +269,10 @@ def test_activities_for_one_group_need_plugin_1_2():
     [notice] = [n for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices if n.level == "error"]
     assert "local_ocasync 1.2" in notice.message and "2026120101" in notice.message
     assert "C1:checkin@cso-a" in notice.message
+
+
+def test_activities_for_one_group_are_refused_where_restricted_access_is_off():
+    d, o = checkin_site((GID,), None)
+    o.group_restrictions = False
+    [notice] = [n for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices if n.level == "error"]
+    assert "restricted access is off" in notice.message and "C1:checkin@cso-a" in notice.message
