@@ -329,10 +329,15 @@ def check_outcomes(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], b
             continue
         where: SpecPath = ("courses", i, "completion")
         surveys = {s.key for s in course.surveys}
+        checkins = {s.key for s in course.surveys if s.kind == "checkin"}
         for k, key in enumerate(rules.surveys):
             if key not in surveys:
                 known = ", ".join(sorted(surveys)) or "none"
                 findings.append((where + ("surveys", k), f"unknown survey {key!r} (surveys of this course: {known})"))
+            elif key in checkins:
+                # Anonymous, one activity per organisation: Moodle cannot tell who submitted, nor can the report.
+                findings.append((where + ("surveys", k), f"{key!r} is a checkin survey, which is anonymous: "
+                                 "submitting it cannot be a completion rule"))
         recorded = course.attendance.sessions if course.attendance else []
         for k, rule in enumerate(rules.attend):
             if rule.kind not in recorded:

@@ -122,3 +122,8 @@ def test_a_checkin_needs_its_date_question(tmp_path: Path) -> None:
     issue = one(tmp_path, checkin_spec(CHECKIN.replace("{key: date, type: text", "{key: day, type: text")), FILES)
     assert issue.path == "courses[0].surveys[1].questions"
     assert "key 'date'" in issue.message
+
+
+def test_a_checkin_is_not_a_completion_rule(tmp_path: Path) -> None:
+    issue = one(tmp_path, checkin_spec().replace("surveys: [pre]", "surveys: [pre, weekly]"), FILES)
+    assert issue.path == "courses[0].completion.surveys[1]" and "anonymous" in issue.message
