@@ -499,11 +499,15 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
         from .demo import report_after_programme
 
         folder = report_dir or Path(tempfile.mkdtemp(prefix="oca-demo-report-"))
-        counts, calls, built = report_after_programme(sb, loaded, store, folder)
+        counts, calls, built, posted = report_after_programme(sb, loaded, store, folder)
         c.out.print(f"[bold]7. Report[/bold] made-up outcomes in the sandbox: {counts['responses']} survey "
-                    f"responses, {counts['checkins']} campaign check-ins; collected with {calls} Moodle calls")
+                    f"responses, {counts['checkins']} campaign check-ins (each organisation in its own check-in "
+                    f"activity); collected with {calls} Moodle calls")
         c.out.print(f"  The report is at {built.folder.resolve() / 'report.html'}", markup=False)
         c.out.print(f"  beside it: {', '.join(built.files[1:])}", markup=False)
+        if posted is not None:
+            c.out.print(f"  Event report {posted.subject!r} posted to {posted.course}'s {posted.forum_name!r} "
+                        f"forum (discussion {posted.discussion}; oca-sync report session --post)", markup=False)
         if keep_running:
             c.out.print("Sandbox left running.")
             _run_sandboxes(c, sb)
@@ -961,25 +965,52 @@ def report_build(c: Ctx, spec: Path, output: Path, lang: str, anonymise: bool) -
               help="Folder for session-KEY.html and session-KEY.md.")
 @_lang_option
 @_anonymise_option
+@click.option("--post", "post_it", is_flag=True,
+              help="Also post the report to the course's announcements forum in Moodle (once: a report "
+                   "posted before is found and not posted again).")
+@click.option("--dry-run", is_flag=True, help="With --post: show where it would go, post nothing.")
 @pass_ctx
-def report_session(c: Ctx, spec: Path, session_key: str, output: Path, lang: str, anonymise: bool) -> None:
+def report_session(c: Ctx, spec: Path, session_key: str, output: Path, lang: str, anonymise: bool,
+                   post_it: bool, dry_run: bool) -> None:
     """The short report of one session (date, host, attendance, recording and materials) as HTML and Markdown.
 
     Uses the collected data: run `report collect` first for fresh figures.
+    With --post it also goes to the course's announcements forum, which
+    Moodle mails to the course's participants (--dry-run first to see).
 
     \b
     Example:
       oca-sync report collect course_spec/oca-kyrgyzstan-2022.yaml
       oca-sync report session course_spec/oca-kyrgyzstan-2022.yaml training-03 -o reports/
+      oca-sync report session course_spec/oca-kyrgyzstan-2022.yaml training-03 --post --dry-run
     """
-    from .report import dataset
+    from .report import announce, dataset
+    from .report.analysis import session_of
     from .report.render import session_report
 
+    if dry_run and not post_it:
+        raise UsageError("--dry-run goes with --post (the files are written either way)")
     loaded = c.load(spec)
-    data = dataset.load(c.store(), loaded.spec.programme.key)
+    store = c.store()
+    data = dataset.load(store, loaded.spec.programme.key)
     built = session_report(loaded, data, session_key, output, lang=lang, anonymise=anonymise)
     for name in built.files:
         c.out.print(str(built.folder / name), markup=False)
+    if not post_it:
+        return
+    found = session_of(loaded, session_key)
+    assert found is not None  # session_report checked the key
+    markdown = (built.folder / f"session-{session_key}.md").read_text(encoding="utf-8")
+    client, _site = _moodle(c)
+    ann, posted = announce.announce(loaded, client, store, found[0].shortname, session_key, markdown,
+                                    dry_run=dry_run)
+    where = f"{found[0].shortname} forum {ann.forum_name!r}"
+    if ann.discussion is not None:
+        link = f"{client.url}/mod/forum/discuss.php?d={ann.discussion}"
+        c.out.print(f"{'Posted' if posted else 'Already posted'} to {where}: {ann.subject!r} ({link})", markup=False)
+    else:
+        c.out.print(f"+ announcement in {where}: {ann.subject!r}", markup=False)
+        c.out.print("Dry run: nothing posted (run without --dry-run to post).", markup=False)
 
 
 class Terminated(KeyboardInterrupt):

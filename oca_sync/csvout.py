@@ -34,6 +34,7 @@ from typing import IO, Any
 ENCODING = "utf-8-sig"
 #: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection list + full-width forms).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_FIRST = frozenset(FORMULA_PREFIXES)  # each prefix is one character: a set lookup per cell
 
 
 def neutralise(value: Any) -> Any:
@@ -41,12 +42,14 @@ def neutralise(value: Any) -> Any:
 
     ``None`` becomes ``""``; numbers and booleans are returned unchanged.
     """
+    if type(value) is str:  # the usual cell first (a report writes hundreds of thousands)
+        return "'" + value if value[:1] in _FIRST else value
     if value is None:
         return ""
     if isinstance(value, bool | int | float):
         return value
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return "'" + text if text[:1] in _FIRST else text
 
 
 def restore(text: str) -> str:

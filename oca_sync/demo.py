@@ -20,6 +20,7 @@ from .sandbox.drive import DriveSandbox
 from .sandbox.moodle import MoodleSandbox
 from .sandbox.zoom import ZoomSandbox
 from .spec import LoadedSpec
+from .spec.checkins import survey_activities
 from .state import StateStore
 from .zoom.client import ZoomClient
 
@@ -171,14 +172,17 @@ def seed_outcomes(sb: Sandboxes, loaded: LoadedSpec, *, seed: int = 2022, attend
                     sb.moodle.mark_attendance(cmid, int(session.start.timestamp()), uid, status)
                     counts["attendance"] += 1
         for survey in course.surveys:
+            if survey.kind == "checkin":
+                # Each organisation reports in its own check-in activity (or the course's one, spec/checkins.py).
+                activities = {o.key if o else None: cms.get(keys.survey(course.shortname, survey.key, o.key if o else None))
+                              for o in survey_activities(loaded.spec, course, survey)}
+                counts["checkins"] += _seed_checkins(sb, loaded, survey, activities, people, userids, keys, rnd)
+                continue
             cmid = cms.get(keys.module(course.shortname, survey.key))
             if cmid is None:
                 continue
             when = int((survey.opens or dt.datetime.combine(course.start, dt.time(9))).replace(
                 tzinfo=loaded.tz).timestamp())
-            if survey.kind == "checkin":
-                counts["checkins"] += _seed_checkins(sb, loaded, survey, cmid, people, userids, keys, rnd)
-                continue
             for _o, m in people:
                 uid = userids.get(keys.user(m.key))
                 if uid is None or rnd.random() > habit[m.key] + 0.05:
@@ -210,8 +214,8 @@ def _answer(q: Any, kind: str, rnd: Any) -> str | None:
     return None
 
 
-def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, people: list[Any],
-                   userids: dict[str, int], keys: Any, rnd: Any) -> int:
+def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, activities: dict[str | None, int | None],
+                   people: list[Any], userids: dict[str, int], keys: Any, rnd: Any) -> int:
     """One check-in per organisation, platform and week of its campaign, by one of its members."""
     from .report.metrics import read_metrics
 
@@ -221,7 +225,8 @@ def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, pe
     for org in loaded.spec.organisations:
         campaign = org.campaign
         reporters = [m for o, m in people if o.key == org.key]
-        if campaign is None or not reporters or "platform" not in qs:
+        cmid = activities.get(org.key, activities.get(None))
+        if campaign is None or not reporters or "platform" not in qs or cmid is None:
             continue
         options = [o if isinstance(o, str) else next(iter(o.values())) for o in qs["platform"].options]
         for p in campaign.platforms:
@@ -250,18 +255,29 @@ def _seed_checkins(sb: Sandboxes, loaded: LoadedSpec, survey: Any, cmid: int, pe
 
 
 def report_after_programme(sb: Sandboxes, loaded: LoadedSpec, store: StateStore,
-                           folder: Path) -> tuple[dict[str, int], int, Any]:
-    """Made-up survey answers and check-ins (attendance is in the registers already), then collect and build.
+                           folder: Path) -> tuple[dict[str, int], int, Any, Any]:
+    """Made-up survey answers and check-ins (attendance is in the registers already), then collect and
+    build; the first session's event report goes to its course's announcements forum.
 
-    Returns the seeded counts, the Moodle calls the collection made, and the built report.
+    Returns the seeded counts, the Moodle calls the collection made, the built report and the
+    announcement (None when the programme has no session).
     """
-    from .report import dataset
+    from .report import announce, dataset
     from .report.collect import collect
-    from .report.render import build
+    from .report.render import build, session_report
 
     counts = seed_outcomes(sb, loaded, attendance=False)
     reader = sb.moodle_client()
     data = collect(loaded, reader, store)
     dataset.save(store, data)
-    return counts, reader.stats.total, build(loaded, data, folder)
+    calls = reader.stats.total
+    built = build(loaded, data, folder)
+    first = next(((c, s) for c in loaded.spec.courses for s in loaded.sessions.get(c.shortname, ())), None)
+    posted = None
+    if first is not None:
+        course, session = first
+        event = session_report(loaded, data, session.key, folder)
+        markdown = (event.folder / f"session-{session.key}.md").read_text(encoding="utf-8")
+        posted, _new = announce.announce(loaded, sb.moodle_client(), store, course.shortname, session.key, markdown)
+    return counts, calls, built, posted
 

@@ -284,8 +284,12 @@ def _module_item(client: MoodleClient, change: Change) -> dict[str, Any]:
         # Upload only when the file is new or differs (the plan compared name, size and SHA-1).
         changed = change.action is Action.CREATE or any(f.name == "settings" for f in change.fields)
         settings = json.dumps({"draftitemid": client.upload_file(mod.file)} if changed and mod.file else {})
+    # Groups only where a restriction is in play, so that a plugin older than 1.2 keeps working;
+    # "setgroups" says "set them", since REST cannot send an empty list.
+    restricting = bool(mod.groups) or any(f.name == "groups" for f in change.fields)
     return {"idnumber": mod.idnumber, "modname": mod.modname, "sectionkey": mod.section, "name": mod.name,
-            "intro": mod.intro, "visible": mod.visible, "settings": settings}
+            "intro": mod.intro, "visible": mod.visible, "settings": settings,
+            **({"setgroups": True, "groups": list(mod.groups)} if restricting else {})}
 
 
 def _groups(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:

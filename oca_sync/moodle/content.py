@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..spec import LoadedSpec
+from ..spec.checkins import activity_title, survey_activities
 from ..spec.clock import span
 from ..spec.models import Attendance, Course, FileContent, LabelContent, MultiText, PageContent, Question, Survey
 from ..spec.models import Session, UrlContent
@@ -145,9 +146,16 @@ def build_course(
                 add(idn, modname="resource", section=s.key, name=name(c.title, "module.name"),
                     intro=text(c.description), visible=True, settings=settings_json(file_facts(path)), file=str(path))
     for survey in course.surveys:
-        add(keys.module(course.shortname, survey.key), modname="feedback", section="",
-            name=name(survey.title, "module.name"), intro=text(survey.intro), visible=True,
-            settings=settings_json(_feedback(survey, loaded, text, name)))
+        settings = settings_json(_feedback(survey, loaded, text, name))
+        for org in survey_activities(loaded.spec, course, survey):
+            if org is None:
+                add(keys.survey(course.shortname, survey.key), modname="feedback", section="",
+                    name=name(survey.title, "module.name"), intro=text(survey.intro), visible=True, settings=settings)
+            else:  # a campaign check-in for one organisation, seen only by its group (spec/checkins.py)
+                add(keys.survey(course.shortname, survey.key, org.key), modname="feedback", section="",
+                    name=name(activity_title(survey.title, org.name, list(langs)), "module.name"),
+                    intro=text(survey.intro), visible=True, settings=settings,
+                    groups=(keys.group(course.shortname, org.key),))
     events: set[str] = set()
     if course.attendance:
         att_sessions = [s for s in sessions if s.kind in course.attendance.sessions]
@@ -170,6 +178,8 @@ def _feedback(survey: Survey, loaded: LoadedSpec, text: Text, name: Name) -> dic
         "timeopen": epoch(survey.opens),
         "timeclose": epoch(survey.closes),
         "questions": [_question(q, i, text, name) for i, q in enumerate(survey.questions, start=1)],
+        # A check-in is answered every week: several submissions per person (mod_feedback multiple_submit).
+        **({"multiple_submit": 1} if survey.kind == "checkin" else {}),
     }
 
 

@@ -36,6 +36,10 @@ CORE_FUNCTIONS: tuple[str, ...] = (
     # report collect without the companion plugin: completion per user (oca_sync/report/completion.py)
     "core_completion_get_course_completion_status",
     "core_completion_get_activities_completion_status",
+    # report session --post (oca_sync/report/announce.py): the course's announcements forum
+    "mod_forum_get_forums_by_courses",
+    "mod_forum_get_forum_discussions",
+    "mod_forum_add_discussion",
 )
 
 #: Functions of mod_attendance the report reads; a plugin's functions can only be in the

@@ -39,6 +39,10 @@ class Keys:
     def module(self, shortname: str, local: str) -> str:
         return f"{self.owned}{shortname}:{local}"
 
+    def survey(self, shortname: str, survey: str, group: str | None = None) -> str:
+        """A survey's activity; a campaign check-in has one per organisation (``group``: its key)."""
+        return self.module(shortname, f"{survey}@{group}" if group else survey)
+
     def event(self, shortname: str, session: str) -> str:
         return f"{self.owned}{shortname}:{session}"
 
@@ -123,12 +127,15 @@ class Module(Record):
     settings: str  # canonical JSON of the type's settings (docs/plugin-api.md)
     #: for a resource: the local file to upload (not compared; its hash is in ``settings``)
     file: str | None = None
+    #: idnumbers of the groups the module is restricted to (sorted); () for everyone (plugin 1.2)
+    groups: tuple[str, ...] = ()
     id: int | None = None
 
     def fields(self) -> dict[str, Any]:
         d = Record.fields(self)  # not super(): a slots dataclass is a new class (Python 3.11)
         for k in ("course", "file"):
             d.pop(k)
+        d["groups"] = list(d["groups"])  # JSON-like, as the ledger stores it
         return d
 
 

@@ -183,6 +183,7 @@ def _plugin_state(client: MoodleClient, site: m.ObservedSite, keys: m.Keys, cour
             section=keyed.get(int(mod["sectionnumber"]), f"#{mod['sectionnumber']}") if mod["sectionnumber"] else "",
             name=mod.get("name") or "", intro=mod.get("intro") or "", visible=bool(mod.get("visible", True)),
             settings=mod.get("settings") or "{}",
+            groups=restriction_groups(mod.get("availability"), group_refs),
         )
         for mod in state.get("modules", []) if keys.is_ours(mod.get("idnumber"))
     }

@@ -175,6 +175,7 @@ def sessions_and_attendance(loaded: LoadedSpec, data: Dataset, everyone: dict[st
         members = course_members(loaded, course, everyone)
         keys = {p.key for p in members}
         tracked = course.attendance.sessions if course.attendance else []
+        in_orgs = {org_key: {p.key for p in members if p.org == org_key} for org_key, _name in orgs}
         for s in loaded.sessions.get(course.shortname, ()):
             t = taken.get((course.shortname, s.key))
             was_taken = bool(t and t.taken_at) or bool(present[(course.shortname, s.key)])
@@ -186,8 +187,7 @@ def sessions_and_attendance(loaded: LoadedSpec, data: Dataset, everyone: dict[st
                 expected=len(members) if s.kind in tracked else 0,
                 recordings=sorted(recordings.get((course.shortname, s.key), []), key=lambda f: f.name),
                 materials=sorted(materials.get((course.shortname, s.key), []), key=lambda f: f.name)))
-            for org_key, _name in orgs:
-                in_org = {p.key for p in members if p.org == org_key}
+            for org_key, in_org in in_orgs.items():
                 heat[(course.shortname, s.key, org_key)] = (
                     len(present[(course.shortname, s.key)] & in_org) / len(in_org)
                     if in_org and was_taken and s.kind in tracked else None)
@@ -508,17 +508,21 @@ class Campaigns:
     results: list[CampaignResult]
     superseded: int  # check-in numbers replaced by a metrics file's
     unattributed: int  # check-ins from people of no organisation with a campaign
+    undated: int = 0  # check-ins with neither a date answer nor a submission time (anonymous)
 
 
 def week_end(day: dt.date) -> dt.date:
     return day + dt.timedelta(days=6 - day.weekday())
 
 
-def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person]) -> tuple[list[Metric], list[Any]]:
-    """Numbers from check-in surveys, and the (org, date, text) of their other answers."""
+def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person]
+                    ) -> tuple[list[Metric], list[Any], int]:
+    """Numbers from check-in surveys, the (org, date, text) of their other answers, and how many
+    responses had no date (no valid ``date`` answer and, anonymous, no submission time)."""
     langs = list(loaded.spec.programme.languages)
     rows: list[Metric] = []
     texts: list[Any] = []
+    undated = 0
     for course in loaded.spec.courses:
         for survey in course.surveys:
             if survey.kind != "checkin":
@@ -527,8 +531,13 @@ def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Perso
             for r in data.responses:
                 if r.course != course.shortname or r.survey != survey.key:
                     continue
-                org = everyone[r.person].org if r.person in everyone else ""
-                day = _day(r.answers.get("date")) or dt.datetime.fromtimestamp(r.submitted, loaded.tz).date()
+                # A response to an organisation's own check-in is that organisation's, whoever (or anonymous) sent it.
+                org = r.group or (everyone[r.person].org if r.person in everyone else "")
+                day = _day(r.answers.get("date")) or (
+                    dt.datetime.fromtimestamp(r.submitted, loaded.tz).date() if r.submitted else None)
+                if day is None:
+                    undated += 1
+                    continue
                 platform = ""
                 if "platform" in qs:
                     labels = _labels(qs["platform"], langs[0], langs)
@@ -548,7 +557,7 @@ def checkin_metrics(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Perso
                         text = (r.answers.get(key) or "").strip()
                         if text:
                             texts.append((org, day, platform, text))
-    return rows, texts
+    return rows, texts, undated
 
 
 def _day(raw: str | None) -> dt.date | None:
@@ -560,7 +569,7 @@ def _day(raw: str | None) -> dt.date | None:
 
 def campaigns(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], lang: str) -> Campaigns:
     langs = loaded.spec.programme.languages
-    checkins, texts = checkin_metrics(loaded, data, everyone)
+    checkins, texts, undated = checkin_metrics(loaded, data, everyone)
     from_files = {(m.date, m.organisation, m.platform, m.metric) for m in data.metrics}
     kept = [m for m in checkins if (m.date, m.organisation, m.platform, m.metric) not in from_files]
     superseded = len(checkins) - len(kept)
@@ -588,7 +597,7 @@ def campaigns(loaded: LoadedSpec, data: Dataset, everyone: dict[str, Person], la
         notes = [(f"{d:%Y-%m-%d} {p}".strip(), t) for o, d, p, t in sorted(texts, key=lambda x: x[1]) if o == org.key]
         results.append(CampaignResult(org.key, plain(org.name, lang, langs), org.campaign,
                                       plain(org.campaign.title, lang, langs), totals, targets, weekly, mine, notes))
-    return Campaigns(results, superseded, unattributed)
+    return Campaigns(results, superseded, unattributed, undated)
 
 
 def session_of(loaded: LoadedSpec, key: str) -> tuple[Course, Session] | None:

@@ -5,7 +5,7 @@ Calls per course, whatever the number of people (docs/report.md):
 * ``core_course_get_courses_by_field`` (idnumber) and ``local_ocasync_get_course_state``: the
   course and our activities (their instance ids);
 * ``core_enrol_get_enrolled_users``: Moodle user id -> our person key (idnumber), pages of 1,000;
-* per survey ``mod_feedback_get_items`` (item id -> position -> our question key) and
+* per survey activity (a campaign check-in has one per organisation) ``mod_feedback_get_items`` (item id -> position -> our question key) and
   ``mod_feedback_get_responses_analysis`` with ``perpage=0``: every response with its answers
   in one call (public/mod/feedback/classes/external.php, get_responses_analysis(); the named
   rows carry ``userid``, anonymous ones only a number);
@@ -29,6 +29,7 @@ from ..moodle.client import MoodleClient
 from ..moodle.content import FEEDBACK_TYP
 from ..moodle.observe import _enrolled
 from ..spec import LoadedSpec
+from ..spec.checkins import survey_activities
 from ..spec.models import Course
 from ..state import StateStore
 from . import completion
@@ -114,12 +115,17 @@ def _collect_course(loaded: LoadedSpec, client: MoodleClient, course: Course, da
     people = {u.userid: u.idnumber[len(keys.owned):] for u in _enrolled(client, courseid).values()
               if keys.is_ours(u.idnumber)}
     for survey in course.surveys:
-        mod = modules.get(keys.module(course.shortname, survey.key))
-        if mod is None:
-            data.notes.append(f"Survey {survey.key} of {course.shortname} is not in Moodle: no responses read.")
-            continue
-        _collect_survey(client, course, survey.key, [q.key for q in survey.questions],
-                        [FEEDBACK_TYP[q.type] for q in survey.questions], int(mod["instance"]), people, data)
+        # A check-in is one activity per campaigning organisation: its responses are that organisation's.
+        for org in survey_activities(loaded.spec, course, survey):
+            group = org.key if org else None
+            mod = modules.get(keys.survey(course.shortname, survey.key, group))
+            if mod is None:
+                data.notes.append(f"Survey {survey.key}{f' of {group}' if group else ''} of {course.shortname} is "
+                                  "not in Moodle: no responses read.")
+                continue
+            _collect_survey(client, course, survey.key, [q.key for q in survey.questions],
+                            [FEEDBACK_TYP[q.type] for q in survey.questions], int(mod["instance"]), people, data,
+                            group)
     if course.attendance is not None:
         mod = modules.get(keys.module(course.shortname, course.attendance.key))
         if mod is None:
@@ -130,7 +136,7 @@ def _collect_course(loaded: LoadedSpec, client: MoodleClient, course: Course, da
 
 
 def _collect_survey(client: MoodleClient, course: Course, survey: str, qkeys: list[str], typs: list[str],
-                    feedbackid: int, people: dict[int, str], data: Dataset) -> None:
+                    feedbackid: int, people: dict[int, str], data: Dataset, group: str | None = None) -> None:
     items = client.call("mod_feedback_get_items", {"feedbackid": feedbackid}).get("items", [])
     # The plugin writes the spec's questions at positions 1..n in order (content._question); an item
     # whose type differs from the spec's was changed by hand and is not read as that question.
@@ -146,13 +152,13 @@ def _collect_survey(client: MoodleClient, course: Course, survey: str, qkeys: li
         data.responses.append(Response(
             course=course.shortname, survey=survey, response_id=int(attempt["id"]),
             person=people.get(int(attempt["userid"])), submitted=int(attempt.get("timemodified") or 0),
-            answers=_answers(attempt, by_item)))
+            answers=_answers(attempt, by_item), group=group))
     for attempt in anonymous:
         data.responses.append(Response(
             course=course.shortname, survey=survey, response_id=int(attempt["id"]), person=None, submitted=0,
-            answers=_answers(attempt, by_item)))
+            answers=_answers(attempt, by_item), group=group))
     unknown = sum(1 for a in named if int(a["userid"]) not in people)
-    if unknown:
+    if unknown and group is None:
         data.notes.append(f"{unknown} response(s) to {survey} ({course.shortname}) come from users the spec does not "
                           "name; they count in the totals, not per organisation.")
 

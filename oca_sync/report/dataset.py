@@ -73,6 +73,8 @@ class Response:
     person: str | None  # None: anonymous, or a user who is not in the spec
     submitted: int
     answers: dict[str, str | None]
+    #: the organisation whose check-in activity holds the response (its group's own); None for other surveys
+    group: str | None = None
 
 
 @dataclass

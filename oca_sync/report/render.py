@@ -229,17 +229,21 @@ def _csvs(loaded: LoadedSpec, data: Dataset, folder: Path, lang: str, anonymise:
     langs = list(loaded.spec.programme.languages)
     sessions = {(s.course, s.key): s for s in att.sessions}
 
-    def who(key: str | None) -> tuple[str, str, str]:
-        p = everyone.get(key or "")
-        if p is None:
-            return ("", "", "")
-        return (a.pseudonym(loaded.spec.programme.key, p.key) if anonymise else p.key, p.name, p.org)
+    seen: dict[str, tuple[str, str, str]] = {}  # a person is on many rows: their cells once
 
+    def who(key: str | None) -> tuple[str, str, str]:
+        k = key or ""
+        if k not in seen:
+            p = everyone.get(k)
+            seen[k] = ("", "", "") if p is None else (
+                a.pseudonym(loaded.spec.programme.key, p.key) if anonymise else p.key, p.name, p.org)
+        return seen[k]
+
+    when = {k: (s.kind, s.start.date().isoformat()) for k, s in sessions.items()}
     write_csv(folder / "attendance.csv",
               ["course", "session", "kind", "date", "person", "name", "organisation", "status", "attended",
                "minutes"],
-              ([r.course, r.session, sessions[(r.course, r.session)].kind if (r.course, r.session) in sessions else "",
-                sessions[(r.course, r.session)].start.date().isoformat() if (r.course, r.session) in sessions else "",
+              ([r.course, r.session, *when.get((r.course, r.session), ("", "")),
                 *who(r.person), r.status, int(a.attended(r)), "" if r.minutes is None else r.minutes]
                for r in sorted(data.attendance, key=lambda r: (r.course, r.session, r.person))))
     rules = list(dict.fromkeys(part for row in comp for part, _m, _d in row.parts))  # the spec's order
@@ -256,7 +260,7 @@ def _csvs(loaded: LoadedSpec, data: Dataset, folder: Path, lang: str, anonymise:
     kinds = {(c.shortname, s.key): s.kind for c, s in survey_defs}
     write_csv(folder / "surveys.csv", ["course", "survey", "kind", "respondent", "organisation", "submitted", *qkeys],
               ([r.course, r.survey, kinds.get((r.course, r.survey), ""),
-                who(r.person)[0] or f"anonymous-{r.response_id}", who(r.person)[2],
+                who(r.person)[0] or f"anonymous-{r.response_id}", r.group or who(r.person)[2],
                 dt.datetime.fromtimestamp(r.submitted, dt.timezone.utc).isoformat() if r.submitted else "",
                 *[r.answers.get(k) if r.answers.get(k) is not None else "" for k in qkeys]]
                for r in sorted(data.responses, key=lambda r: (r.course, r.survey, r.submitted, r.response_id))))

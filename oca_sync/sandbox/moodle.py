@@ -422,14 +422,30 @@ class MoodleSandbox(SandboxServer):
     def answer_feedback(self, cmid: int, userid: int, answers: dict[str, str], *,
                         timemodified: int | None = None) -> int:
         """``userid`` submitted a feedback activity managed by the plugin: ``answers`` maps our
-        question keys to feedback_value.value (a choice's 1-based index, ``"1|3"`` for several)."""
+        question keys to feedback_value.value (a choice's 1-based index, ``"1|3"`` for several).
+        A second submission needs ``multiple_submit`` (mod_feedback's completion::can_submit():
+        is_already_submitted() refuses it otherwise, anonymous or not). In a named feedback it
+        replaces the person's last response (completion::save_response(): find_last_completed(),
+        then feedback_save_tmp_values() drops its values and updates it, as seen on the lab);
+        an anonymous one is kept beside the others. Returns the response's id."""
         with self.lock:
             st = self.state
             cm = st.modules[cmid]
-            rid = self.add_feedback_response(cmid, userid)
             inst = st.instance(cm)
+            anonymous = int(inst.get("anonymous") or ANONYMOUS_NO)
+            mine = [c for c in st.feedback_completed.values() if c["feedback"] == cm["instance"] and c["userid"] == userid]
+            if mine and not int(inst.get("multiple_submit") or 0):
+                raise ValueError(f"user {userid} already submitted feedback {cmid}, which takes one submission")
+            last = next((c for c in mine if c["anonymous_response"] == ANONYMOUS_NO), None)
+            if anonymous == ANONYMOUS_NO and last is not None:
+                rid = last["id"]
+                for vid in [v["id"] for v in st.feedback_values.values() if v["completed"] == rid]:
+                    del st.feedback_values[vid]
+                last["timemodified"] = now()
+            else:
+                rid = self.add_feedback_response(cmid, userid)
             completed = st.feedback_completed[rid]
-            completed["anonymous_response"] = int(inst.get("anonymous") or ANONYMOUS_NO)
+            completed["anonymous_response"] = anonymous
             if timemodified is not None:
                 completed["timemodified"] = timemodified
             keys = {r["qkey"]: r["itemid"] for r in st.ocasync_items.values() if r["feedbackid"] == cm["instance"]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .moodle_fn_forum import add_course_forum
 from .moodle_functions import (
     MODULE_PLURALS,
     WARNINGS,
@@ -557,6 +558,7 @@ def create_courses(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]] | None:
         record.setdefault("idnumber", "")
         record.setdefault("summary", "")
         created = create_course_record(st, record)
+        add_course_forum(st, created)  # \core\event\course_created -> mod_forum's observer
         result = (result or []) + [{"id": created["id"], "shortname": course["shortname"]}]
     return result
 
@@ -666,6 +668,7 @@ def _update_one_course(ctx: Ctx, data: dict[str, Any]) -> None:
         old["_pos"] = max(c["_pos"] for c in st.courses.values()) + 1
     st.fix_sortorder()
     st.update_end_date(old["id"])  # \core\event\course_updated -> format_weeks_observer
+    add_course_forum(st, st.courses[old["id"]])  # ... and mod_forum's observer (course_updated)
 
 
 # public/course/externallib.php core_course_external::delete_courses()

@@ -755,7 +755,7 @@ SETTINGS_KEYS: dict[str, tuple[str, ...]] = {
     "page": ("content",),
     "label": (),
     "resource": ("draftitemid",),
-    "feedback": ("anonymous", "timeopen", "timeclose", "questions"),
+    "feedback": ("anonymous", "timeopen", "timeclose", "questions", "multiple_submit"),
     "attendance": ("grade", "sessions"),
 }
 #: ids of the modules table on a fresh 5.1 site with mod_attendance (the order they install in)
@@ -807,8 +807,11 @@ def parse_settings(modname: str, text: str) -> dict[str, Any]:
         questions = raw.get("questions") if raw.get("questions") is not None else []
         timeopen = int_setting(raw.get("timeopen") if raw.get("timeopen") is not None else 0, "timeopen", 0)
         timeclose = int_setting(raw.get("timeclose") if raw.get("timeclose") is not None else 0, "timeclose", 0)
+        multiple = int_setting(raw.get("multiple_submit") if raw.get("multiple_submit") is not None else 0,
+                               "multiple_submit", 0, 1)
+        # "multiple_submit" only when on (1.2): the shape plugin 1.1 reported stays the same otherwise
         return {"anonymous": anonymous, "timeopen": timeopen, "timeclose": timeclose,
-                "questions": normalise_questions(questions)}
+                "questions": normalise_questions(questions), **({"multiple_submit": 1} if multiple else {})}
     # attendance
     grade = int_setting(raw.get("grade") if raw.get("grade") is not None else 100, "grade", -_INT_MAX)
     sessions = raw.get("sessions") if raw.get("sessions") is not None else []
@@ -833,7 +836,8 @@ def current_settings(st: MoodleState, cm: dict[str, Any]) -> dict[str, Any]:
                 "contenthash": f["contenthash"] if f else ""}
     if modname == "feedback":
         return {"anonymous": int(inst.get("anonymous") or 0), "timeopen": int(inst.get("timeopen") or 0),
-                "timeclose": int(inst.get("timeclose") or 0), "questions": read_questions(st, cm["instance"])}
+                "timeclose": int(inst.get("timeclose") or 0), "questions": read_questions(st, cm["instance"]),
+                **({"multiple_submit": 1} if int(inst.get("multiple_submit") or 0) else {})}
     if modname == "attendance":
         return {"grade": int(inst.get("grade") or 0), "sessions": read_sessions(st, cm["instance"])}
     return {}
@@ -849,7 +853,7 @@ def modules_state(st: MoodleState, courseid: int) -> list[dict[str, Any]]:
             "cmid": cm["id"], "idnumber": cm["idnumber"], "modname": cm["modname"], "instance": cm["instance"],
             "sectionnumber": st.sections[cm["section"]]["section"], "name": str(cm["name"] or ""),
             "intro": str(st.instance(cm).get("intro") or ""), "visible": bool(cm["visible"]),
-            "settings": php_json_settings(settings),
+            "settings": php_json_settings(settings), "availability": str(cm.get("availability") or ""),
         })
     return out
 
@@ -935,7 +939,7 @@ def _instance_fields(modname: str, s: dict[str, Any]) -> dict[str, Any]:
         return {"display": 0, "revision": 1, "tobemigrated": 0, "legacyfiles": 0}
     if modname == "feedback":
         return {"anonymous": s["anonymous"], "timeopen": s["timeopen"], "timeclose": s["timeclose"],
-                "email_notification": 0, "multiple_submit": 0, "autonumbering": 1, "site_after_submit": "",
+                "email_notification": 0, "multiple_submit": s.get("multiple_submit", 0), "autonumbering": 1, "site_after_submit": "",
                 "page_after_submit": "", "page_after_submitformat": FORMAT_HTML, "publish_stats": 0,
                 "completionsubmit": 0}
     if modname == "attendance":
@@ -957,6 +961,8 @@ def create_module(st: MoodleState, ctx: Ctx, course: dict[str, Any], plan: dict[
         "added": t, "visible": visible, "visibleold": visible, "visibleoncoursepage": 1, "indent": 0,
         "groupmode": 0 if course["groupmodeforce"] else course["groupmode"], "completion": 0,
         "showdescription": 0, "_eventsvisible": visible,
+        # add_moduleinfo(): availabilityconditionsjson, checked by core_availability\tree (course/modlib.php)
+        "availability": plan["availability"] if isinstance(plan["availability"], str) else None,
     }
     check_columns("attendance" if modname == "attendance" else "module", cm)
     st.modules[cmid] = cm
@@ -996,10 +1002,13 @@ def _update_moduleinfo(st: MoodleState, ctx: Ctx, cm: dict[str, Any], plan: dict
             _copy_draft_to_resource(st, cm, plan["draftfile"])
         inst["revision"] = int(inst.get("revision") or 0) + 1
     elif modname == "feedback":
-        inst.update(anonymous=s["anonymous"], timeopen=s["timeopen"], timeclose=s["timeclose"])
+        inst.update(anonymous=s["anonymous"], timeopen=s["timeopen"], timeclose=s["timeclose"],
+                    multiple_submit=s.get("multiple_submit", 0))
         _feedback_set_events(st, ctx, cm)
     elif modname == "attendance":
         inst["grade"] = s["grade"]
+    if plan["availability"] is not False:  # availabilityconditionsjson: "" (here None) removes it
+        cm["availability"] = plan["availability"]
     set_cm_visible(st, cm, (1 if item["visible"] else 0) if setvisible else cm["visible"])
     st.courses[cm["course"]]["cacherev"] += 1
 
@@ -1034,11 +1043,13 @@ def update_module(st: MoodleState, ctx: Ctx, plan: dict[str, Any]) -> bool:
                                   or current["filename"] != draft["filename"]):
             differs.append("file")
     elif modname == "feedback":
-        if (current["anonymous"], current["timeopen"], current["timeclose"]) != (
-                s["anonymous"], s["timeopen"], s["timeclose"]):
+        if (current["anonymous"], current["timeopen"], current["timeclose"], current.get("multiple_submit", 0)) != (
+                s["anonymous"], s["timeopen"], s["timeclose"], s.get("multiple_submit", 0)):
             differs.append("settings")
     elif modname == "attendance" and current["grade"] != s["grade"]:
         differs.append("settings")
+    if plan["availability"] is not False:
+        differs.append("availability")
 
     changed = False
     if differs:
@@ -1083,8 +1094,15 @@ def modules_upsert(st: MoodleState, ctx: Ctx, course: dict[str, Any],
         draftfile = None
         if modname == "resource" and settings["draftitemid"]:
             draftfile = _draft_file(st, ctx.userid, settings["draftitemid"])
+        # 1.2: the group restriction, the shape of a section's (sections::availability); False: as it is
+        availability: Any = False
+        if item["setgroups"]:
+            availability = section_availability(st, courseid, item["groups"], cm.get("availability") if cm else None)
+            if availability is not False and not st.settings.enableavailability:
+                # course/modlib.php writes a module's availability only when restrictions are enabled
+                raise error("availabilitydisabled", idnumber)
         plans.append({"item": item, "idnumber": idnumber, "modname": modname, "settings": settings,
-                      "section": section, "cm": cm, "draftfile": draftfile})
+                      "section": section, "cm": cm, "draftfile": draftfile, "availability": availability})
     results = []
     for plan in plans:
         if plan["cm"] is not None:
@@ -1215,6 +1233,7 @@ def list_roles(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
         "intro": Value(PARAM_RAW, "raw intro (HTML)"),
         "visible": Value(PARAM_BOOL, "visible"),
         "settings": Value(PARAM_RAW, "JSON object of the managed settings"),
+        "availability": Value(PARAM_RAW, 'access restriction (JSON), "" for none'),
     }), "modules with a non-empty idnumber"),
 }))
 def get_course_state(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -1265,6 +1284,10 @@ def upsert_sections(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
         "intro": Value(PARAM_RAW, "description (HTML)", VALUE_DEFAULT, ""),
         "visible": Value(PARAM_BOOL, "visible", VALUE_DEFAULT, True),
         "settings": Value(PARAM_RAW, "JSON object of the type's settings", VALUE_DEFAULT, "{}"),
+        "setgroups": Value(PARAM_BOOL, 'set the group restriction to "groups"', VALUE_DEFAULT, False),
+        "groups": Multiple(Value(PARAM_RAW, "group idnumber"),
+                           "groups whose members may see the module; none: no restriction of this kind",
+                           VALUE_DEFAULT, []),
     })),
 }), Multiple(Single({
     "idnumber": Value(PARAM_RAW, "idnumber"),

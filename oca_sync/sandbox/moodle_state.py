@@ -196,6 +196,9 @@ class MoodleState:
     feedback_completed: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: feedback_value: one answer (``completed``, ``item``, ``value``)
     feedback_values: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: mod_forum: forum_discussions and forum_posts (the news forum's announcements)
+    forum_discussions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    forum_posts: dict[int, dict[str, Any]] = field(default_factory=dict)
     attendance_sessions: dict[int, dict[str, Any]] = field(default_factory=dict)
     attendance_log: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: mod_attendance's status sets (moodle_fn_attendance adds the default set)
@@ -533,6 +536,11 @@ class MoodleState:
                 del table[rid]
         for rid in [r["id"] for r in self.ocasync_items.values() if r["feedbackid"] not in feedbacks]:
             del self.ocasync_items[rid]
+        forums = self.mod_instances.get("forum", {})
+        for did in [d["id"] for d in self.forum_discussions.values() if d["forum"] not in forums]:
+            del self.forum_discussions[did]
+        for pid in [x["id"] for x in self.forum_posts.values() if x["discussion"] not in self.forum_discussions]:
+            del self.forum_posts[pid]
         attendances = self.mod_instances.get("attendance", {})
         for sid in [s["id"] for s in self.attendance_sessions.values() if s["attendanceid"] not in attendances]:
             del self.attendance_sessions[sid]

@@ -25,7 +25,7 @@ from oca_sync.moodle.model import Keys
 from oca_sync.spec import limits, textrules
 from oca_sync.spec.expand import expand, localize
 from oca_sync.spec.loader import SpecPath, error_message, format_path
-from oca_sync.spec.models import Course, CourseSpec, Member, Person, Question, Session, Staff
+from oca_sync.spec.models import Course, CourseSpec, Member, Person, Question, Session, Staff, Survey
 from oca_sync.spec.findings import first_per_place as _first_per_place
 from oca_sync.spec.paths import PathRefused, confine
 from oca_sync.spec.roster import RosterUnreadable, read_table
@@ -231,6 +231,8 @@ def _check_surveys(course: Course, where: SpecPath, tz: ZoneInfo | None) -> list
                 findings.append((here + ("closes",), "the survey closes before it opens"))
         questions = ((here + ("questions", q, "key"), x.key) for q, x in enumerate(survey.questions))
         findings += _duplicates(questions, "question key")
+        if survey.kind == "checkin":
+            findings += _check_checkin(survey, here)
         for q, question in enumerate(survey.questions):
             qwhere = here + ("questions", q)
             if question.type in MULTICHOICE and len(question.options) < 2:
@@ -247,6 +249,22 @@ def _check_surveys(course: Course, where: SpecPath, tz: ZoneInfo | None) -> list
                 if any("|" in t for t in ([option] if isinstance(option, str) else option.values())):
                     findings.append((qwhere + ("options", o), "Moodle Feedback separates options with '|': "
                                      "an option cannot contain one"))
+    return findings
+
+
+def _check_checkin(survey: Survey, here: SpecPath) -> list[Finding]:
+    """A weekly check-in is answered again every week: its Feedback must be anonymous, since a named one
+    keeps one response per person (mod/feedback/classes/completion.php save_response(): a new submission
+    replaces the person's last one), and its responses then carry no time, so the week is a question."""
+    findings: list[Finding] = []
+    if not survey.anonymous:
+        findings.append((here + ("anonymous",), "a checkin survey must be anonymous: in a named Moodle Feedback a "
+                         "person's new submission replaces their last one, so weekly check-ins would overwrite each "
+                         "other (the organisation is known from its own check-in activity); leave 'anonymous' out"))
+    date = next((q for q in survey.questions if q.key == "date"), None)
+    if date is None or date.type != "text":
+        findings.append((here + ("questions",), "a checkin survey needs a text question with key 'date' (the "
+                         "week's end, YYYY-MM-DD): Moodle gives no time for an anonymous response"))
     return findings
 
 
@@ -311,10 +329,15 @@ def check_outcomes(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], b
             continue
         where: SpecPath = ("courses", i, "completion")
         surveys = {s.key for s in course.surveys}
+        checkins = {s.key for s in course.surveys if s.kind == "checkin"}
         for k, key in enumerate(rules.surveys):
             if key not in surveys:
                 known = ", ".join(sorted(surveys)) or "none"
                 findings.append((where + ("surveys", k), f"unknown survey {key!r} (surveys of this course: {known})"))
+            elif key in checkins:
+                # Anonymous, one activity per organisation: Moodle cannot tell who submitted, nor can the report.
+                findings.append((where + ("surveys", k), f"{key!r} is a checkin survey, which is anonymous: "
+                                 "submitting it cannot be a completion rule"))
         recorded = course.attendance.sessions if course.attendance else []
         for k, rule in enumerate(rules.attend):
             if rule.kind not in recorded:

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from oca_sync.moodle.model import Keys
+from oca_sync.spec.checkins import activity_title, survey_activities
 from oca_sync.spec.findings import first_per_place
 from oca_sync.spec.loader import SpecPath
 from oca_sync.spec.models import Course, CourseSpec, MultiText, Person, Session
@@ -164,6 +165,7 @@ def check_moodle(spec: CourseSpec, sessions: dict[str, tuple[Session, ...]], lim
         out += _name(course.fullname, langs, limits, "course.fullname", where + ("fullname",))
         out += _idnumber(keys.course(course.shortname), limits, where + ("shortname",), "course")
         out += _course_items(course, where, sessions.get(course.shortname, ()), langs, keys, limits)
+        out += _checkin_items(spec, course, where, langs, keys, limits)
     for i, org in enumerate(spec.organisations):
         shortnames = [c.shortname for c in spec.courses if org.courses is None or c.shortname in org.courses]
         if shortnames:
@@ -200,6 +202,19 @@ def _course_items(course: Course, where: SpecPath, sessions: Sequence[Session], 
         yield from _name(course.attendance.name, langs, limits, "attendance.name", here + ("name",))
         yield from _idnumber(keys.module(course.shortname, course.attendance.key), limits, here + ("key",),
                              "attendance")
+
+
+def _checkin_items(spec: CourseSpec, course: Course, where: SpecPath, langs: Sequence[str], keys: Keys,
+                   limits: MoodleLimits) -> Iterator[Finding]:
+    """A check-in survey's activity per organisation (spec/checkins.py): its idnumber and its name."""
+    for j, survey in enumerate(course.surveys):
+        here = where + ("surveys", j)
+        for org in survey_activities(spec, course, survey):
+            if org is not None:
+                yield from _idnumber(keys.survey(course.shortname, survey.key, org.key), limits, here + ("key",),
+                                     f"check-in of {org.key}")
+                yield from _name(activity_title(survey.title, org.name, list(langs)), langs, limits, "module.name",
+                                 here + ("title",))
 
 
 def check_person(person: Person, limits: MoodleLimits, keys: Keys) -> list[tuple[str, str]]:

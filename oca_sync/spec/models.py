@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 
 #: A Moodle language code: the name of a language pack's folder (``en``, ``kk``, ``uz``, ``pt_br``, ``en_us_k12``).
 #: Moodle takes any PARAM_SAFEDIR name that has a langconfig.php (core_string_manager_standard::
@@ -216,14 +216,24 @@ class Question(Strict):
 class Survey(Strict):
     key: Key
     kind: Literal["pre", "post", "checkin", "other"] = Field(
-        description="pre/post pair up in the report; checkin: a campaign check-in read as campaign metrics."
+        description="pre/post pair up in the report; checkin: a weekly campaign check-in, one activity per "
+                    "campaigning organisation's group, read as campaign metrics."
     )
     title: MultiText
     intro: MultiText = ""
     opens: dt.datetime | None = None
     closes: dt.datetime | None = None
-    anonymous: bool = False
+    anonymous: bool = Field(default=False, description="Default: false, but true for a checkin (which must be).")
     questions: list[Question] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checkin_anonymous(cls, data: object) -> object:
+        # A named Feedback keeps one response per person (a new submission replaces it), so the weekly
+        # check-ins are anonymous unless the spec says otherwise (which checks.py then refuses).
+        if isinstance(data, dict) and data.get("kind") == "checkin" and "anonymous" not in data:
+            return {**data, "anonymous": True}
+        return data
 
 
 class Attendance(Strict):

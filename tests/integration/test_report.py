@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -52,14 +54,39 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def test_collect_reads_per_course_and_activity(world: World) -> None:
-    # one course with three surveys and one attendance activity: the count does not depend on people
+    # one course with the pre and post surveys, a check-in activity for each of the six campaigning
+    # organisations and one attendance activity: the count does not depend on people
     assert world.calls == {
         "core_course_get_courses_by_field": 1, "local_ocasync_get_course_state": 1,
-        "core_enrol_get_enrolled_users": 1, "mod_feedback_get_items": 3,
-        "mod_feedback_get_responses_analysis": 3, "mod_attendance_get_sessions": 1,
+        "core_enrol_get_enrolled_users": 1, "mod_feedback_get_items": 2 + 6,
+        "mod_feedback_get_responses_analysis": 2 + 6, "mod_attendance_get_sessions": 1,
         # completion: whether the plugin offers the bulk read (site info) once, then one call per course
         "core_webservice_get_site_info": 1, "local_ocasync_get_completion": 1,
     }
+
+
+def test_each_campaign_reports_in_its_own_group_check_in(world: World) -> None:
+    """One check-in activity per organisation, restricted to its group, anonymous and open to several
+    submissions; its responses are that organisation's."""
+    st = world.sb.moodle.state
+    groups = {g["id"]: g["idnumber"] for g in st.groups.values()}
+    checkins = {cm["idnumber"]: cm for cm in st.modules.values()
+                if str(cm["idnumber"]).startswith("oca:kg2022:OCA-KG-2022:campaign-checkin")}
+    orgs = [o.key for o in world.loaded.spec.organisations if o.campaign]
+    assert sorted(checkins) == sorted(f"oca:kg2022:OCA-KG-2022:campaign-checkin@{o}" for o in orgs)
+    for idnumber, cm in checkins.items():
+        tree = json.loads(cm["availability"])
+        assert tree["op"] == "|" and tree["show"] is False
+        assert [groups[c["id"]] for c in tree["c"]] == [f"oca:kg2022:OCA-KG-2022:{idnumber.split('@')[1]}"]
+        assert st.instance(cm)["multiple_submit"] == 1 and st.instance(cm)["anonymous"] == 1
+    got = [r for r in world.data.responses if r.survey == "campaign-checkin"]
+    assert got and all(r.group in orgs and r.answers.get("date") for r in got)
+    # The sandbox's answers were given by members of the activity's own organisation.
+    members = {m.key: o.key for o in world.loaded.spec.organisations for m in world.loaded.members.get(o.key, ())}
+    by_user = {u["id"]: u["idnumber"].rsplit(":", 1)[-1] for u in st.users.values() if u.get("idnumber")}
+    for r in got:
+        assert members[by_user[st.feedback_completed[r.response_id]["userid"]]] == r.group
+    assert len({r.group for r in got}) >= 2  # several organisations reported, each in its own activity
 
 
 def test_collected_data_matches_what_happened_in_moodle(world: World) -> None:
@@ -68,7 +95,9 @@ def test_collected_data_matches_what_happened_in_moodle(world: World) -> None:
     checkins = [r for r in d.responses if r.survey == "campaign-checkin"]
     assert len(checkins) == world.seeded["checkins"]
     assert len(d.responses) - len(checkins) == world.seeded["responses"]
-    assert all(r.person for r in d.responses)  # the OCA surveys are not anonymous
+    # the pre and post surveys are named; the check-ins anonymous (a named Feedback keeps one response per person)
+    assert all(r.person for r in d.responses if r.survey != "campaign-checkin")
+    assert all(r.person is None and r.group for r in checkins)
     pre = next(r for r in d.responses if r.survey == "survey-pre")
     assert set(pre.answers) <= {"role", "campaign-experience", "channels", "security-confidence", "followers",
                                 "expectations"}
@@ -180,3 +209,41 @@ def test_a_bad_metrics_row_stops_collect_with_file_line_and_column(world: World,
     assert "report/campaign-metrics.csv:3: value: 'lots' is not a number ≥ 0" in r.output
     assert "Traceback" not in r.output
     assert len(world.sb.moodle.calls) == before  # stopped before any call
+
+
+def test_session_report_is_posted_to_the_announcements_forum_once(world: World, tmp_path: Path) -> None:
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    env = {**world.sb.env(), "OCA_CONFIG": str(tmp_path / "empty.toml")}
+    st = world.sb.moodle.state
+    [course] = [c for c in st.courses.values() if c["shortname"] == "OCA-KG-2022"]
+    [news] = [f for f in st.mod_instances["forum"].values() if f["course"] == course["id"] and f["type"] == "news"]
+
+    def posts() -> list[dict[str, Any]]:
+        return [d for d in st.forum_discussions.values() if d["forum"] == news["id"]]
+
+    def session(*extra: str) -> Any:
+        return CliRunner().invoke(cli, ["--state", world.state_url, "report", "session", str(OCA_SPEC),
+                                        "training-02", "-o", str(tmp_path / "s"), "--post", *extra], env=env)
+
+    before = len(posts())
+    r = session("--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "+ announcement in OCA-KG-2022 forum 'Announcements': 'Training 2: Digital campaign strategy" in r.output
+    assert len(posts()) == before
+    r = session()
+    assert r.exit_code == 0, r.output
+    assert "Posted to OCA-KG-2022 forum 'Announcements'" in r.output and "/mod/forum/discuss.php?d=" in r.output
+    [mine] = posts()[before:]
+    first = st.forum_posts[mine["firstpost"]]
+    assert mine["name"].startswith("Training 2: Digital campaign strategy")
+    assert "<strong>" in first["message"] and "/ 22" in first["message"] and "<h1" not in first["message"]
+    # Posted once: found by its subject again, and by the recorded discussion when someone renamed it.
+    r = session()
+    assert r.exit_code == 0 and "Already posted" in r.output, r.output
+    mine["name"] = "Training 2 (renamed by hand)"
+    r = session()
+    assert r.exit_code == 0 and "Already posted" in r.output, r.output
+    assert len(posts()) == before + 1
+    r = CliRunner().invoke(cli, ["--state", world.state_url, "report", "session", str(OCA_SPEC), "training-02",
+                                 "-o", str(tmp_path / "s"), "--dry-run"], env=env)
+    assert r.exit_code == 2 and "--dry-run goes with --post" in r.output

@@ -334,7 +334,9 @@ def test_core_functions_see_the_modules_and_events(moodle: MoodleSandbox, client
     cmlists = {s["number"]: s["cmlist"] for s in core["section"]}
     assert cmlists[1] == [created["oca:url"], created["oca:page"]]
     assert cmlists[2] == [created["oca:file"], created["oca:survey"], created["oca:att"]]
-    assert {cm["id"] for cm in core["cm"]} == set(created.values())
+    # ... and the course's announcements forum, which Moodle makes with the course
+    assert {cm["id"] for cm in core["cm"] if cm["module"] != "forum"} == set(created.values())
+    assert [cm["module"] for cm in core["cm"] if cm["id"] not in created.values()] == ["forum"]
     events = client.call("core_calendar_get_calendar_events", {"events": {"courseids": [course]}})["events"]
     att = [e for e in events if e["modulename"] == "attendance"]
     assert [(e["eventtype"], e["timestart"], e["timeduration"], e["name"]) for e in att] == [
@@ -804,3 +806,48 @@ def test_attendance_sessions_for_one_group(moodle: MoodleSandbox, client: Moodle
     e = fail(client, "local_ocasync_upsert_modules", {"courseid": course, "modules": [
         {**item([{**everyone, "group": "oca:nope"}]), "settings": json.dumps(item([{**everyone, "group": "oca:nope"}])["settings"])}]})
     assert e.errorcode == "invalidgroup"
+
+
+def test_modules_are_restricted_to_groups_and_take_several_submissions(moodle: MoodleSandbox, client: MoodleClient,
+                                                                       course: int) -> None:
+    """Plugin 1.2: a module's group restriction (the shape of a section's) and feedback multiple_submit."""
+    gids = new_groups(client, course, "oca:g1", "oca:g2")
+    questions = [{"key": "posts", "typ": "numeric", "name": "Posts", "presentation": "0|1000"}]
+    item = {"idnumber": "checkin@g1", "modname": "feedback", "sectionkey": "", "name": "Check-in: G1",
+            "settings": {"questions": questions, "multiple_submit": 1, "anonymous": 2}, "setgroups": True,
+            "groups": ["oca:g1"]}
+    cmid = upsert(client, course, [item])[0]["cmid"]
+    got = modules(client, course)["checkin@g1"]
+    assert json.loads(got["availability"]) == {"op": "|", "c": [{"type": "group", "id": gids["oca:g1"]}],
+                                               "show": False}
+    assert got["settings"]["multiple_submit"] == 1
+    assert upsert(client, course, [item])[0]["changed"] is False
+    # A second submission of the same person replaces the first in a named feedback (as on the lab:
+    # mod_feedback's save_response() updates the last response) and is kept beside it in an anonymous one.
+    first = moodle.answer_feedback(cmid, 2, {"posts": "3"})
+    assert moodle.answer_feedback(cmid, 2, {"posts": "5"}) == first
+    assert [v["value"] for v in moodle.state.feedback_values.values() if v["completed"] == first] == ["5"]
+    assert upsert(client, course, [{**item, "settings": {**item["settings"], "anonymous": 1}}])[0]["changed"]
+    assert len({moodle.answer_feedback(cmid, 2, {"posts": n}) for n in ("1", "2")}) == 2
+    # Another group, one submission only: shown as absent from settings, and a second one is refused.
+    assert upsert(client, course, [{**item, "groups": ["oca:g2"], "settings": {"questions": questions}}])[0]["changed"]
+    got = modules(client, course)["checkin@g1"]
+    assert "multiple_submit" not in got["settings"]
+    assert json.loads(got["availability"])["c"] == [{"type": "group", "id": gids["oca:g2"]}]
+    with pytest.raises(ValueError, match="already submitted"):
+        moodle.answer_feedback(cmid, 2, {"posts": "1"})
+    # Without setgroups the restriction stays; with setgroups and no groups it goes.
+    plain = {k: v for k, v in item.items() if k not in ("setgroups", "groups")}
+    assert upsert(client, course, [{**plain, "settings": {"questions": questions}}])[0]["changed"] is False
+    assert modules(client, course)["checkin@g1"]["availability"] != ""
+    assert upsert(client, course, [{**item, "groups": []}])[0]["changed"] is True
+    assert modules(client, course)["checkin@g1"]["availability"] == ""
+    # An unknown group is refused before anything is written; so is a restriction where they are disabled.
+    e = fail(client, "local_ocasync_upsert_modules", {"courseid": course, "modules": [
+        {**item, "idnumber": "other", "settings": "{}", "groups": ["oca:nope"]}]})
+    assert e.errorcode == "invalidgroup" and "other" not in modules(client, course)
+    moodle.state.settings.enableavailability = False
+    e = fail(client, "local_ocasync_upsert_modules", {"courseid": course, "modules": [
+        {**item, "settings": json.dumps(item["settings"])}]})
+    assert e.errorcode == "availabilitydisabled"
+    assert client.call("local_ocasync_get_info")["group_restrictions"] is False

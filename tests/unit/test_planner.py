@@ -235,3 +235,44 @@ def test_the_shipped_plugin_has_the_group_functions():
     from oca_sync.moodle.plugin_zip import plugin_version
 
     assert plugin_version()[0] >= PLUGIN_GROUPS_VERSION
+
+
+def checkin_site(groups: tuple[str, ...], observed_groups: tuple[str, ...] | None) -> tuple[m.DesiredSite,
+                                                                                          m.ObservedSite]:
+    """A check-in activity for one group (plugin 1.2); ``observed_groups`` None: not on the site yet."""
+    d, o = plugin_site((), ())
+    mod = m.Module(course=CID, idnumber=K.survey("C1", "checkin", "cso-a"), modname="feedback", section="",
+                   name="Check-in: CSO A", intro="", visible=True, settings='{"multiple_submit":1}', groups=groups)
+    d.modules[CID] = {mod.idnumber: mod}
+    o.plugin_version = 2026120230
+    o.modules = {CID: {} if observed_groups is None else {mod.idnumber: replace(mod, id=60, groups=observed_groups)}}
+    return d, o
+
+
+def test_an_activity_for_one_group_shows_its_restriction_in_the_plan():
+    from oca_sync.moodle.observe import CUSTOM_RESTRICTION
+
+    d, o = checkin_site((GID,), None)
+    [change] = plan_moodle(d, o, DEFAULT_ROLE_IDS).changes
+    assert (change.key, change.action) == ("C1:checkin@cso-a", Action.CREATE)
+    assert ("groups", None, [GID]) in [(f.name, f.old, f.new) for f in change.fields]
+    assert plan_moodle(*checkin_site((GID,), (GID,)), DEFAULT_ROLE_IDS).empty
+    [change] = plan_moodle(*checkin_site((GID,), ()), DEFAULT_ROLE_IDS).changes
+    assert [(f.name, f.old, f.new) for f in change.fields] == [("groups", [], [GID])]
+    # A restriction made by hand on an activity for everyone is left alone.
+    assert plan_moodle(*checkin_site((), (CUSTOM_RESTRICTION,)), DEFAULT_ROLE_IDS).empty
+
+
+def test_activities_for_one_group_need_plugin_1_2():
+    d, o = checkin_site((GID,), (GID,))
+    o.plugin_version = 2026120101
+    [notice] = [n for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices if n.level == "error"]
+    assert "local_ocasync 1.2" in notice.message and "2026120101" in notice.message
+    assert "C1:checkin@cso-a" in notice.message
+
+
+def test_activities_for_one_group_are_refused_where_restricted_access_is_off():
+    d, o = checkin_site((GID,), None)
+    o.group_restrictions = False
+    [notice] = [n for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices if n.level == "error"]
+    assert "restricted access is off" in notice.message and "C1:checkin@cso-a" in notice.message

@@ -191,6 +191,18 @@ def test_campaign_totals_prefer_the_file_over_a_checkin(loaded: LoadedSpec) -> N
     assert c.notes == [("2022-03-06 facebook", "Video did well")]
 
 
+def test_a_checkin_belongs_to_the_organisation_of_its_activity(loaded: LoadedSpec) -> None:
+    """Anonymous responses of an organisation's own check-in count for it; one without a date is not
+    counted (Moodle gives no time for an anonymous response) and the report says how many."""
+    data = dataset(responses=[
+        Response("C1", "weekly", 1, None, 0, {"date": "2022-03-13", "platform": "1", "reach": "300"}, group="org"),
+        Response("C1", "weekly", 2, None, 0, {"date": "the 13th", "platform": "1", "reach": "900"}, group="org"),
+    ])
+    camps = a.campaigns(loaded, data, a.people(loaded, "en", False), "en")
+    [c] = camps.results
+    assert c.totals["reach"] == 300.0 and camps.undated == 1 and camps.unattributed == 0
+
+
 # --------------------------------------------------------------------------- output
 
 

@@ -89,3 +89,41 @@ def test_report_files_must_exist(tmp_path: Path) -> None:
     issues = issues_of(tmp_path, full_spec(), {"metrics.csv": "x\n"})
     assert [(i.path, i.line) for i in issues] == [("report.recommendations", 61)]
     assert "rec/recommendations.md" in issues[0].message
+
+
+CHECKIN = """\
+      - key: weekly
+        kind: checkin
+        title: Weekly
+        questions:
+          - {key: date, type: text, text: Week ending}
+          - {key: posts, type: numeric, min: 0, max: 100, text: Posts}
+"""
+
+
+def checkin_spec(survey: str = CHECKIN) -> str:
+    return add_after(full_spec(), "          - {key: q2, type: text, text: Why}\n", survey)
+
+
+def test_a_checkin_is_anonymous_by_default(tmp_path: Path) -> None:
+    loaded = load_spec(write(tmp_path, checkin_spec(), FILES))
+    pre, weekly = loaded.spec.courses[0].surveys
+    assert weekly.anonymous is True and pre.anonymous is False
+
+
+def test_a_named_checkin_is_refused(tmp_path: Path) -> None:
+    text = checkin_spec(CHECKIN.replace("        title: Weekly\n", "        title: Weekly\n        anonymous: false\n"))
+    issue = one(tmp_path, text, FILES)
+    assert issue.path == "courses[0].surveys[1].anonymous"
+    assert "must be anonymous" in issue.message and "replaces their last one" in issue.message
+
+
+def test_a_checkin_needs_its_date_question(tmp_path: Path) -> None:
+    issue = one(tmp_path, checkin_spec(CHECKIN.replace("{key: date, type: text", "{key: day, type: text")), FILES)
+    assert issue.path == "courses[0].surveys[1].questions"
+    assert "key 'date'" in issue.message
+
+
+def test_a_checkin_is_not_a_completion_rule(tmp_path: Path) -> None:
+    issue = one(tmp_path, checkin_spec().replace("surveys: [pre]", "surveys: [pre, weekly]"), FILES)
+    assert issue.path == "courses[0].completion.surveys[1]" and "anonymous" in issue.message

@@ -21,6 +21,8 @@ SYSTEM = "moodle"
 
 #: local_ocasync 1.1: sections restricted to groups, attendance sessions for one group, installed languages.
 PLUGIN_GROUPS_VERSION = 2026120100
+#: local_ocasync 1.2: activities restricted to groups (the check-ins per organisation), feedback multiple_submit.
+PLUGIN_MODULE_GROUPS_VERSION = 2026120230
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,14 @@ def _plan_plugin_content(p: Planning) -> None:
             f"{restricted} sessions are for some groups only, but this site's restricted access is off: their "
             "sections get the restriction and Moodle shows them to everyone until an administrator turns on "
             "'Enable restricted access' and 'Restriction by group' (oca-sync moodle doctor)."))
+    one_group = [m.idnumber for ms in desired.modules.values() for m in ms.values() if m.groups]
+    if one_group and not observed.group_restrictions:
+        # The plugin refuses such a module (availabilitydisabled): say so before anything is written.
+        p.notice("error", (
+            f"{len(one_group)} activities are for one group each (e.g. {one_group[0].removeprefix(keys.owned)}: "
+            "a campaign check-in per organisation), but this site's restricted access is off, so Moodle cannot "
+            "restrict them: an administrator turns on 'Enable restricted access' and 'Restriction by group' "
+            "(oca-sync moodle doctor)"))
     for cid, sections in desired.plugin_sections.items():
         short = desired.courses[cid].shortname
         have = {s.key: s for s in observed.plugin_sections.get(cid, []) if s.key}
@@ -102,8 +110,9 @@ def _plan_plugin_content(p: Planning) -> None:
             label = idn.removeprefix(keys.owned)
             have_mod = have_mods.get(idn)
             if have_mod is None:
+                for_groups = (FieldChange("groups", None, list(mod.groups)),) if mod.groups else ()
                 p.add("module", label, Action.CREATE, (FieldChange("type", None, mod.modname),
-                                                       FieldChange("name", None, mod.name or mod.intro)),
+                                                       FieldChange("name", None, mod.name or mod.intro), *for_groups),
                       ContentPayload(cid, module=mod))
                 continue
             if have_mod.modname != mod.modname:
@@ -112,6 +121,8 @@ def _plan_plugin_content(p: Planning) -> None:
                     "delete it in Moodle or give the content another key"))
                 continue
             p.drift("module", label, have_mod)
+            if not mod.groups and have_mod.groups == (CUSTOM_RESTRICTION,):
+                have_mod = replace(have_mod, groups=())  # a restriction made by hand on an open activity: left alone
             fields = module_diff(have_mod, mod)
             if fields:
                 p.add("module", label, Action.UPDATE, fields, ContentPayload(cid, module=mod))

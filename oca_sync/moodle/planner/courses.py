@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ...plan import Action, FieldChange, diff_fields
-from .base import PLUGIN_GROUPS_VERSION, Planning, created
+from .base import PLUGIN_GROUPS_VERSION, PLUGIN_MODULE_GROUPS_VERSION, Planning, created
 
 
 def plan_courses(p: Planning) -> None:
@@ -48,3 +48,11 @@ def plan_courses(p: Planning) -> None:
             f"{len(grouped)} sessions are for some groups only (e.g. {grouped[0]}), which needs the companion plugin "
             f"local_ocasync 1.1 (version {PLUGIN_GROUPS_VERSION}); the site has {observed.plugin_version}: upgrade "
             "it (oca-sync moodle plugin build, then install the ZIP)"))
+    restricted = [mod.idnumber for ms in desired.modules.values() for mod in ms.values()
+                  if mod.groups or '"multiple_submit"' in mod.settings]
+    if observed.plugin and restricted and observed.plugin_version < PLUGIN_MODULE_GROUPS_VERSION:
+        p.notice("error", (
+            f"{len(restricted)} activities are for one group each (e.g. {restricted[0].removeprefix(p.keys.owned)}: "
+            "a campaign check-in per organisation), which needs the companion plugin local_ocasync 1.2 (version "
+            f"{PLUGIN_MODULE_GROUPS_VERSION}); the site has {observed.plugin_version}: upgrade it (oca-sync moodle "
+            "plugin build, then install the ZIP)"))

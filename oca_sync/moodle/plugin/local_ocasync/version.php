@@ -30,7 +30,8 @@ $plugin->component = 'local_ocasync';
 // 1.2: take_attendance (a session's statuses in one call, grades and event as the Take attendance page).
 // 1.2 also: completion: activity completion settings and course criteria (set_course_completion), read back
 // (get_course_completion, get_completion).
-$plugin->version   = 2026120220;
+// 1.2: modules may be restricted to groups; feedback multiple_submit; forum functions in the oca-sync service.
+$plugin->version   = 2026120230;
 $plugin->requires  = 2022112800; // Moodle 4.1 LTS: still installs (compat.php), no longer tested.
 // Supported: Moodle 4.5 LTS and 5.1. Tested: 5.1 (a live site with mod_attendance MOODLE_403_STABLE,
 // tests/live). 4.5 LTS: the APIs used exist there, but no 4.5 site has been run yet (README).

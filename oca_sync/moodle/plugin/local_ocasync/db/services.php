@@ -146,6 +146,10 @@ $services = [
             'mod_feedback_get_responses_analysis',
             'core_completion_get_course_completion_status',
             'core_completion_get_activities_completion_status',
+            // 1.2: report session --post, the course's announcements forum (oca_sync/report/announce.py).
+            'mod_forum_get_forums_by_courses',
+            'mod_forum_get_forum_discussions',
+            'mod_forum_add_discussion',
             // The plugin's own functions (PLUGIN_FUNCTIONS).
             'local_ocasync_get_info',
             'local_ocasync_list_roles',

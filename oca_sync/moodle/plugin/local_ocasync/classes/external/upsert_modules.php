@@ -54,6 +54,12 @@ class upsert_modules extends external_api {
                 'intro' => new external_value(PARAM_RAW, 'description (HTML)', VALUE_DEFAULT, ''),
                 'visible' => new external_value(PARAM_BOOL, 'visible', VALUE_DEFAULT, true),
                 'settings' => new external_value(PARAM_RAW, 'JSON object of the type\'s settings', VALUE_DEFAULT, '{}'),
+                // 1.2: REST cannot send an empty list, so "setgroups" says "set the restriction to these groups".
+                'setgroups' => new external_value(PARAM_BOOL, 'set the group restriction to "groups"', VALUE_DEFAULT,
+                    false),
+                'groups' => new external_multiple_structure(
+                    new external_value(PARAM_RAW, 'group idnumber'),
+                    'groups whose members may see the module; none: no restriction of this kind', VALUE_DEFAULT, []),
             ])),
         ]);
     }

@@ -39,7 +39,7 @@ class modules {
         'page' => ['content'],
         'label' => [],
         'resource' => ['draftitemid'],
-        'feedback' => ['anonymous', 'timeopen', 'timeclose', 'questions'],
+        'feedback' => ['anonymous', 'timeopen', 'timeclose', 'questions', 'multiple_submit'],
         'attendance' => ['grade', 'sessions'],
     ];
 
@@ -83,7 +83,8 @@ class modules {
         global $DB;
         self::require_libs();
         $cms = $DB->get_records_sql(
-            "SELECT cm.id, cm.idnumber, cm.instance, cm.visible, m.name AS modname, cs.section AS sectionnumber
+            "SELECT cm.id, cm.idnumber, cm.instance, cm.visible, cm.availability, m.name AS modname,
+                    cs.section AS sectionnumber
                FROM {course_modules} cm
                JOIN {modules} m ON m.id = cm.module
                JOIN {course_sections} cs ON cs.id = cm.section
@@ -116,6 +117,7 @@ class modules {
                 'intro' => (string)($instance->intro ?? ''),
                 'visible' => (bool)$cm->visible,
                 'settings' => util::json($settings),
+                'availability' => (string)($cm->availability ?? ''),
             ];
         }
         return $out;
@@ -142,12 +144,13 @@ class modules {
                     'contenthash' => $file ? $file->get_contenthash() : '',
                 ];
             case 'feedback':
+                // "multiple_submit" only when on: the shape of settings stays the one plugin 1.1 reported.
                 return [
                     'anonymous' => (int)$instance->anonymous,
                     'timeopen' => (int)$instance->timeopen,
                     'timeclose' => (int)$instance->timeclose,
                     'questions' => feedback_questions::read((int)$instance->id),
-                ];
+                ] + ((int)$instance->multiple_submit ? ['multiple_submit' => 1] : []);
             case 'attendance':
                 return [
                     'grade' => (int)$instance->grade,
@@ -218,12 +221,13 @@ class modules {
             case 'feedback':
                 $anonymous = array_key_exists('anonymous', $raw) ? self::int_setting($raw['anonymous'], 'anonymous', 1, 2) : 1;
                 $questions = $raw['questions'] ?? [];
+                $multiple = self::int_setting($raw['multiple_submit'] ?? 0, 'multiple_submit', 0, 1);
                 return [
                     'anonymous' => $anonymous,
                     'timeopen' => self::int_setting($raw['timeopen'] ?? 0, 'timeopen', 0),
                     'timeclose' => self::int_setting($raw['timeclose'] ?? 0, 'timeclose', 0),
                     'questions' => feedback_questions::normalise($questions),
-                ];
+                ] + ($multiple ? ['multiple_submit' => 1] : []);
             case 'attendance':
                 return [
                     'grade' => self::int_setting($raw['grade'] ?? 100, 'grade', -PHP_INT_MAX),
@@ -258,11 +262,11 @@ class modules {
      * Creates or updates the modules.
      *
      * @param int $courseid
-     * @param array[] $items each {idnumber, modname, sectionkey, name, intro, visible, settings}
+     * @param array[] $items each {idnumber, modname, sectionkey, name, intro, visible, settings[, setgroups, groups]}
      * @return array[] each {idnumber, cmid, created, changed}
      */
     public static function upsert(int $courseid, array $items): array {
-        global $DB;
+        global $CFG, $DB;
         self::require_libs();
 
         // Validate everything before the first write.
@@ -302,9 +306,18 @@ class modules {
             if ($modname === 'resource' && !empty($settings['draftitemid'])) {
                 $draftfile = self::draft_file($settings['draftitemid']);
             }
+            // The group restriction (1.2): the same shape as a section's (sections::availability); false: as it is.
+            $availability = false;
+            if (!empty($item['setgroups'])) {
+                $availability = sections::availability($courseid, $item['groups'] ?? [], $cm ? $cm->availability : null);
+                if ($availability !== false && empty($CFG->enableavailability)) {
+                    // course/modlib.php writes a module's availability only when restrictions are enabled.
+                    throw new moodle_exception('availabilitydisabled', 'local_ocasync', '', $idnumber);
+                }
+            }
             $plans[] = (object)[
                 'item' => $item, 'idnumber' => $idnumber, 'modname' => $modname, 'settings' => $settings,
-                'section' => $section, 'cm' => $cm, 'draftfile' => $draftfile,
+                'section' => $section, 'cm' => $cm, 'draftfile' => $draftfile, 'availability' => $availability,
             ];
         }
 
@@ -388,6 +401,9 @@ class modules {
         $data->introeditor = ['text' => $item['intro'], 'format' => FORMAT_HTML,
             'itemid' => $data->introeditor['itemid'] ?? 0];
         $data->add = $plan->modname;
+        if (is_string($plan->availability)) {
+            $data->availabilityconditionsjson = $plan->availability; // Read by add_moduleinfo (course/modlib.php).
+        }
 
         switch ($plan->modname) {
             case 'url':
@@ -427,7 +443,7 @@ class modules {
                 $data->timeopen = $s['timeopen'];
                 $data->timeclose = $s['timeclose'];
                 $data->email_notification = 0;
-                $data->multiple_submit = 0;
+                $data->multiple_submit = $s['multiple_submit'] ?? 0;
                 $data->autonumbering = 1;
                 $data->site_after_submit = '';
                 $data->page_after_submit = '';
@@ -510,7 +526,8 @@ class modules {
                 break;
             case 'feedback':
                 if ($current['anonymous'] !== $s['anonymous'] || $current['timeopen'] !== $s['timeopen']
-                        || $current['timeclose'] !== $s['timeclose']) {
+                        || $current['timeclose'] !== $s['timeclose']
+                        || ($current['multiple_submit'] ?? 0) !== ($s['multiple_submit'] ?? 0)) {
                     $differs[] = 'settings';
                 }
                 break;
@@ -521,6 +538,9 @@ class modules {
                 break;
         }
 
+        if ($plan->availability !== false) {
+            $differs[] = 'availability';
+        }
         $changed = false;
         if ($differs) {
             self::update_moduleinfo($courseid, $cm, $plan, in_array('visible', $differs));
@@ -607,12 +627,17 @@ class modules {
                 $data->anonymous = $s['anonymous'];
                 $data->timeopen = $s['timeopen'];
                 $data->timeclose = $s['timeclose'];
+                $data->multiple_submit = $s['multiple_submit'] ?? 0;
                 $data->page_after_submit_editor = ['text' => (string)$data->page_after_submit,
                     'format' => (int)$data->page_after_submitformat, 'itemid' => 0];
                 break;
             case 'attendance':
                 $data->grade = $s['grade'];
                 break;
+        }
+        if ($plan->availability !== false) {
+            // get_moduleinfo_data put the current one here; '' removes it (update_moduleinfo, course/modlib.php).
+            $data->availabilityconditionsjson = (string)$plan->availability;
         }
         update_moduleinfo($cm, $data, $course, null);
     }

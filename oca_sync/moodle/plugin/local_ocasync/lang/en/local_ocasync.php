@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['availabilitydisabled'] = 'The module "{$a}" is to be restricted to groups, but access restrictions are disabled on this site (enableavailability).';
 $string['pluginname'] = 'oca-sync companion';
 $string['ocasync:manage'] = 'Manage course content through the oca-sync web services';
 $string['privacy:metadata'] = 'The oca-sync companion plugin stores no personal data: it only maps oca-sync keys to course sections and feedback questions.';
