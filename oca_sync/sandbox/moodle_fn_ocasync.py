@@ -1382,3 +1382,7 @@ def take_attendance(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
     update_grades(st, cm, [s["studentid"] for s in p["statuses"]])
     return {"sessionid": sess["id"], "written": len(p["statuses"])}
+
+
+# The bulk reads of 1.2 live in their own module; importing it registers them in PLUGIN_REGISTRY.
+from . import moodle_fn_ocasync_bulk  # noqa: E402,F401  (needs the names above)
