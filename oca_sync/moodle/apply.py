@@ -415,12 +415,42 @@ def _enrolments(client: MoodleClient, changes: list[Change], ids: Ids, done: Don
         enrol += [{"roleid": r, "userid": userid, "courseid": courseid} for r in sorted(p.add)]
         unassign += [{"roleid": r, "userid": userid, "contextlevel": "course", "instanceid": courseid}
                      for r in sorted(p.remove)]
-    _send(client, [_call(client, "enrol_manual_enrol_users", "enrolments", b) for b in chunks(enrol, BATCH["enrol"])])
-    _send(client, [_call(client, "core_role_unassign_roles", "unassignments", b)
-                   for b in chunks(unassign, BATCH["enrol"])])
-    _send(client, [_call(client, "enrol_manual_unenrol_users", "enrolments", b)
-                   for b in chunks(unenrol, BATCH["enrol"])])
+    _send(client, _by_whole_courses(client, "enrol_manual_enrol_users", "enrolments", enrol, "courseid"))
+    _send(client, _by_whole_courses(client, "core_role_unassign_roles", "unassignments", unassign, "instanceid"))
+    _send(client, _by_whole_courses(client, "enrol_manual_unenrol_users", "enrolments", unenrol, "courseid"))
     done(changes)
+
+
+def _by_whole_courses(client: MoodleClient, function: str, key: str, items: list[dict[str, Any]],
+                      course: str) -> list[Job]:
+    """Enrolment batches whose courses each stay in one job, in the plan's order.
+
+    What Moodle does for one enrolment can depend on those of the same course made before it: enrol_manual
+    sends its welcome message only once the course has a contact (a teacher, $CFG->coursecontact:
+    enrol_plugin::get_welcome_message_contact). Sent concurrently, each course's enrolments still go in
+    order, so the site ends as with one request at a time. Batches hold up to BATCH["enrol"] items.
+    """
+    if client.concurrency <= 1:
+        return [_call(client, function, key, b) for b in chunks(items, BATCH["enrol"])]
+    per_course: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        per_course[item[course]].append(item)
+    groups: list[list[list[dict[str, Any]]]] = []  # jobs -> courses -> items
+    size = 0
+    for course_items in per_course.values():
+        if not groups or size + len(course_items) > BATCH["enrol"]:
+            groups.append([])
+            size = 0
+        groups[-1].append(course_items)
+        size += len(course_items)
+
+    def job(courses: list[list[dict[str, Any]]]) -> Job:
+        def send() -> None:
+            flat = [i for c in courses for i in c]
+            for batch in chunks(flat, BATCH["enrol"]):  # more than one only for a course beyond the batch size
+                client.call(function, {key: list(batch)})
+        return send, lambda _res: None
+    return [job(g) for g in groups]
 
 
 def _call(client: MoodleClient, function: str, key: str, batch: Sequence[Any],

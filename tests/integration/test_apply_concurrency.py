@@ -116,3 +116,31 @@ def test_an_error_stops_batches_not_yet_sent(monkeypatch, site, store, oca):
         # and no later stage.
         assert batches >= 6 and 1 <= sent <= 4 < batches
         assert client.stats.calls["enrol_manual_enrol_users"] == 0
+
+
+def _enrolment_order(sb: MoodleSandbox) -> dict[str, list[str]]:
+    """Per course, the usernames in the order they were enrolled (ids depend on the order of creation)."""
+    order: dict[str, list[str]] = {}
+    for name, params in sb.calls.snapshot():
+        if name == "enrol_manual_enrol_users":
+            items = params["enrolments"]  # PHP's array: {"0": {...}, "1": ...}
+            for e in (items.values() if isinstance(items, dict) else items):
+                course = sb.state.courses[int(e["courseid"])]["shortname"]
+                order.setdefault(course, []).append(sb.state.users[int(e["userid"])]["username"])
+    return order
+
+
+def test_each_courses_enrolments_keep_their_order(small_batches, site, tmp_path, oca):
+    """Moodle's welcome message depends on the course's teachers enrolled before (enrol_plugin::
+    get_welcome_message_contact): under concurrency each course's enrolments still go in the plan's order."""
+    from oca_sync.state import StateStore
+
+    orders = {}
+    for concurrency in (1, 4):
+        with MoodleSandbox(langs=("en", "ru", "ky"), plugin=True, attendance=True) as sb:
+            client = _client(sb, concurrency)
+            sync.apply(client, oca, site, StateStore(f"sqlite:///{tmp_path}/e{concurrency}.sqlite"))
+            orders[concurrency] = _enrolment_order(sb)
+            calls = sb.calls.count("enrol_manual_enrol_users")
+            assert calls >= 2
+    assert orders[4] == orders[1] and sum(len(v) for v in orders[1].values()) > 7
