@@ -128,30 +128,36 @@ def checked_courses(ctx: Ctx, courseids: list[int], capabilities: tuple[str, ...
     return out
 
 
-# classes/local/bulk_read.php enrolments()
+# classes/local/bulk_read.php enrolments(): one pass over each table, as the PHP makes one query per kind
 def enrolments(st: MoodleState, courseids: list[int]) -> list[dict[str, Any]]:
-    out = []
-    for courseid in courseids:
-        groups = sorted((g for g in st.groups.values() if g["courseid"] == courseid), key=lambda g: g["id"])
-        group_ids = {g["id"] for g in groups}
-        cctx = st.course_context(courseid)
-        enrolled = sorted({ue["userid"] for ue in st.user_enrolments.values()
-                           if st.enrol.get(ue["enrolid"], {}).get("courseid") == courseid
-                           and not st.users[ue["userid"]]["deleted"]})
-        users = []
-        for uid in enrolled:
-            u = st.users[uid]
-            roleids = sorted({ra["roleid"] for ra in st.role_assignments.values()
-                              if ra["contextid"] == cctx and ra["userid"] == uid})
-            groupids = sorted(m["groupid"] for m in st.group_members.values()
-                              if m["userid"] == uid and m["groupid"] in group_ids)
-            users.append({"id": uid, "username": str(u["username"]), "idnumber": str(u.get("idnumber") or ""),
-                          "roleids": roleids, "groupids": groupids})
-        out.append({"courseid": courseid,
-                    "groups": [{"id": g["id"], "idnumber": str(g.get("idnumber") or ""), "name": str(g["name"]),
-                                "description": str(g.get("description") or "")} for g in groups],
-                    "users": users})
-    return out
+    wanted = set(courseids)
+    groups: dict[int, list[dict[str, Any]]] = {c: [] for c in courseids}
+    group_course: dict[int, int] = {}
+    for g in sorted(st.groups.values(), key=lambda g: g["id"]):
+        if g["courseid"] in wanted:
+            groups[g["courseid"]].append(g)
+            group_course[g["id"]] = g["courseid"]
+    users: dict[int, dict[int, dict[str, Any]]] = {c: {} for c in courseids}
+    for ue in st.user_enrolments.values():
+        courseid = st.enrol.get(ue["enrolid"], {}).get("courseid")
+        u = st.users[ue["userid"]]
+        if courseid in wanted and not u["deleted"]:
+            users[courseid][u["id"]] = {"id": u["id"], "username": str(u["username"]),
+                                        "idnumber": str(u.get("idnumber") or ""), "roleids": set(), "groupids": []}
+    context_course = {st.course_context(c): c for c in courseids}
+    for ra in st.role_assignments.values():
+        courseid = context_course.get(ra["contextid"])
+        if courseid is not None and ra["userid"] in users[courseid]:
+            users[courseid][ra["userid"]]["roleids"].add(ra["roleid"])
+    for m in sorted(st.group_members.values(), key=lambda m: m["groupid"]):
+        courseid = group_course.get(m["groupid"])
+        if courseid is not None and m["userid"] in users[courseid]:
+            users[courseid][m["userid"]]["groupids"].append(m["groupid"])
+    return [{"courseid": c,
+             "groups": [{"id": g["id"], "idnumber": str(g.get("idnumber") or ""), "name": str(g["name"]),
+                         "description": str(g.get("description") or "")} for g in groups[c]],
+             "users": [{**u, "roleids": sorted(u["roleids"])} for _, u in sorted(users[c].items())]}
+            for c in courseids]
 
 
 # classes/external/get_users.php
