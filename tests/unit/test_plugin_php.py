@@ -408,3 +408,14 @@ def test_bulk_reads_check_the_capabilities_the_sandbox_checks_and_services_php_d
         moodle_fn_ocasync_bulk.COURSE_CAPABILITIES) == declared["local_ocasync_get_course_states"]
     # Each course is checked before anything is read: the capability loop comes before the queries.
     assert src.index("require_capability($capability, $context)") < src.index("get_recordset_sql")
+
+
+def test_bulk_reads_query_per_kind_not_per_user() -> None:
+    text = (PLUGIN / "classes" / "local" / "bulk_read.php").read_text(encoding="utf-8")
+    src = re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.DOTALL)  # code only
+    # No per-user or per-course core helpers (each runs its own queries): one query per kind of record.
+    for per_item in ("user_get_user_details", "get_user_roles", "groups_get_all_groups", "get_enrolled_users",
+                     "get_record(", "get_records_list("):
+        assert per_item not in src, per_item
+    assert src.count("get_in_or_equal(") == 2 and src.count("array_chunk(") == 2
+    assert "const CHUNK = 1000;" in src
