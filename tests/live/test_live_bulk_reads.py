@@ -2,6 +2,7 @@
 after the proof programme is applied, both observe the same site and plan the same (nothing)."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,6 @@ def test_bulk_and_core_reads_see_the_same_real_site(live_moodle: MoodleClient, t
     bulk_calls = {f: n - before.get(f, 0) for f, n in live_moodle.stats.calls.items() if n - before.get(f, 0)}
     core_info = {**info, "functions": [f for f in info["functions"] if f["name"] not in BULK_FUNCTIONS]}
     core = observe(live_moodle, desired, info=core_info)
-    assert bulk == core
+    assert replace(bulk, functions=frozenset()) == replace(core, functions=frozenset())  # but the functions given
     assert bulk.enrolled and any(e for e in bulk.enrolled.values()) and bulk.users
     assert "core_enrol_get_enrolled_users" not in bulk_calls and bulk_calls["local_ocasync_get_enrolments"] == 1
