@@ -228,6 +228,7 @@ def get_enrolments(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
         "intro": Value(PARAM_RAW, "raw intro (HTML)"),
         "visible": Value(PARAM_BOOL, "visible"),
         "settings": Value(PARAM_RAW, "JSON object of the managed settings"),
+        "availability": Value(PARAM_RAW, 'access restriction (JSON), "" for none'),
     }), "modules with a non-empty idnumber"),
 }), "one entry per course, in the order given"))
 def get_course_states(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:

@@ -419,3 +419,13 @@ def test_bulk_reads_query_per_kind_not_per_user() -> None:
         assert per_item not in src, per_item
     assert src.count("get_in_or_equal(") == 2 and src.count("array_chunk(") == 2
     assert "const CHUNK = 1000;" in src
+
+
+def test_get_course_states_answers_what_get_course_state_answers_per_course() -> None:
+    """The bulk read must not drift from the single one (a field added to one only is lost in the other)."""
+    functions, _ = services()
+    one = php_tree(method_return(class_file(functions["local_ocasync_get_course_state"]["classname"])
+                                 .read_text(encoding="utf-8"), "execute_returns"))
+    many = php_tree(method_return(class_file(functions["local_ocasync_get_course_states"]["classname"])
+                                  .read_text(encoding="utf-8"), "execute_returns"))
+    assert many[0] == "multiple" and many[1] == one

@@ -101,6 +101,7 @@ class get_course_states extends external_api {
                 'intro' => new external_value(PARAM_RAW, 'raw intro (HTML)'),
                 'visible' => new external_value(PARAM_BOOL, 'visible'),
                 'settings' => new external_value(PARAM_RAW, 'JSON object of the managed settings'),
+                'availability' => new external_value(PARAM_RAW, 'access restriction (JSON), "" for none'),
             ]), 'modules with a non-empty idnumber'),
         ]), 'one entry per course, in the order given');
     }
