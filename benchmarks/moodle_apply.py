@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import subprocess
+import threading
 import tempfile
 import time
 from collections import Counter
@@ -67,15 +69,18 @@ def make_spec(courses: int, sessions: int, users: int, orgs_per_course: int) -> 
     return spec
 
 
-def run_pass(label: str, url: str, token: str, site: SiteOptions, loaded, store: StateStore) -> dict:
-    client = MoodleClient(url, token, timeout=600)
+def run_pass(label: str, url: str, token: str, site: SiteOptions, loaded, store: StateStore,
+             concurrency: int) -> dict:
+    client = MoodleClient(url, token, timeout=600, concurrency=concurrency)
     server: Counter[str] = Counter()  # seconds the server took, per function (time to the full answer)
+    lock = threading.Lock()  # answers come back on several threads when batches go concurrently
 
     def timed(resp, *args, **kwargs):  # type: ignore[no-untyped-def]
         body = resp.request.body or b""
         text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
         fn = next((part.split("=", 1)[1] for part in text.split("&") if part.startswith("wsfunction=")), "upload")
-        server[fn] += resp.elapsed.total_seconds()
+        with lock:
+            server[fn] += resp.elapsed.total_seconds()
 
     client.session.hooks["response"].append(timed)
     t0 = time.perf_counter()
@@ -93,6 +98,12 @@ def run_pass(label: str, url: str, token: str, site: SiteOptions, loaded, store:
     return {"time": elapsed, "calls": client.stats.total, "writes": writes, "server": total_server}
 
 
+def after_pass(command: str | None, when: str) -> None:
+    if command:
+        out = subprocess.run(command, shell=True, check=True, capture_output=True, text=True).stdout.strip()
+        print(f"  [{when}] {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--courses", type=int, default=20)
@@ -102,6 +113,13 @@ def main() -> None:
     ap.add_argument("--url", help="a real (test) Moodle site instead of the emulator")
     ap.add_argument("--token-file", type=Path, help="file holding the site's web-service token")
     ap.add_argument("--languages", default="en,ru", help="the site's installed languages (without the plugin)")
+    ap.add_argument("--concurrency", type=int, default=4,
+                    help="write batches sent at once (OCA_MOODLE_CONCURRENCY; 1: one request at a time)")
+    ap.add_argument("--noop-passes", type=int, default=1,
+                    help="no-op re-applies to run (their median is printed: a shared machine's load varies)")
+    ap.add_argument("--after-pass", metavar="CMD",
+                    help="a shell command run before the first pass and after each (e.g. one that counts the write "
+                         "events in a real site's log store); its output is printed")
     a = ap.parse_args()
     if bool(a.url) != bool(a.token_file):
         ap.error("--url and --token-file go together")
@@ -118,11 +136,23 @@ def main() -> None:
                                        allow_unicode=True), encoding="utf-8")
         t0 = time.perf_counter()
         loaded = load_spec(path)
+        print(f"concurrency: {a.concurrency}")
         print(f"spec: {a.courses} courses x {a.sessions} sessions, {len(loaded.spec.organisations)} groups, "
               f"{sum(len(v) for v in loaded.members.values()) + 1} users; loaded in {time.perf_counter() - t0:.2f} s")
         store = StateStore(f"sqlite:///{tmp}/state.sqlite")
-        first = run_pass("first apply", url, token, site, loaded, store)
-        again = run_pass("no-op re-apply", url, token, site, loaded, store)
+        after_pass(a.after_pass, "before the first pass")
+        first = run_pass("first apply", url, token, site, loaded, store, a.concurrency)
+        after_pass(a.after_pass, "after the first apply")
+        agains = []
+        for n in range(a.noop_passes):
+            agains.append(run_pass("no-op re-apply" + (f" {n + 1}" if a.noop_passes > 1 else ""), url, token, site,
+                                   loaded, store, a.concurrency))
+            after_pass(a.after_pass, "after the no-op re-apply")
+        again = sorted(agains, key=lambda r: r["time"])[len(agains) // 2]
+        if a.noop_passes > 1:
+            times = ", ".join(f"{r['time']:.2f}" for r in agains)
+            print(f"\nno-op re-apply: median {again['time']:.2f} s of {a.noop_passes} ({times}); "
+                  f"server time {again['server']:.2f} s")
         n_users = sum(len(v) for v in loaded.members.values())
         print("\nsummary")
         print(f"  first apply calls per course: {first['calls'] / a.courses:.1f}; "

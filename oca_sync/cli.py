@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__, logsafe
-from .config import Settings, SiteOptions, load_settings
+from .config import MAX_CONCURRENCY, Settings, SiteOptions, load_settings
 from .errors import ConfigError, ExitCode, OcaError, SpecError, UsageError
 from .plan import Change, Plan, render_lines
 from .spec import LoadedSpec, load_spec
@@ -209,7 +209,7 @@ def _moodle(c: Ctx) -> tuple[Any, SiteOptions]:
     from .moodle.client import MoodleClient
 
     ms = c.settings.moodle()
-    return MoodleClient(ms.url, ms.token.get_secret_value(), timeout=ms.timeout), ms.site
+    return MoodleClient(ms.url, ms.token.get_secret_value(), timeout=ms.timeout, concurrency=ms.concurrency), ms.site
 
 
 def _zoom(c: Ctx) -> Any:
@@ -317,9 +317,11 @@ def run_apply(c: Ctx, loaded: LoadedSpec, client: Any, site: SiteOptions, store:
 @click.argument("spec", metavar="SPEC|PLANFILE", type=click.Path(dir_okay=False, path_type=Path))
 @prune_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), metavar="N",
+              help="Moodle write batches sent at once (default: OCA_MOODLE_CONCURRENCY, or 4).")
 @strict_option
 @pass_ctx
-def apply(c: Ctx, spec: Path, prune: bool, yes: bool, strict: bool) -> None:
+def apply(c: Ctx, spec: Path, prune: bool, yes: bool, concurrency: int | None, strict: bool) -> None:
     """Make Moodle and Zoom match the spec.
 
     Re-reads the sites, shows the plan, asks (unless --yes), applies with
@@ -335,6 +337,7 @@ def apply(c: Ctx, spec: Path, prune: bool, yes: bool, strict: bool) -> None:
       oca-sync apply course_spec/oca-kyrgyzstan-2022.yaml
       oca-sync apply --yes --prune spec.yaml
       oca-sync apply reviewed.plan
+      oca-sync apply --concurrency 1 spec.yaml    # one request at a time
     """
     from . import saved_plan
 
@@ -352,6 +355,8 @@ def apply(c: Ctx, spec: Path, prune: bool, yes: bool, strict: bool) -> None:
     else:
         loaded = c.load(spec, strict)
     client, site = _moodle(c)
+    if concurrency is not None:
+        client.concurrency = concurrency
     result = run_apply(c, loaded, client, site, c.store(), prune=prune, yes=yes, zoom=_zoom(c), expect=expect)
     _warnings(c, client)
     _report(c, result, client)

@@ -34,6 +34,7 @@ ENV_VARS: dict[str, str] = {
     "moodle.url": "OCA_MOODLE_URL",
     "moodle.token": "OCA_MOODLE_TOKEN",
     "moodle.timeout": "OCA_MOODLE_TIMEOUT",
+    "moodle.concurrency": "OCA_MOODLE_CONCURRENCY",
     "moodle.role_ids": "OCA_MOODLE_ROLE_IDS",
     "moodle.languages": "OCA_MOODLE_LANGUAGES",
     "state.url": "OCA_STATE_URL",
@@ -78,6 +79,8 @@ class MoodleSettings:
     token: SecretStr
     timeout: float = 30.0
     site: SiteOptions = field(default_factory=SiteOptions)
+    #: Independent write batches sent at once by apply (1: one request at a time).
+    concurrency: int = 4
 
 
 @dataclass(frozen=True)
@@ -149,10 +152,12 @@ class Settings:
             timeout = float(self.get("moodle.timeout") or 30)
         except ValueError:
             raise ConfigError(f"{ENV_VARS['moodle.timeout']} must be a number of seconds") from None
+        concurrency = parse_concurrency(self.get("moodle.concurrency"), self.source.get("moodle.concurrency", ""))
         return MoodleSettings(
             url=url,
             token=SecretStr(str(self.get("moodle.token"))),
             timeout=timeout,
+            concurrency=concurrency,
             site=SiteOptions(
                 role_ids=parse_role_ids(self.get("moodle.role_ids")),
                 languages=parse_languages(self.get("moodle.languages")),
@@ -243,3 +248,19 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
             values[name] = env[var]
             source[name] = f"${var}"
     return Settings(values=values, source=source)
+
+
+#: The most requests apply sends at once: a few keep a site's PHP workers busy without crowding out its users.
+MAX_CONCURRENCY = 16
+
+
+def parse_concurrency(value: str | None, where: str = "") -> int:
+    """``OCA_MOODLE_CONCURRENCY``: 1 to MAX_CONCURRENCY, default 4."""
+    if value is None:
+        return MoodleSettings.concurrency
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CONCURRENCY:
+        origin = f" (from {where})" if where else ""
+        raise ConfigError(f"{ENV_VARS['moodle.concurrency']} must be a whole number from 1 to {MAX_CONCURRENCY}, "
+                          f"got {value!r}{origin}")
+    return int(text)

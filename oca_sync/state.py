@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    bindparam,
     event,
     DateTime,
     Float,
@@ -222,19 +223,31 @@ class StateStore:
         return {(r["kind"], r["key"]): json.loads(r["data"]) for r in rows}
 
     def record_applied(self, scope: str, items: Mapping[tuple[str, str], Mapping[str, Any] | None]) -> None:
-        """Record (or forget, for ``None``) the fields we last wrote for each object."""
+        """Record (or forget, for ``None``) the fields we last wrote for each object.
+
+        Only entries that differ are written, in two bulk statements (a no-op apply of thousands of
+        objects writes nothing; one statement per object cost seconds).
+        """
         now = _now()
         with self.engine.begin() as conn:
+            current = {(r.kind, r.key): r.data for r in conn.execute(
+                select(applied.c.kind, applied.c.key, applied.c.data).where(applied.c.scope == scope))}
+            changed: list[tuple[str, str, str | None]] = []
             for (kind, key), data in items.items():
-                conn.execute(
-                    delete(applied).where(applied.c.scope == scope, applied.c.kind == kind, applied.c.key == key)
-                )
-                if data is not None:
-                    conn.execute(
-                        insert(applied).values(
-                            scope=scope, kind=kind, key=key, data=json.dumps(data, sort_keys=True), updated=now
-                        )
-                    )
+                text = None if data is None else json.dumps(data, sort_keys=True)
+                if current.get((kind, key)) != text:
+                    changed.append((kind, key, text))
+            if not changed:
+                return
+            conn.execute(
+                delete(applied).where(applied.c.scope == scope, applied.c.kind == bindparam("k"),
+                                      applied.c.key == bindparam("y")),
+                [{"k": kind, "y": key} for kind, key, _ in changed],
+            )
+            inserts = [{"scope": scope, "kind": kind, "key": key, "data": text, "updated": now}
+                       for kind, key, text in changed if text is not None]
+            if inserts:
+                conn.execute(insert(applied), inserts)
 
     # -- resumable uploads and the archive ledger ----------------------------------
 

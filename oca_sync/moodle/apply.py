@@ -4,12 +4,18 @@ Objects are created with our keys, so an apply interrupted at any point and
 run again re-observes the site and converges without duplicates. Ids of new
 objects come from the create responses and are resolved from keys at the
 moment of each write.
+
+Within a stage, independent batches (users, enrolments and memberships by the
+hundred, one call per course for sections and modules) go ``client.concurrency``
+at a time (:func:`_send`); stages still run one after the other, in
+dependency order. Answers are handled (ids, progress) in the calling thread only.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,6 +142,39 @@ def execute(
 
 
 Done = Callable[[Sequence[Change]], None]
+#: One write batch: ``send`` makes the call(s) (in a worker thread), ``finish`` handles the answer (in ours).
+Job = tuple[Callable[[], Any], Callable[[Any], None]]
+
+
+def _send(client: MoodleClient, jobs: Sequence[Job]) -> None:
+    """Send independent write batches, ``client.concurrency`` at a time, and handle each answer here.
+
+    A change is reported done only once its answer came back. On an error, batches not yet sent are not
+    sent, those under way are waited for and handled, then the first error is raised, so that what was
+    written is counted (sync.apply re-plans after a lost answer, WriteOutcomeUnknown, from the site).
+    """
+    if client.concurrency <= 1 or len(jobs) <= 1:
+        for send, finish in jobs:
+            finish(send())
+        return
+    error: BaseException | None = None
+    pool = ThreadPoolExecutor(max_workers=min(client.concurrency, len(jobs)), thread_name_prefix="moodle-write")
+    try:
+        futures: dict[Future[Any], Callable[[Any], None]] = {pool.submit(send): finish for send, finish in jobs}
+        for future in as_completed(futures):
+            try:
+                futures[future](future.result())  # also after an error: what was written is counted
+            except CancelledError:
+                continue
+            except BaseException as e:  # noqa: BLE001 - re-raised below, after the batches under way
+                if error is None:
+                    error = e
+                    for f in futures:
+                        f.cancel()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if error is not None:
+        raise error
 
 
 def _categories(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
@@ -177,8 +216,7 @@ def _course_item(fields: dict[str, Any], ids: Ids, want: m.Course) -> dict[str, 
 
 
 def _courses(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
-    creates = [c for c in changes if c.action is Action.CREATE]
-    for batch in chunks(creates, BATCH["course"]):
+    def create(batch: Sequence[Change]) -> Job:
         items = []
         for c in batch:
             course, nsections = c.payload
@@ -186,19 +224,27 @@ def _courses(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) 
             item["courseformatoptions"] = [{"name": "numsections", "value": nsections},
                                            *item.get("courseformatoptions", [])]
             items.append(item)
-        res = client.call("core_course_create_courses", {"courses": items})
-        by_short = {r["shortname"]: int(r["id"]) for r in res}
-        for c in batch:
-            ids.courses[c.payload[0].idnumber] = by_short[c.payload[0].shortname]
-        done(batch)
-    updates = [c for c in changes if c.action is Action.UPDATE]
-    for batch in chunks(updates, BATCH["course"]):
+
+        def finish(res: Any) -> None:
+            by_short = {r["shortname"]: int(r["id"]) for r in res}
+            for c in batch:
+                ids.courses[c.payload[0].idnumber] = by_short[c.payload[0].shortname]
+            done(batch)
+        return lambda: client.call("core_course_create_courses", {"courses": items}), finish
+
+    def update(batch: Sequence[Change]) -> Job:
         items = []
         for c in batch:
             courseid, want = c.payload
             items.append({"id": courseid, **_course_item({f.name: f.new for f in c.fields}, ids, want)})
-        _refused("core_course_update_courses", client.call("core_course_update_courses", {"courses": items}))
-        done(batch)
+
+        def finish(res: Any) -> None:
+            _refused("core_course_update_courses", res)
+            done(batch)
+        return lambda: client.call("core_course_update_courses", {"courses": items}), finish
+
+    _send(client, [create(b) for b in chunks([c for c in changes if c.action is Action.CREATE], BATCH["course"])])
+    _send(client, [update(b) for b in chunks([c for c in changes if c.action is Action.UPDATE], BATCH["course"])])
 
 
 def _by_course(changes: list[Change]) -> dict[str, list[Change]]:
@@ -237,44 +283,54 @@ def _section_ids(client: MoodleClient, courseid: int) -> dict[int, int]:
 
 def _plugin_sections(client: MoodleClient, changes: list[Change], desired: m.DesiredSite, ids: Ids,
                      done: Done) -> None:
-    """One upsert per course with every section in order (consecutive positions), then deletions."""
-    for course_key, cs in _by_course(changes).items():
+    """One upsert per course with every section in order (consecutive positions), then deletions
+    (courses concurrently; a stage holds either upserts or deletions, see STAGES)."""
+    def course_job(course_key: str, cs: list[Change]) -> Job:
         courseid = ids.courses[course_key]
         upserts = [c for c in cs if c.action is not Action.DELETE]
-        if upserts:
-            adopt = dict(c.payload.adopt for c in upserts if c.payload.adopt)
-            wanted = desired.plugin_sections[course_key]
-            # Groups are sent only where restrictions are in play, so that a plugin older than 1.1 keeps working;
-            # "setgroups" says "set them", since REST cannot send an empty list.
-            restricting = any(s.groups for s in wanted) or any(f.name == "groups" for c in upserts for f in c.fields)
-            client.call("local_ocasync_upsert_sections", {"courseid": courseid, "sections": [
-                {"key": s.key, "number": s.number, "name": s.name, "summary": s.summary, "visible": s.visible,
-                 **({"sectionid": adopt[s.key]} if s.key in adopt else {}),
-                 **({"setgroups": True, "groups": list(s.groups)} if restricting else {})}
-                for s in wanted
-            ]})
-            done(upserts)
         deletes = [c for c in cs if c.action is Action.DELETE]
-        if deletes:
-            # Modules were deleted in the stage before only if they were ours; the plugin refuses a non-empty one.
-            client.call("local_ocasync_delete_sections", {"courseid": courseid,
-                                                           "keys": [c.payload.delete for c in deletes]})
-            done(deletes)
+
+        def send() -> None:
+            if upserts:
+                adopt = dict(c.payload.adopt for c in upserts if c.payload.adopt)
+                wanted = desired.plugin_sections[course_key]
+                # Groups are sent only where restrictions are in play, so that a plugin older than 1.1 keeps
+                # working; "setgroups" says "set them", since REST cannot send an empty list.
+                restricting = any(s.groups for s in wanted) or any(
+                    f.name == "groups" for c in upserts for f in c.fields)
+                client.call("local_ocasync_upsert_sections", {"courseid": courseid, "sections": [
+                    {"key": s.key, "number": s.number, "name": s.name, "summary": s.summary, "visible": s.visible,
+                     **({"sectionid": adopt[s.key]} if s.key in adopt else {}),
+                     **({"setgroups": True, "groups": list(s.groups)} if restricting else {})}
+                    for s in wanted
+                ]})
+            if deletes:
+                # Modules were deleted in the stage before only if they were ours; the plugin refuses a
+                # non-empty one.
+                client.call("local_ocasync_delete_sections", {"courseid": courseid,
+                                                               "keys": [c.payload.delete for c in deletes]})
+        return send, lambda _res: done(cs)
+
+    _send(client, [course_job(k, cs) for k, cs in _by_course(changes).items()])
 
 
 def _modules(client: MoodleClient, changes: list[Change], desired: m.DesiredSite, ids: Ids, done: Done) -> None:
-    for course_key, cs in _by_course(changes).items():
+    """Each course's deletions, then its upserts in batches, in order; courses concurrently."""
+    def course_job(course_key: str, cs: list[Change]) -> Job:
         courseid = ids.courses[course_key]
         deletes = [c for c in cs if c.action is Action.DELETE]
-        if deletes:
-            client.call("local_ocasync_delete_modules", {"courseid": courseid,
-                                                          "idnumbers": [c.payload.delete for c in deletes]})
-            done(deletes)
         upserts = [c for c in cs if c.action is not Action.DELETE]
-        for batch in chunks(upserts, BATCH["module"]):
-            items = [_module_item(client, c) for c in batch]
-            client.call("local_ocasync_upsert_modules", {"courseid": courseid, "modules": items})
-            done(batch)
+
+        def send() -> None:
+            if deletes:
+                client.call("local_ocasync_delete_modules", {"courseid": courseid,
+                                                              "idnumbers": [c.payload.delete for c in deletes]})
+            for batch in chunks(upserts, BATCH["module"]):
+                items = [_module_item(client, c) for c in batch]
+                client.call("local_ocasync_upsert_modules", {"courseid": courseid, "modules": items})
+        return send, lambda _res: done(cs)
+
+    _send(client, [course_job(k, cs) for k, cs in _by_course(changes).items()])
 
 
 def _module_item(client: MoodleClient, change: Change) -> dict[str, Any]:
@@ -316,8 +372,7 @@ def _groups(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -
 
 
 def _users(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
-    creates = [c for c in changes if c.action is Action.CREATE]
-    for batch in chunks(creates, BATCH["user"]):
+    def create(batch: Sequence[Change]) -> Job:
         items = []
         for c in batch:
             u: m.User = c.payload
@@ -327,18 +382,25 @@ def _users(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) ->
             if u.password_email:
                 item["createpassword"] = 1
             items.append(item)
-        res = client.call("core_user_create_users", {"users": items})
-        by_name = {r["username"]: int(r["id"]) for r in res}
-        for c in batch:
-            ids.users[c.payload.idnumber] = by_name[c.payload.username]
-        done(batch)
-    updates = [c for c in changes if c.action is Action.UPDATE]
-    for batch in chunks(updates, BATCH["user"]):
+
+        def finish(res: Any) -> None:
+            by_name = {r["username"]: int(r["id"]) for r in res}
+            for c in batch:
+                ids.users[c.payload.idnumber] = by_name[c.payload.username]
+            done(batch)
+        return lambda: client.call("core_user_create_users", {"users": items}), finish
+
+    def update(batch: Sequence[Change]) -> Job:
         # Only the changed fields: passwords and anything else are never sent.
-        _refused("core_user_update_users", client.call("core_user_update_users", {"users": [
-            {"id": c.payload.id, **{f.name: f.new for f in c.fields}} for c in batch
-        ]}))
-        done(batch)
+        items = [{"id": c.payload.id, **{f.name: f.new for f in c.fields}} for c in batch]
+
+        def finish(res: Any) -> None:
+            _refused("core_user_update_users", res)
+            done(batch)
+        return lambda: client.call("core_user_update_users", {"users": items}), finish
+
+    _send(client, [create(b) for b in chunks([c for c in changes if c.action is Action.CREATE], BATCH["user"])])
+    _send(client, [update(b) for b in chunks([c for c in changes if c.action is Action.UPDATE], BATCH["user"])])
 
 
 def _enrolments(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
@@ -353,13 +415,48 @@ def _enrolments(client: MoodleClient, changes: list[Change], ids: Ids, done: Don
         enrol += [{"roleid": r, "userid": userid, "courseid": courseid} for r in sorted(p.add)]
         unassign += [{"roleid": r, "userid": userid, "contextlevel": "course", "instanceid": courseid}
                      for r in sorted(p.remove)]
-    for batch in chunks(enrol, BATCH["enrol"]):
-        client.call("enrol_manual_enrol_users", {"enrolments": list(batch)})
-    for batch in chunks(unassign, BATCH["enrol"]):
-        client.call("core_role_unassign_roles", {"unassignments": list(batch)})
-    for batch in chunks(unenrol, BATCH["enrol"]):
-        client.call("enrol_manual_unenrol_users", {"enrolments": list(batch)})
+    _send(client, _by_whole_courses(client, "enrol_manual_enrol_users", "enrolments", enrol, "courseid"))
+    _send(client, _by_whole_courses(client, "core_role_unassign_roles", "unassignments", unassign, "instanceid"))
+    _send(client, _by_whole_courses(client, "enrol_manual_unenrol_users", "enrolments", unenrol, "courseid"))
     done(changes)
+
+
+def _by_whole_courses(client: MoodleClient, function: str, key: str, items: list[dict[str, Any]],
+                      course: str) -> list[Job]:
+    """Enrolment batches whose courses each stay in one job, in the plan's order.
+
+    What Moodle does for one enrolment can depend on those of the same course made before it: enrol_manual
+    sends its welcome message only once the course has a contact (a teacher, $CFG->coursecontact:
+    enrol_plugin::get_welcome_message_contact). Sent concurrently, each course's enrolments still go in
+    order, so the site ends as with one request at a time. Batches hold up to BATCH["enrol"] items.
+    """
+    if client.concurrency <= 1:
+        return [_call(client, function, key, b) for b in chunks(items, BATCH["enrol"])]
+    per_course: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        per_course[item[course]].append(item)
+    groups: list[list[list[dict[str, Any]]]] = []  # jobs -> courses -> items
+    size = 0
+    for course_items in per_course.values():
+        if not groups or size + len(course_items) > BATCH["enrol"]:
+            groups.append([])
+            size = 0
+        groups[-1].append(course_items)
+        size += len(course_items)
+
+    def job(courses: list[list[dict[str, Any]]]) -> Job:
+        def send() -> None:
+            flat = [i for c in courses for i in c]
+            for batch in chunks(flat, BATCH["enrol"]):  # more than one only for a course beyond the batch size
+                client.call(function, {key: list(batch)})
+        return send, lambda _res: None
+    return [job(g) for g in groups]
+
+
+def _call(client: MoodleClient, function: str, key: str, batch: Sequence[Any],
+          check: Callable[[Any], None] = lambda _res: None) -> Job:
+    """A batch whose answer is only checked (its changes are reported done after the whole stage)."""
+    return lambda: client.call(function, {key: list(batch)}), check
 
 
 def _members(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
@@ -370,15 +467,15 @@ def _members(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) 
         gid = ids.groups[p.group]
         add += [{"groupid": gid, "userid": ids.user(u)} for u in sorted(p.add)]
         remove += [{"groupid": gid, "userid": u} for u in sorted(p.remove)]
-    for batch in chunks(add, BATCH["members"]):
-        client.call("core_group_add_group_members", {"members": list(batch)})
-    for batch in chunks(remove, BATCH["members"]):
-        client.call("core_group_delete_group_members", {"members": list(batch)})
+    _send(client, [_call(client, "core_group_add_group_members", "members", b) for b in chunks(add, BATCH["members"])])
+    _send(client, [_call(client, "core_group_delete_group_members", "members", b)
+                   for b in chunks(remove, BATCH["members"])])
     done(changes)
 
 
 def _events(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -> None:
     new = [c for c in changes if c.payload.event is not None]
+    jobs: list[Job] = []
     for batch in chunks(new, BATCH["event"]):
         items = []
         for c in batch:
@@ -390,10 +487,11 @@ def _events(client: MoodleClient, changes: list[Change], ids: Ids, done: Done) -
                 # core_calendar_create_calendar_events: a group event needs eventtype "group" and its groupid.
                 **({"eventtype": "group", "groupid": ids.groups[ev.group]} if ev.group else {"eventtype": "course"}),
             })
-        _refused("core_calendar_create_calendar_events",
-                 client.call("core_calendar_create_calendar_events", {"events": items}))
+        jobs.append(_call(client, "core_calendar_create_calendar_events", "events", items,
+                          check=lambda res: _refused("core_calendar_create_calendar_events", res)))
+    _send(client, jobs)
     # Replaced and pruned events go only after their successors exist.
-    old = [(c, i) for c in changes for i in c.payload.delete_ids]
-    for batch in chunks(old, BATCH["event"]):
-        client.call("core_calendar_delete_calendar_events", {"events": [{"eventid": i, "repeat": 0} for _, i in batch]})
+    old = [i for c in changes for i in c.payload.delete_ids]
+    _send(client, [_call(client, "core_calendar_delete_calendar_events", "events",
+                         [{"eventid": i, "repeat": 0} for i in b]) for b in chunks(old, BATCH["event"])])
     done(changes)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -83,10 +84,19 @@ def encode(params: Params) -> list[tuple[str, str]]:
 
 @dataclass
 class CallStats:
-    """Counts of calls made, for progress, tests and benchmarks."""
+    """Counts of calls made, for progress, tests and benchmarks (safe to count from several threads)."""
 
     calls: Counter[str] = field(default_factory=Counter)
     retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, function: str) -> None:
+        with self._lock:
+            self.calls[function] += 1
+
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
 
     @property
     def total(self) -> int:
@@ -126,6 +136,7 @@ class MoodleClient:
         backoff: float = 0.5,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        concurrency: int = 1,
     ) -> None:
         self.url = url.rstrip("/")
         self._token = token
@@ -137,6 +148,8 @@ class MoodleClient:
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = f"oca-sync/{__version__}"
         self.stats = CallStats()
+        #: How many independent write batches apply may send at once (requests.Session's pool holds 10).
+        self.concurrency = max(1, concurrency)
         self.warnings: list[MoodleWarning] = []
 
     def __repr__(self) -> str:  # never shows the token
@@ -158,7 +171,7 @@ class MoodleClient:
         attempt = 0
         while True:
             attempt += 1
-            self.stats.calls[function] += 1
+            self.stats.count(function)
             try:
                 resp = self.session.post(self.url + REST_PATH, data=body, timeout=self.timeout)
             except requests.exceptions.ConnectionError as e:
@@ -211,7 +224,7 @@ class MoodleClient:
 
     def _wait(self, attempt: int, function: str, cause: str, delay: float | None = None) -> None:
         delay = self.backoff * (2 ** (attempt - 1)) if delay is None else delay
-        self.stats.retries += 1
+        self.stats.retried()
         log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", function, cause, delay, attempt + 1, self.max_attempts)
         self._sleep(delay)
 
@@ -297,7 +310,7 @@ class MoodleClient:
         attempt = 0
         while True:
             attempt += 1
-            self.stats.calls[function] += 1
+            self.stats.count(function)
             try:
                 with open(path, "rb") as fh:
                     resp = self.session.post(self.url + UPLOAD_PATH, data={"token": self._token, "filearea": "draft"},

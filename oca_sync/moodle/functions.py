@@ -62,6 +62,10 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_ocasync_get_course_completion",
     "local_ocasync_set_course_completion",
     "local_ocasync_get_completion",
+    # 1.2: bulk reads of the plan (observe.py), used when the plugin has them
+    "local_ocasync_get_users",
+    "local_ocasync_get_enrolments",
+    "local_ocasync_get_course_states",
 )
 
 #: Moodle 4.1 LTS, the oldest release the plugin and the client support.

@@ -7,7 +7,7 @@ ledger stores); ids are kept apart since only observed objects have them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
@@ -60,7 +60,9 @@ class Record:
     id: int | None
 
     def fields(self) -> dict[str, Any]:
-        d = asdict(self)  # type: ignore[call-overload]
+        # A shallow copy: the fields are plain values and tuples (asdict's deep copy cost a second per
+        # 10,000 records in a plan).
+        d = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}  # type: ignore[arg-type]
         d.pop("id", None)
         return d
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import completion
@@ -16,6 +16,12 @@ USER_LOOKUP_BATCH = 500
 #: core_enrol_get_enrolled_users page size.
 ENROLLED_PAGE = 1000
 PLUGIN_PREFIX = "local_ocasync_"
+#: The plugin's bulk reads (1.2): the plan's reads in a handful of calls, whatever the number of courses.
+BULK_FUNCTIONS = ("local_ocasync_get_users", "local_ocasync_get_enrolments", "local_ocasync_get_course_states")
+#: local_ocasync_get_users values per call: under PHP's default max_input_vars (1000 form fields per request).
+BULK_USER_BATCH = 900
+#: Courses per local_ocasync_get_enrolments / get_course_states call (answers stay a few MB at most).
+BULK_COURSE_BATCH = 25
 
 _MARKER = re.compile(r"<!-- oca-key: (\S+) -->")
 
@@ -31,6 +37,12 @@ def has_plugin(info: dict[str, Any]) -> bool:
     return any(str(f.get("name", "")).startswith(PLUGIN_PREFIX) for f in info.get("functions") or [])
 
 
+def has_functions(info: dict[str, Any], names: tuple[str, ...]) -> bool:
+    """Whether the token may call every one of ``names`` (site info lists the service's functions)."""
+    available = {str(f.get("name", "")) for f in info.get("functions") or []}
+    return all(n in available for n in names)
+
+
 def observe(
     client: MoodleClient, desired: m.DesiredSite, *, progress: Progress | None = None,
     info: dict[str, Any] | None = None,
@@ -43,13 +55,16 @@ def observe(
     info = info if info is not None else site_info(client)
     site.plugin = has_plugin(info)
     site.functions = frozenset(str(f.get("name", "")) for f in info.get("functions") or [])
+    # The bulk reads of plugin 1.2, when the token's service has them (an older plugin, or a service
+    # set up by hand without them, falls back to the per-course core reads: the same observed model).
+    bulk = site.plugin and has_functions(info, BULK_FUNCTIONS)
     if site.plugin:
-        info = client.call("local_ocasync_get_info")
-        site.attendance = int(info.get("attendance_version") or 0) > 0
-        site.plugin_version = int(info.get("plugin_version") or 0)
-        site.group_restrictions = info.get("group_restrictions") is not False
-        if info.get("languages"):  # plugin 1.1 and later
-            site.languages = tuple(str(x) for x in info["languages"])
+        plugin = client.call("local_ocasync_get_info")
+        site.attendance = int(plugin.get("attendance_version") or 0) > 0
+        site.plugin_version = int(plugin.get("plugin_version") or 0)
+        site.group_restrictions = plugin.get("group_restrictions") is not False
+        if plugin.get("languages"):  # plugin 1.1 and later
+            site.languages = tuple(str(x) for x in plugin["languages"])
         site.role_ids = {r["shortname"]: int(r["id"]) for r in client.call("local_ocasync_list_roles")}
 
     say("category")
@@ -79,38 +94,34 @@ def observe(
     for idnumber, c in found.items():
         site.courses[idnumber] = _course(c)
 
-    for idnumber, course in site.courses.items():
-        say(f"course {course.shortname}")
-        assert course.id is not None
-        site.groups[idnumber] = {}
-        site.foreign_group_names[idnumber] = set()
-        group_refs: dict[int, str] = {}  # every group of the course: id -> our idnumber, or "#id"
-        for g in client.call("core_group_get_course_groups", {"courseid": course.id}, raw=True):
-            group_refs[int(g["id"])] = g["idnumber"] if keys.is_ours(g.get("idnumber")) else f"#{g['id']}"
-            if keys.is_ours(g.get("idnumber")):
-                site.groups[idnumber][g["idnumber"]] = m.Group(
-                    id=int(g["id"]), course=idnumber, idnumber=g["idnumber"], name=g["name"],
-                    description=g.get("description") or "",
-                )
+    if bulk:
+        _bulk_courses(client, site, keys, say)
+    else:
+        for idnumber, course in site.courses.items():
+            say(f"course {course.shortname}")
+            assert course.id is not None
+            groups = client.call("core_group_get_course_groups", {"courseid": course.id}, raw=True)
+            group_refs = _groups(site, keys, idnumber, groups)
+            if site.plugin:
+                state = client.call("local_ocasync_get_course_state", {"courseid": course.id})
+                _plugin_state(site, keys, idnumber, state, group_refs)
             else:
-                site.foreign_group_names[idnumber].add(g["name"])
-        if site.plugin:
-            _plugin_state(client, site, keys, idnumber, course.id, group_refs)
-            if idnumber in desired.completion and completion.supported(site):
+                site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
+            site.enrolled[idnumber] = _enrolled(client, course.id)
+    if site.plugin and completion.supported(site):
+        for idnumber, course in site.courses.items():
+            if idnumber in desired.completion and course.id:
                 site.completion[idnumber] = completion.observe(client, course.id)
-        else:
-            site.sections[idnumber] = sections_of(course_state(client, course.id), idnumber)
-        site.enrolled[idnumber] = _enrolled(client, course.id)
 
     say("users")
-    wanted = list(desired.users)
-    for batch in chunks(wanted, USER_LOOKUP_BATCH):
-        for u in client.call("core_user_get_users_by_field", {"field": "idnumber", "values": list(batch)}, raw=True):
+    size = BULK_USER_BATCH if bulk else USER_LOOKUP_BATCH
+    for batch in chunks(list(desired.users), size):
+        for u in _users_by(client, bulk, "idnumber", batch):
             if u.get("idnumber") in desired.users:
                 site.users[u["idnumber"]] = _user(u)
     missing = [u.username for k, u in desired.users.items() if k not in site.users]
-    for batch in chunks(missing, USER_LOOKUP_BATCH):
-        for u in client.call("core_user_get_users_by_field", {"field": "username", "values": list(batch)}, raw=True):
+    for batch in chunks(missing, size):
+        for u in _users_by(client, bulk, "username", batch):
             site.foreign_users[u["username"]] = _user(u)
 
     ids = {idn: c.id for idn, c in site.courses.items() if c.id}
@@ -166,10 +177,59 @@ def restriction_groups(availability: str | None, group_refs: dict[int, str]) -> 
     return tuple(sorted(group_refs.get(int(c["id"]), f"#{c['id']}") for c in conditions))
 
 
-def _plugin_state(client: MoodleClient, site: m.ObservedSite, keys: m.Keys, course_key: str, courseid: int,
+def _users_by(client: MoodleClient, bulk: bool, field: str, values: Sequence[str]) -> list[dict[str, Any]]:
+    """Users whose ``field`` is one of ``values``: the plugin's lean read, or core's whole profiles."""
+    params = {"field": field, "values": list(values)}
+    if bulk:
+        return list(client.call("local_ocasync_get_users", params))
+    return list(client.call("core_user_get_users_by_field", params, raw=True))
+
+
+def _bulk_courses(client: MoodleClient, site: m.ObservedSite, keys: m.Keys, say: Progress) -> None:
+    """Groups, enrolments, sections and modules of every course in two calls per batch of courses."""
+    by_id = {int(c.id): idnumber for idnumber, c in site.courses.items() if c.id}
+    for batch in chunks(list(by_id), BULK_COURSE_BATCH):
+        say(f"courses {', '.join(site.courses[by_id[i]].shortname for i in batch)}")
+        enrolments = {int(e["courseid"]): e for e in client.call(
+            "local_ocasync_get_enrolments", {"courseids": list(batch)})}
+        states = {int(s["courseid"]): s for s in client.call(
+            "local_ocasync_get_course_states", {"courseids": list(batch)})}
+        for courseid in batch:
+            idnumber = by_id[courseid]
+            got = enrolments[courseid]
+            group_refs = _groups(site, keys, idnumber, got.get("groups") or [])
+            _plugin_state(site, keys, idnumber, states[courseid], group_refs)
+            site.enrolled[idnumber] = {
+                int(u["id"]): m.Enrolled(
+                    userid=int(u["id"]), username=u.get("username", ""), idnumber=u.get("idnumber") or "",
+                    roles=frozenset(int(r) for r in u.get("roleids") or []),
+                    groups=frozenset(int(g) for g in u.get("groupids") or []),
+                )
+                for u in got.get("users") or []
+            }
+
+
+def _groups(site: m.ObservedSite, keys: m.Keys, course_key: str, groups: list[dict[str, Any]]) -> dict[int, str]:
+    """Record a course's groups; returns every group of the course: id -> our idnumber, or "#id"."""
+    site.groups[course_key] = {}
+    site.foreign_group_names[course_key] = set()
+    group_refs: dict[int, str] = {}
+    for g in groups:
+        ours = keys.is_ours(g.get("idnumber"))
+        group_refs[int(g["id"])] = g["idnumber"] if ours else f"#{g['id']}"
+        if ours:
+            site.groups[course_key][g["idnumber"]] = m.Group(
+                id=int(g["id"]), course=course_key, idnumber=g["idnumber"], name=g["name"],
+                description=g.get("description") or "",
+            )
+        else:
+            site.foreign_group_names[course_key].add(g["name"])
+    return group_refs
+
+
+def _plugin_state(site: m.ObservedSite, keys: m.Keys, course_key: str, state: dict[str, Any],
                   group_refs: dict[int, str]) -> None:
-    """Sections with their keys and our modules, in one call (docs/plugin-api.md)."""
-    state = client.call("local_ocasync_get_course_state", {"courseid": courseid})
+    """Sections with their keys and our modules, from get_course_state(s) (docs/plugin-api.md)."""
     site.plugin_sections[course_key] = [
         m.Section(id=int(s["id"]), course=course_key, number=int(s["number"]), name=s.get("name") or "",
                   key=s.get("key") or "", summary=s.get("summary") or "", visible=bool(s.get("visible", True)),

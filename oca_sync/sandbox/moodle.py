@@ -299,7 +299,7 @@ def _json_headers() -> dict[str, str]:
 class MoodleSandbox(SandboxServer):
     """An in-memory Moodle 5.1 site behind a real REST web-service endpoint.
 
-    ``plugin`` installs the companion plugin local_ocasync (its seven functions,
+    ``plugin`` installs the companion plugin local_ocasync (its fourteen functions,
     :mod:`.moodle_fn_ocasync`); ``attendance`` installs mod_attendance.
     ``token`` is the web-service token of the site administrator (user id 2);
     a random 32-character one is generated when omitted. ``debug=True`` behaves
@@ -377,7 +377,8 @@ class MoodleSandbox(SandboxServer):
             self.registry[function.name] = function
 
     def add_token(self, token: str, userid: int = 2) -> None:
-        """Accept another token (for ``userid``; the emulator treats every user as admin)."""
+        """Accept another token (for ``userid``; the emulator treats every user as admin, except in the
+        plugin's bulk reads, which check capabilities: :mod:`.moodle_fn_ocasync_bulk`)."""
         with self.lock:
             self.tokens[token] = userid
 

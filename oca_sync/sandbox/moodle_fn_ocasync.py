@@ -1,6 +1,6 @@
 """Emulation of the companion plugin local_ocasync (oca_sync/moodle/plugin/local_ocasync).
 
-The seven functions of docs/plugin-api.md, with the parameter and return
+The functions of docs/plugin-api.md (the 1.2 bulk reads in :mod:`.moodle_fn_ocasync_bulk`), with the parameter and return
 descriptions of ``classes/external/*.php`` (tests/unit/test_plugin_php.py
 compares them with the PHP) and the behaviour of ``classes/local/*.php``, which
 is built on Moodle's own course/lib.php, course/modlib.php, mod_feedback's item
@@ -1382,3 +1382,7 @@ def take_attendance(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
     update_grades(st, cm, [s["studentid"] for s in p["statuses"]])
     return {"sessionid": sess["id"], "written": len(p["statuses"])}
+
+
+# The bulk reads of 1.2 live in their own module; importing it registers them in PLUGIN_REGISTRY.
+from . import moodle_fn_ocasync_bulk  # noqa: E402,F401  (needs the names above)

@@ -55,6 +55,20 @@ def test_site_languages_from_env_or_file_list(tmp_path):
         load_settings(f, environ={"OCA_MOODLE_LANGUAGES": "en;ru"}).moodle()
 
 
+def test_concurrency_defaults_to_4_and_is_checked(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('[moodle]\nurl = "https://m.example.org"\ntoken = "t"\nconcurrency = 2\n')
+    assert load_settings(f, environ={}).moodle().concurrency == 2
+    assert load_settings(f, environ={"OCA_MOODLE_CONCURRENCY": "1"}).moodle().concurrency == 1
+    g = tmp_path / "d.toml"
+    g.write_text('[moodle]\nurl = "https://m.example.org"\ntoken = "t"\n')
+    assert load_settings(g, environ={}).moodle().concurrency == 4
+    for bad in ("0", "17", "four", "-1", "2.5"):
+        with pytest.raises(ConfigError) as e:
+            load_settings(g, environ={"OCA_MOODLE_CONCURRENCY": bad}).moodle()
+        assert "OCA_MOODLE_CONCURRENCY" in str(e.value) and "1 to 16" in str(e.value) and bad in str(e.value)
+
+
 def test_zoom_is_optional_but_not_half_configured(tmp_path):
     base = {"OCA_CONFIG": str(tmp_path / "n.toml")}
     assert load_settings(None, environ=base).zoom() is None

@@ -23,7 +23,7 @@ import pytest
 
 from oca_sync.moodle.functions import CORE_FUNCTIONS, PLUGIN_FUNCTIONS
 from oca_sync.moodle.plugin_zip import plugin_dir
-from oca_sync.sandbox import moodle_fn_completion, moodle_fn_ocasync
+from oca_sync.sandbox import moodle_fn_completion, moodle_fn_ocasync, moodle_fn_ocasync_bulk
 from oca_sync.sandbox.moodle_fn_ocasync import PLUGIN_REGISTRY
 from oca_sync.sandbox.moodle_params import Multiple, Single, Value
 
@@ -368,10 +368,64 @@ def test_every_error_code_the_php_throws_has_a_string() -> None:
 
 def test_the_sandbox_raises_the_same_codes_with_the_same_messages() -> None:
     src = "".join(Path(mod.__file__).read_text(encoding="utf-8")
-                  for mod in (moodle_fn_ocasync, moodle_fn_completion))
+                  for mod in (moodle_fn_ocasync, moodle_fn_completion, moodle_fn_ocasync_bulk))
     emulated = set(re.findall(r"""\berror\(\s*["']([a-z0-9_]+)["']""", src))
     if "invalid_settings(" in src:
         emulated.add("invalidsettings")
     assert emulated == php_error_codes()
     strings = lang_strings()
     assert {k: moodle_fn_ocasync.LANG[k] for k in strings} == strings
+
+
+# --------------------------------------------------------------------------- #
+# (e) the bulk reads' capabilities (1.2)
+# --------------------------------------------------------------------------- #
+
+
+def _class_constant(src: str, name: str) -> list[str]:
+    match = re.search(rf"const {name} = \[(.*?)\];", src, re.DOTALL)
+    assert match, name
+    return re.findall(r"'([a-z]+/[a-z_]+:[a-z_]+)'", re.sub(r"//[^\n]*", "", match.group(1)))
+
+
+def test_bulk_reads_check_the_capabilities_the_sandbox_checks_and_services_php_declares() -> None:
+    src = (PLUGIN / "classes" / "local" / "bulk_read.php").read_text(encoding="utf-8")
+    users = _class_constant(src, "USER_CAPABILITIES")
+    enrolments = _class_constant(src, "ENROLMENT_CAPABILITIES")
+    assert tuple(users) == moodle_fn_ocasync_bulk.USER_CAPABILITIES
+    assert tuple(enrolments) == moodle_fn_ocasync_bulk.ENROLMENT_CAPABILITIES
+    # At least what core checks for the same data (user/externallib.php get_users_by_field via
+    # user_get_user_details, enrol/externallib.php get_enrolled_users, group/externallib.php get_course_groups).
+    assert {"moodle/user:viewdetails", "moodle/user:viewalldetails"} <= set(users)
+    assert {"moodle/course:viewparticipants", "moodle/course:managegroups", "moodle/site:accessallgroups"} <= set(
+        enrolments)
+    functions, _ = services()
+    declared = {name: {c.strip() for c in decl["capabilities"].split(",")} for name, decl in functions.items()}
+    assert declared["local_ocasync_get_users"] == set(users)
+    assert declared["local_ocasync_get_enrolments"] == set(enrolments)
+    states = (PLUGIN / "classes" / "local" / "course_access.php").read_text(encoding="utf-8")
+    assert set(re.findall(r"require_capability\('([^']+)'", states)) == set(
+        moodle_fn_ocasync_bulk.COURSE_CAPABILITIES) == declared["local_ocasync_get_course_states"]
+    # Each course is checked before anything is read: the capability loop comes before the queries.
+    assert src.index("require_capability($capability, $context)") < src.index("get_recordset_sql")
+
+
+def test_bulk_reads_query_per_kind_not_per_user() -> None:
+    text = (PLUGIN / "classes" / "local" / "bulk_read.php").read_text(encoding="utf-8")
+    src = re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.DOTALL)  # code only
+    # No per-user or per-course core helpers (each runs its own queries): one query per kind of record.
+    for per_item in ("user_get_user_details", "get_user_roles", "groups_get_all_groups", "get_enrolled_users",
+                     "get_record(", "get_records_list("):
+        assert per_item not in src, per_item
+    assert src.count("get_in_or_equal(") == 2 and src.count("array_chunk(") == 2
+    assert "const CHUNK = 1000;" in src
+
+
+def test_get_course_states_answers_what_get_course_state_answers_per_course() -> None:
+    """The bulk read must not drift from the single one (a field added to one only is lost in the other)."""
+    functions, _ = services()
+    one = php_tree(method_return(class_file(functions["local_ocasync_get_course_state"]["classname"])
+                                 .read_text(encoding="utf-8"), "execute_returns"))
+    many = php_tree(method_return(class_file(functions["local_ocasync_get_course_states"]["classname"])
+                                  .read_text(encoding="utf-8"), "execute_returns"))
+    assert many[0] == "multiple" and many[1] == one

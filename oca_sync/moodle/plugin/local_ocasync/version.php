@@ -31,7 +31,8 @@ $plugin->component = 'local_ocasync';
 // 1.2 also: completion: activity completion settings and course criteria (set_course_completion), read back
 // (get_course_completion, get_completion).
 // 1.2: modules may be restricted to groups; feedback multiple_submit; forum functions in the oca-sync service.
-$plugin->version   = 2026120230;
+// 1.2 also: lean bulk reads for oca-sync's plan (get_users, get_enrolments, get_course_states).
+$plugin->version   = 2026120231;
 $plugin->requires  = 2022112800; // Moodle 4.1 LTS: still installs (compat.php), no longer tested.
 // Supported: Moodle 4.5 LTS and 5.1. Tested: 5.1 (a live site with mod_attendance MOODLE_403_STABLE,
 // tests/live). 4.5 LTS: the APIs used exist there, but no 4.5 site has been run yet (README).

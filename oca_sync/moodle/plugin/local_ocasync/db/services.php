@@ -109,6 +109,30 @@ $functions = [
         'type' => 'read',
         'capabilities' => 'local/ocasync:manage, report/progress:view',
     ],
+    // 1.2: lean bulk reads of many users or courses in one call (oca-sync's plan reads).
+    'local_ocasync_get_users' => [
+        'classname' => 'local_ocasync\external\get_users',
+        'methodname' => 'execute',
+        'description' => 'Users by idnumber or username, many at once, with only the fields oca-sync manages.',
+        'type' => 'read',
+        'capabilities' => 'local/ocasync:manage, moodle/user:viewdetails, moodle/user:viewalldetails, '
+            . 'moodle/user:viewhiddendetails, moodle/site:viewuseridentity',
+    ],
+    'local_ocasync_get_enrolments' => [
+        'classname' => 'local_ocasync\external\get_enrolments',
+        'methodname' => 'execute',
+        'description' => 'Groups and enrolled users (with role ids and group ids) of many courses at once.',
+        'type' => 'read',
+        'capabilities' => 'local/ocasync:manage, moodle/course:viewparticipants, moodle/course:managegroups, '
+            . 'moodle/site:accessallgroups, moodle/user:viewdetails, moodle/user:viewalldetails',
+    ],
+    'local_ocasync_get_course_states' => [
+        'classname' => 'local_ocasync\external\get_course_states',
+        'methodname' => 'execute',
+        'description' => 'local_ocasync_get_course_state for many courses at once.',
+        'type' => 'read',
+        'capabilities' => 'local/ocasync:manage, moodle/course:update, moodle/course:manageactivities',
+    ],
 ];
 
 $services = [
@@ -162,6 +186,9 @@ $services = [
             'local_ocasync_get_course_completion',
             'local_ocasync_set_course_completion',
             'local_ocasync_get_completion',
+            'local_ocasync_get_users',
+            'local_ocasync_get_enrolments',
+            'local_ocasync_get_course_states',
         ],
         'restrictedusers' => 1,
         'enabled' => 1,

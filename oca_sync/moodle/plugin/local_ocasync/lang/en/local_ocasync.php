@@ -37,6 +37,7 @@ $string['completionnomodule'] = 'No course module of this course has the idnumbe
 $string['duplicateidnumber'] = 'The idnumber "{$a}" is given twice in the request, or more than one course module of this course has it (then fix it by hand first).';
 $string['feedbackhasresponses'] = 'The questions of the feedback "{$a}" differ from the requested ones, but it already has responses: its questions are not replaced.';
 $string['invalididnumber'] = 'Invalid idnumber "{$a}": it must be 1 to 100 characters without leading or trailing spaces.';
+$string['invalidfield'] = 'Invalid field "{$a}": users can be looked up by idnumber or username.';
 $string['invalidgroup'] = 'No group with idnumber "{$a}" in this course.';
 $string['invalidkey'] = 'Invalid key "{$a}": it must match ^[A-Za-z0-9:_.#-]{1,100}$ and be given once.';
 $string['invalidposition'] = 'Invalid position {$a} for a section: positions start at 1.';
