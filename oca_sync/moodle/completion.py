@@ -29,10 +29,11 @@ from ..spec import LoadedSpec
 from ..spec.models import Course
 from . import model as m
 from .client import MoodleClient
+from .functions import PLUGIN_1_2
 
 #: local_ocasync 1.2: the completion functions (found by name in the token's service; the version
 #: is the fallback when a site lists no functions).
-PLUGIN_COMPLETION_VERSION = 2026120220
+PLUGIN_COMPLETION_VERSION = PLUGIN_1_2
 FUNCTIONS = ("local_ocasync_get_course_completion", "local_ocasync_set_course_completion")
 
 

@@ -68,5 +68,9 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_ocasync_get_course_states",
 )
 
+#: local_ocasync versions that brought what the client relies on (db/version.php of each release).
+PLUGIN_1_1 = 2026120100  # sections restricted to groups, attendance sessions for one group, installed languages
+PLUGIN_1_2 = 2026120102  # bulk reads, take_attendance, completion, activities restricted to groups, multiple_submit
+
 #: Moodle 4.1 LTS, the oldest release the plugin and the client support.
 MIN_MOODLE_VERSION = 2022112800

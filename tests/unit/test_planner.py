@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from oca_sync.config import DEFAULT_ROLE_IDS
 from oca_sync.moodle import model as m
+from oca_sync.moodle.functions import PLUGIN_1_2
 from oca_sync.moodle.planner import applied_records, plan_moodle
 from oca_sync.plan import Action, render_lines
 
@@ -244,7 +245,7 @@ def checkin_site(groups: tuple[str, ...], observed_groups: tuple[str, ...] | Non
     mod = m.Module(course=CID, idnumber=K.survey("C1", "checkin", "cso-a"), modname="feedback", section="",
                    name="Check-in: CSO A", intro="", visible=True, settings='{"multiple_submit":1}', groups=groups)
     d.modules[CID] = {mod.idnumber: mod}
-    o.plugin_version = 2026120230
+    o.plugin_version = PLUGIN_1_2
     o.modules = {CID: {} if observed_groups is None else {mod.idnumber: replace(mod, id=60, groups=observed_groups)}}
     return d, o
 

@@ -16,13 +16,14 @@ from typing import Any
 
 from ...plan import Action, Change, Drift, FieldChange, LazyFields, Notice, Plan
 from .. import model as m
+from ..functions import PLUGIN_1_1, PLUGIN_1_2
 
 SYSTEM = "moodle"
 
 #: local_ocasync 1.1: sections restricted to groups, attendance sessions for one group, installed languages.
-PLUGIN_GROUPS_VERSION = 2026120100
+PLUGIN_GROUPS_VERSION = PLUGIN_1_1
 #: local_ocasync 1.2: activities restricted to groups (the check-ins per organisation), feedback multiple_submit.
-PLUGIN_MODULE_GROUPS_VERSION = 2026120230
+PLUGIN_MODULE_GROUPS_VERSION = PLUGIN_1_2
 
 
 @dataclass(frozen=True, slots=True)

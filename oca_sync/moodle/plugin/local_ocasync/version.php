@@ -27,12 +27,11 @@ defined('MOODLE_INTERNAL') || die();
 $plugin->component = 'local_ocasync';
 // 1.1: mod_feedback's read functions in the oca-sync service (report); get_info reports the installed languages; sections may be restricted to groups; attendance
 // sessions may be for one group.
-// 1.2: take_attendance (a session's statuses in one call, grades and event as the Take attendance page).
-// 1.2 also: completion: activity completion settings and course criteria (set_course_completion), read back
-// (get_course_completion, get_completion).
-// 1.2: modules may be restricted to groups; feedback multiple_submit; forum functions in the oca-sync service.
-// 1.2 also: lean bulk reads for oca-sync's plan (get_users, get_enrolments, get_course_states).
-$plugin->version   = 2026120231;
+// 1.2: lean bulk reads for the plan (get_users, get_enrolments, get_course_states); take_attendance (a
+// session's statuses in one call, grades and event as the Take attendance page); completion settings and
+// course criteria (get/set_course_completion) and completion read back (get_completion); modules may be
+// restricted to groups; feedback multiple_submit; mod_forum's functions in the oca-sync service.
+$plugin->version   = 2026120102;
 $plugin->requires  = 2022112800; // Moodle 4.1 LTS: still installs (compat.php), no longer tested.
 // Supported: Moodle 4.5 LTS and 5.1. Tested: 5.1 (a live site with mod_attendance MOODLE_403_STABLE,
 // tests/live). 4.5 LTS: the APIs used exist there, but no 4.5 site has been run yet (README).
