@@ -61,6 +61,21 @@ VERIFIED = "ocaVerified"
 PROGRAMME = "ocaProgramme"  # on every file: one listing finds all our copies
 FOLDER = "ocaFolder"
 SHA256 = "ocaSha256"
+#: MD5 of what was sent, written with a file uploaded in one request (with ``ocaVerified`` 1): such a copy
+#: counts as verified only while Drive's own ``md5Checksum`` of what it stored equals it, which any listing
+#: shows, so no second call is needed to mark it after the check.
+MD5 = "ocaMd5"
+
+
+def content_verified(f: dict[str, Any], size: int) -> bool:
+    """Drive's copy ``f`` holds what was sent: by its stored MD5 where we wrote ours, else by the mark set
+    after the check (resumable uploads)."""
+    props = f.get("appProperties") or {}
+    if int(f.get("size", -1)) != size:
+        return False
+    if props.get(MD5):
+        return props[MD5] == f.get("md5Checksum")
+    return props.get(VERIFIED) == "1"
 
 
 def recording_source(zoom_file_id: str) -> str:
@@ -308,8 +323,7 @@ class Archiver:
         """A verified Drive copy of ``source``; unverified leftovers of a failed run are trashed."""
         found = None
         for f in (self._copies or {}).get(source, []):
-            props = f.get("appProperties") or {}
-            if props.get(VERIFIED) == "1" and int(f.get("size", -1)) == size and found is None:
+            if content_verified(f, size) and found is None:
                 found = f
             elif not self.store.upload_session(upload_key):
                 # Left by a run that failed verification (or a copy made twice): never counted as archived.
@@ -370,13 +384,16 @@ class Archiver:
             raise OcaError(f"{t.name}: Zoom sent {len(data)} bytes, its listing says {t.size}; nothing uploaded")
         md5 = hashlib.md5(data).hexdigest()
         try:
-            file = self.drive.create_file(t.name, folder, t.mime_type, data, props)
+            # create_file compares Drive's md5Checksum with ours; ocaMd5 lets any later listing do the same.
+            file = self.drive.create_file(t.name, folder, t.mime_type, data, {**props, VERIFIED: "1", MD5: md5})
         except DriveChecksumMismatch as e:
             self._discard(t, e.file)
             raise OcaError(f"{t.name}: Drive's copy does not match what Zoom sent (MD5 {e.actual} ≠ {e.expected}); "
                            "it was discarded and will be uploaded again next run") from None
         report.add_sent(len(data))
-        return self._finish(t, file, md5, session=False)
+        if not content_verified(file, t.size):
+            return self._finish(t, file, md5, session=False)  # raises: size differs
+        return file
 
     def _finish(self, t: RecordingTarget, file: dict[str, Any], md5: str | None, *,
                 session: bool = True) -> dict[str, Any]:
@@ -470,7 +487,11 @@ class Archiver:
         copies = self._copies if self._copies is not None else {}
         try:
             current = copies.get(source, [])
-            same = [f for f in current if (f.get("appProperties") or {}).get(SHA256) == sha]
+            # Unchanged: our content's digest, and Drive stored exactly it (a copy whose upload failed its
+            # check is never "unchanged": it is replaced below).
+            md5 = hashlib.md5(data).hexdigest()
+            same = [f for f in current if (f.get("appProperties") or {}).get(SHA256) == sha
+                    and f.get("md5Checksum") == md5]
             if same:
                 return Row(folder_name, path.name, "skipped", len(data), same[0].get("webViewLink", ""),
                            "unchanged")
@@ -487,10 +508,16 @@ class Archiver:
                            "unchanged (adopted)")
             folder = self.session_folder_id(MATERIALS, course, session)
             self.progress.file_started(path.name, len(data))
-            file = self.drive.create_file(safe_name(path.name, 200), folder,
-                                          MIME_TYPES.get(path.suffix.lstrip(".").lower(), "application/octet-stream"),
-                                          data, {SOURCE: source, SHA256: sha, VERIFIED: "1",
-                                                 PROGRAMME: self.loaded.spec.programme.key})
+            try:
+                file = self.drive.create_file(
+                    safe_name(path.name, 200), folder,
+                    MIME_TYPES.get(path.suffix.lstrip(".").lower(), "application/octet-stream"),
+                    data, {SOURCE: source, SHA256: sha, VERIFIED: "1", PROGRAMME: self.loaded.spec.programme.key})
+            except DriveChecksumMismatch as e:
+                if e.file.get("id"):
+                    self.drive.trash_file(e.file["id"])  # never left to pass for this content next run
+                raise OcaError(f"{path.name}: Drive's copy does not match the file (MD5 {e.actual} ≠ {e.expected}); "
+                               "it was discarded and will be uploaded again next run") from None
             self.progress.bytes_at(len(data))
             # An older version is replaced; under the old key only when no other course shared that key.
             stale = list(current) + (copies.pop(legacy, []) if sharing.get(legacy, 0) == 1 else [])

@@ -225,6 +225,9 @@ def test_small_files_go_in_one_request_each_several_at_once(sb, oca, store):
     assert "MD5" in bad.detail
     names = sb.drive.calls.names()
     assert names.count("POST /upload/drive/v3/files (multipart)") == len(targets)
+    # verified by the MD5 written with it (ocaMd5), which any listing checks: no second call to mark it;
+    # the one update is the corrupt copy going to the trash
+    assert names.count("PATCH /drive/v3/files/{fileId}") == 1
     assert names.count("POST /upload/drive/v3/files (resumable)") == 0 and store.upload_session(
         targets[0].zoom_file_id) is None
     folders = [(f["name"], tuple(f["parents"])) for f in sb.drive.all_files() if f["mimeType"].endswith("folder")]
@@ -252,3 +255,39 @@ def test_bytes_drive_did_not_keep_are_read_from_zoom_again_and_the_copy_verified
     ranges = [p["range"] for name, p in sb.zoom.calls if name == "GET /rec/download/{fileId}"]
     # the stream, the second half of the first chunk again, then the whole file once more to verify
     assert ranges == [None, f"bytes={CHUNK // 2}-", None]
+
+
+def test_a_small_copy_whose_stored_content_changed_is_replaced(sb, oca, store):
+    """A copy uploaded in one request is verified by Drive's MD5 of what it stores against the ocaMd5
+    written with it: if that copy's content changes in Drive (a new revision by someone), it no longer
+    counts as archived, and the next run replaces it."""
+    zoom = held(sb, oca)
+    for mid in sb.zoom.meetings:
+        sb.zoom.set_recording_sizes(mid, {"MP4_bytes": 300_000, "M4A_bytes": 50_000})
+    a = archiver(sb, oca, store, zoom)
+    targets = a.recording_targets()[:2]
+    assert a.archive_recordings(targets).count("archived") == 2
+    [copy] = sb.drive.find(ocaSource=targets[0].zoom_file_id)
+    assert copy["appProperties"]["ocaMd5"] == copy["md5Checksum"]
+    sb.drive.files[copy["id"]].md5 = hashlib.md5(b"another revision").hexdigest()
+    again = archiver(sb, oca, store, zoom).archive_recordings(targets)
+    assert [r.status for r in again.rows] == ["archived", "skipped"]
+    [new] = sb.drive.find(ocaSource=targets[0].zoom_file_id)
+    assert new["id"] != copy["id"] and next(f for f in sb.drive.all_files() if f["id"] == copy["id"])["trashed"]
+
+
+def test_a_material_copy_that_failed_its_check_is_never_unchanged(sb, oca, store):
+    a = Archiver(oca, sb.drive_client(), store)
+    sb.drive.corrupt_byte(count=1)  # the first material's upload stores a flipped byte
+    first = a.archive_materials()
+    [failed] = [r for r in first.rows if r.status == "failed"]
+    assert "MD5" in failed.detail
+    assert all(f["trashed"] for f in sb.drive.all_files() if f["name"] == failed.name), "the bad copy stays"
+    second = Archiver(oca, sb.drive_client(), store).archive_materials()
+    assert second.count("archived") == 1 and second.count("skipped") == first.count("archived")
+    # a copy whose stored content no longer matches (changed in Drive) is replaced, not "unchanged"
+    victim = next(f for f in sb.drive.all_files() if f["name"] == "community-canvas.md" and not f["trashed"])
+    sb.drive.files[victim["id"]].md5 = hashlib.md5(b"edited in Drive").hexdigest()
+    third = Archiver(oca, sb.drive_client(), store).archive_materials()
+    assert third.count("archived") == 1
+    assert next(f for f in sb.drive.all_files() if f["id"] == victim["id"])["trashed"]
