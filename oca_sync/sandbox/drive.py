@@ -408,6 +408,9 @@ class _Session:
     md5: Any = field(default_factory=hashlib.md5)
     file_id: str | None = None
     expired: bool = False
+    #: one chunk at a time per session; the emulator's own lock is not held while a chunk is hashed and
+    #: stored, so other requests (other uploads, listings) go on meanwhile, as on Drive
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class DriveSandbox(SandboxServer):
@@ -644,8 +647,7 @@ class DriveSandbox(SandboxServer):
         if optional and not auth:
             return
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-        with self.lock:
-            ok = bool(token) and secrets.compare_digest(token, self.token)
+        ok = bool(token) and secrets.compare_digest(token, self.token)  # one str attribute: read atomically
         if not ok:
             raise _DriveReply(
                 401, "authError", "Invalid Credentials", location="Authorization", location_type="header",
@@ -745,7 +747,7 @@ class DriveSandbox(SandboxServer):
         path.write_bytes(data)
         f.path, f.size, f.md5 = path, len(data), hashlib.md5(data).hexdigest()
 
-    def _maybe_corrupt(self, data: bytes) -> bytes:
+    def _maybe_corrupt(self, data: bytes | memoryview) -> bytes | memoryview:
         if not self._corrupt or not data:
             return data
         rule = _consume(self._corrupt)
@@ -938,17 +940,22 @@ class DriveSandbox(SandboxServer):
         self._authorize(request, optional=True)
         with self.lock:
             s = self.sessions.get(upload_id)
-            if s is None or s.expired:
-                raise _DriveReply(404, "notFound", "The upload session was not found or has expired.")
-            if s.file_id is not None:
-                return self._file_response(self.files[s.file_id], s.query)
+        if s is None:
+            raise _DriveReply(404, "notFound", "The upload session was not found or has expired.")
+        with s.lock:
+            with self.lock:
+                if s.expired:
+                    raise _DriveReply(404, "notFound", "The upload session was not found or has expired.")
+                if s.file_id is not None:
+                    return self._file_response(self.files[s.file_id], s.query)
             status_query = re.fullmatch(r"bytes \*/(\d+|\*)", crange)
             chunk = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", crange)
             if status_query:
                 if request.body:
                     raise _bad("A status query (Content-Range: bytes */N) has an empty body.")
                 self._set_total(s, status_query.group(1))
-                return self._after(s)
+                with self.lock:
+                    return self._after(s)
             if not chunk:
                 if not crange and s.total is not None and s.received == 0:
                     chunk_first, chunk_last = 0, len(request.body) - 1  # the whole file in one PUT
@@ -973,12 +980,13 @@ class DriveSandbox(SandboxServer):
             if chunk_first > s.received:
                 raise _bad(f"Invalid request. According to the Content-Range header, the upload offset is "
                            f"{chunk_first} byte(s), which exceeds already uploaded size of {s.received} byte(s).")
-            new = data[s.received - chunk_first:]  # bytes the session already has are skipped
+            new = memoryview(data)[s.received - chunk_first:]  # bytes the session already has are skipped
             drop = False
-            if new and self._partial:
-                rule = _consume(self._partial)
-                new, drop = new[: rule[1]], bool(rule[2])
-            new = self._maybe_corrupt(new)
+            with self.lock:  # the injected faults are shared by every request
+                if new and self._partial:
+                    rule = _consume(self._partial)
+                    new, drop = new[: rule[1]], bool(rule[2])
+                new = self._maybe_corrupt(new)
             if new:
                 with open(s.path, "ab") as fh:
                     fh.write(new)
@@ -987,7 +995,8 @@ class DriveSandbox(SandboxServer):
             log["kept"] = len(new)
             if drop:
                 raise _DropConnection()
-            return self._after(s)
+            with self.lock:
+                return self._after(s)
 
     @staticmethod
     def _set_total(s: _Session, text: str) -> None:
