@@ -19,9 +19,11 @@ Interrupted uploads resume from Drive's own record of the bytes received
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import threading
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,14 +236,43 @@ class Archiver:
             raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
         desired = desired_meetings(self.loaded)
         observed = observe_meetings(self.zoom, desired, ledger=read_ledger(self.store, desired))
-        targets: list[RecordingTarget] = []
-        for key, meetings in sorted(observed.items()):
-            if key not in self.sessions:
+        ours = {m.id: (key, m.host) for key, ms in observed.items() if key in self.sessions for m in ms
+                if m.id is not None}
+        by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        per_meeting: list[tuple[str, int]] = []
+        lo, hi = self._recording_window()
+        # One listing per host and month instead of two calls per meeting (instances, then recordings);
+        # a host Zoom no longer knows falls back to asking meeting by meeting.
+        for host in sorted({h for _, h in ours.values()}):
+            try:
+                listed = self.zoom.list_user_recordings(host, lo, hi)
+            except ZoomNotFound:
+                per_meeting += [(k, mid) for mid, (k, h) in ours.items() if h == host]
                 continue
-            for meeting in meetings:
-                assert meeting.id is not None
-                targets += self.instance_targets(key, meeting.id)
+            for item in listed:
+                key_host = ours.get(int(item.get("id") or 0))
+                if key_host is not None:
+                    by_key[key_host[0]].append(item)
+        targets: list[RecordingTarget] = []
+        for key, mid in sorted(per_meeting):
+            targets += self.instance_targets(key, mid)
+        for key in sorted(by_key):
+            recordings = sorted(by_key[key], key=lambda r: str(r.get("start_time", "")))
+            targets += recording_targets(key, self.sessions[key], self.loaded, recordings, self.file_types,
+                                         self.course_of[key])
         return targets
+
+    def _recording_window(self) -> tuple[dt.date, dt.date]:
+        """UTC dates that hold every instance of the programme's meetings: from a week before its first
+        session (rehearsals) to a day after its last, and never after tomorrow."""
+        starts = [s.start for s in self.sessions.values()]
+        ends = [s.end for s in self.sessions.values()]
+        today = dt.datetime.now(dt.timezone.utc).date()
+        if not starts:
+            return today, today
+        lo = min(starts).astimezone(dt.timezone.utc).date() - dt.timedelta(days=7)
+        hi = max(ends).astimezone(dt.timezone.utc).date() + dt.timedelta(days=1)
+        return lo, max(lo, min(hi, today + dt.timedelta(days=1)))
 
     def instance_targets(self, key: str, meeting_id: int, uuid: str | None = None) -> list[RecordingTarget]:
         """The files of one meeting (all its past instances, or only ``uuid``)."""

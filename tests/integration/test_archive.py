@@ -291,3 +291,27 @@ def test_a_material_copy_that_failed_its_check_is_never_unchanged(sb, oca, store
     third = Archiver(oca, sb.drive_client(), store).archive_materials()
     assert third.count("archived") == 1
     assert next(f for f in sb.drive.all_files() if f["id"] == victim["id"])["trashed"]
+
+
+def test_recordings_are_listed_per_host_not_per_meeting(sb, oca, store):
+    """Finding what to archive costs one listing per host and month, not two calls per meeting; a host
+    Zoom answers 404 for is asked meeting by meeting, with the same result."""
+    zoom = held(sb, oca)
+    a = archiver(sb, oca, store, zoom)
+    sb.zoom.calls.clear()
+    targets = a.recording_targets()
+    names = sb.zoom.calls.names()
+    assert names.count("GET /past_meetings/{meetingId}/instances") == 0
+    assert names.count("GET /meetings/{meetingId}/recordings") == 0
+    hosts = {s.host for ss in oca.sessions.values() for s in ss}
+    assert 0 < names.count("GET /users/{userId}/recordings") <= 6 * len(hosts)  # a few months each
+    meetings = {t.meeting_uuid for t in targets}
+    assert len(targets) > 2 * len(hosts) and len(meetings) > len(hosts)
+    sb.zoom.faults.add("GET /users/{userId}/recordings", "status", count=0, status=404,
+                       body='{"code": 1001, "message": "User does not exist: x."}',
+                       content_type="application/json;charset=UTF-8")
+    sb.zoom.calls.clear()
+    again = a.recording_targets()
+    assert sorted((t.zoom_file_id, t.name, t.size) for t in again) == sorted(
+        (t.zoom_file_id, t.name, t.size) for t in targets)
+    assert sb.zoom.calls.names().count("GET /past_meetings/{meetingId}/instances") > 0
