@@ -742,7 +742,7 @@ class DriveSandbox(SandboxServer):
         return f
 
     def _store(self, f: _File, data: bytes) -> None:
-        data = self._maybe_corrupt(data)
+        data = bytes(self._maybe_corrupt(data))
         path = self.storage / "files" / f.id
         path.write_bytes(data)
         f.path, f.size, f.md5 = path, len(data), hashlib.md5(data).hexdigest()
@@ -980,7 +980,7 @@ class DriveSandbox(SandboxServer):
             if chunk_first > s.received:
                 raise _bad(f"Invalid request. According to the Content-Range header, the upload offset is "
                            f"{chunk_first} byte(s), which exceeds already uploaded size of {s.received} byte(s).")
-            new = memoryview(data)[s.received - chunk_first:]  # bytes the session already has are skipped
+            new: bytes | memoryview = memoryview(data)[s.received - chunk_first:]  # bytes already had are skipped
             drop = False
             with self.lock:  # the injected faults are shared by every request
                 if new and self._partial:

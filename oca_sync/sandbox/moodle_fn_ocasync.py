@@ -1208,10 +1208,8 @@ def list_roles(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-# classes/external/get_course_state.php
-@plugin_ws("local_ocasync_get_course_state", Params({
-    "courseid": Value(PARAM_INT, "course id"),
-}), Single({
+#: get_course_state.php's answer; get_course_states.php answers a list of them.
+COURSE_STATE = Single({
     "courseid": Value(PARAM_INT, "course id"),
     "format": Value(PARAM_PLUGIN, "course format"),
     "sections": Multiple(Single({
@@ -1235,7 +1233,13 @@ def list_roles(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
         "settings": Value(PARAM_RAW, "JSON object of the managed settings"),
         "availability": Value(PARAM_RAW, 'access restriction (JSON), "" for none'),
     }), "modules with a non-empty idnumber"),
-}))
+})
+
+
+# classes/external/get_course_state.php
+@plugin_ws("local_ocasync_get_course_state", Params({
+    "courseid": Value(PARAM_INT, "course id"),
+}), COURSE_STATE)
 def get_course_state(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     st = ctx.state
     course = check_course(st, p["courseid"])

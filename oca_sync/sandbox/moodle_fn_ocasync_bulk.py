@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .moodle_fn_ocasync import (
+    COURSE_STATE,
     LANG,
     check_course,
     error,
@@ -206,31 +207,7 @@ def get_enrolments(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
 # classes/external/get_course_states.php
 @plugin_ws("local_ocasync_get_course_states", Params({
     "courseids": Multiple(Value(PARAM_INT, "course id")),
-}), Multiple(Single({
-    "courseid": Value(PARAM_INT, "course id"),
-    "format": Value(PARAM_PLUGIN, "course format"),
-    "sections": Multiple(Single({
-        "id": Value(PARAM_INT, "course_sections.id"),
-        "number": Value(PARAM_INT, "section number"),
-        "key": Value(PARAM_RAW, 'oca-sync key, "" when unmapped'),
-        "name": Value(PARAM_RAW, 'raw name, "" when unnamed'),
-        "summary": Value(PARAM_RAW, "raw summary (HTML)"),
-        "visible": Value(PARAM_BOOL, "visible"),
-        "availability": Value(PARAM_RAW, 'access restriction (JSON), "" for none'),
-    }), "top-level sections (not delegated subsections), by number"),
-    "modules": Multiple(Single({
-        "cmid": Value(PARAM_INT, "course module id"),
-        "idnumber": Value(PARAM_RAW, "idnumber"),
-        "modname": Value(PARAM_PLUGIN, "module type"),
-        "instance": Value(PARAM_INT, "instance id"),
-        "sectionnumber": Value(PARAM_INT, "number of its section"),
-        "name": Value(PARAM_RAW, "raw name"),
-        "intro": Value(PARAM_RAW, "raw intro (HTML)"),
-        "visible": Value(PARAM_BOOL, "visible"),
-        "settings": Value(PARAM_RAW, "JSON object of the managed settings"),
-        "availability": Value(PARAM_RAW, 'access restriction (JSON), "" for none'),
-    }), "modules with a non-empty idnumber"),
-}), "one entry per course, in the order given"))
+}), Multiple(COURSE_STATE, "one entry per course, in the order given"))
 def get_course_states(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
     st = ctx.state
     checked: list[int] = []
