@@ -156,6 +156,8 @@ class Archiver:
         self._folder_lock = threading.RLock()  # two files of one session must not both create its folder
         self.scope = f"archive:{loaded.spec.programme.key}"
         self._folders: dict[tuple[str, ...], str] = {}
+        #: folders looked up ahead, in batches, by ocaFolder value (each used once: see prefetch_folders)
+        self._looked: dict[str, list[dict[str, Any]]] = {}
         self._copies: dict[str, list[dict[str, Any]]] | None = None
         sessions = {}
         self.course_of: dict[str, str] = {}  # session key -> course shortname
@@ -183,7 +185,7 @@ class Archiver:
         if place not in self._folders:
             p = self.loaded.spec.programme
             key = identity("folder", p.key_prefix, p.key, *place)
-            found = self.drive.find_by_app_property(FOLDER, key, mime_type=FOLDER_MIME)
+            found = self._find_folder(key)
             if not found:
                 found = self._adopt_folder(key, "/".join((p.key,) + legacy_path))
             if found:
@@ -194,10 +196,30 @@ class Archiver:
                 self._folders[place] = self.drive.create_folder(name, parent, {FOLDER: key}, key=FOLDER)["id"]
         return self._folders[place]
 
+    def _find_folder(self, value: str) -> list[dict[str, Any]]:
+        if value in self._looked:
+            return self._looked.pop(value)
+        return self.drive.find_by_app_property(FOLDER, value, mime_type=FOLDER_MIME)
+
+    def prefetch_folders(self, places: list[tuple[str, str, Session]]) -> None:
+        """Look up the session folders of ``places`` ((top, course, session)) and their old keys in a few
+        batched queries, instead of two queries per new folder when it is first needed."""
+        p = self.loaded.spec.programme
+        values: list[str] = []
+        for top, course, session in places:
+            if (top, course, session.key) in self._folders:
+                continue
+            values.append(identity("folder", p.key_prefix, p.key, top, course, session.key))
+            legacy = "/".join((p.key, top, session_folder(session, self.loaded)))
+            if fits(FOLDER, legacy):
+                values.append(legacy)
+        if values:
+            self._looked.update(self.drive.find_by_app_property_values(FOLDER, values, mime_type=FOLDER_MIME))
+
     def _adopt_folder(self, key: str, legacy: str) -> list[dict[str, Any]]:
         if not fits(FOLDER, legacy):
             return []  # could never have been stored
-        old = self.drive.find_by_app_property(FOLDER, legacy, mime_type=FOLDER_MIME)
+        old = self._find_folder(legacy)
         if old:
             # The new key replaces the old one: a second course whose old key was the same makes its own.
             old[0] = self.drive.update_file(old[0]["id"], {"appProperties": {FOLDER: key}})
@@ -310,6 +332,11 @@ class Archiver:
         report = ArchiveReport()
         self._copies = self._index_copies()
         self.progress.files(len(targets))
+        places = {(t.kind_folder, t.course or self.course_of[t.key], t.key): self.sessions[t.key]
+                  for t in targets if not self._has_verified_copy(t)}
+        with self._folder_lock:
+            self.prefetch_folders([(top, course, places[(top, course, key)])
+                                   for top, course, key in sorted(places)])
         rows: list[Row | None] = [None] * len(targets)
 
         def one(i: int, t: RecordingTarget) -> None:
@@ -326,6 +353,9 @@ class Archiver:
                 f.result()  # re-raises what a worker could not turn into a failed row
         report.rows = [r for r in rows if r is not None]
         return report
+
+    def _has_verified_copy(self, t: RecordingTarget) -> bool:
+        return any(content_verified(f, t.size) for f in (self._copies or {}).get(recording_source(t.zoom_file_id), []))
 
     def _small(self, t: RecordingTarget) -> bool:
         """Small enough for one multipart request, and no resumable upload of it was left to resume."""

@@ -315,3 +315,23 @@ def test_recordings_are_listed_per_host_not_per_meeting(sb, oca, store):
     assert sorted((t.zoom_file_id, t.name, t.size) for t in again) == sorted(
         (t.zoom_file_id, t.name, t.size) for t in targets)
     assert sb.zoom.calls.names().count("GET /past_meetings/{meetingId}/instances") > 0
+
+
+def test_session_folders_are_looked_up_in_a_few_batched_queries(sb, oca, store):
+    """Each new session folder was two lookups (its key, its old key) before its create: now all of them
+    are asked in queries of twenty keys, so listings do not grow with sessions."""
+    zoom = held(sb, oca)
+    a = archiver(sb, oca, store, zoom)
+    targets = a.recording_targets()
+    sb.drive.calls.clear()
+    report = a.archive_recordings(targets)
+    folders = [f for f in sb.drive.all_files() if f["mimeType"].endswith("folder")]
+    sessions = {(t.kind_folder, t.key) for t in targets}
+    names = sb.drive.calls.names()
+    assert report.count("archived") == len(targets) and len(sessions) > 10
+    assert names.count("POST /drive/v3/files") == len(folders)  # every folder made once, the root too
+    assert len({(f["name"], tuple(f["parents"])) for f in folders}) == len(folders)
+    lookups = names.count("GET /drive/v3/files")
+    # the batches (two keys a session, twenty a query), the root and kind folders (a key and an old key
+    # each) and the index of copies; one lookup per session or more before
+    assert lookups <= -(-2 * len(sessions) // 20) + 9 < len(sessions), (lookups, len(sessions))
