@@ -445,19 +445,17 @@ class Archiver:
             raise OcaError(f"{t.name}: Zoom sent {len(data)} bytes, its listing says {t.size}; nothing uploaded")
         md5 = hashlib.md5(data).hexdigest()
         try:
-            # create_file compares Drive's md5Checksum with ours; ocaMd5 lets any later listing do the same.
+            # create_file checks Drive's size and md5Checksum against ours (else DriveChecksumMismatch); ocaMd5
+            # lets any later listing do the same, so the copy needs no second call to be marked verified.
             file = self.drive.create_file(t.name, folder, t.mime_type, data, {**props, VERIFIED: "1", MD5: md5})
         except DriveChecksumMismatch as e:
             self._discard(t, e.file)
             raise OcaError(f"{t.name}: Drive's copy does not match what Zoom sent (MD5 {e.actual} ≠ {e.expected}); "
                            "it was discarded and will be uploaded again next run") from None
         report.add_sent(len(data))
-        if not content_verified(file, t.size):
-            return self._finish(t, file, md5, session=False)  # raises: size differs
         return file
 
-    def _finish(self, t: RecordingTarget, file: dict[str, Any], md5: str | None, *,
-                session: bool = True) -> dict[str, Any]:
+    def _finish(self, t: RecordingTarget, file: dict[str, Any], md5: str | None) -> dict[str, Any]:
         size = int(file.get("size", -1))
         if size != t.size or (md5 is not None and file.get("md5Checksum") != md5):
             self._discard(t, file)
@@ -477,8 +475,7 @@ class Archiver:
         props = dict(file.get("appProperties") or {})
         props[VERIFIED] = "1"
         file = self.drive.update_file(file["id"], {"appProperties": props})
-        if session:
-            self.store.forget_upload_session(t.zoom_file_id)
+        self.store.forget_upload_session(t.zoom_file_id)
         return file
 
     def _discard(self, t: RecordingTarget, file: dict[str, Any] | None) -> None:

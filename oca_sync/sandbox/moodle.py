@@ -35,7 +35,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from ..config import SiteOptions
 from ..moodle.filenames import clean_file_name
 from .httpserver import Request, Response, SandboxServer
-from .moodle_fn_attendance import ATTENDANCE_REGISTRY, statuses_of
+from .moodle_fn_attendance import ATTENDANCE_REGISTRY, statuses_of, update_grades
 from . import moodle_fn_completion  # also registers the plugin's completion functions
 from .moodle_fn_ocasync import ATTENDANCE_VERSION, PLUGIN_REGISTRY, PLUGIN_VERSION
 from .moodle_fn_report import ANONYMOUS_NO, REPORT_REGISTRY
@@ -480,7 +480,7 @@ class MoodleSandbox(SandboxServer):
                                           "statusid": statusid, "statusset": "", "timetaken": t, "takenby": 2,
                                           "remarks": ""}
             # Taking attendance in mod_attendance's pages updates the gradebook (structure::take_from_form_data()).
-            moodle_fn_completion.update_grades(st, cm, [userid])
+            update_grades(st, cm, [userid])
 
     def set_module_enabled(self, modname: str, enabled: bool = True) -> None:
         """Enable or disable an activity module type (Site administration > Plugins > Activity modules)."""

@@ -91,7 +91,15 @@ def statuses_of(st: MoodleState, attendanceid: int) -> list[dict[str, Any]]:
     return statuses_in_set(st, attendanceid, 0)
 
 
-def _cm_of_instance(st: MoodleState, attendanceid: int) -> dict[str, Any]:
+def update_grades(st: MoodleState, cm: dict[str, Any], userids: list[int]) -> None:
+    """locallib.php attendance_update_users_grade($attendance, $userids), which taking attendance calls
+    (structure::save_log): these users' grades are worked out when next read (moodle_fn_completion)."""
+    inst = st.instance(cm)
+    if int(inst.get("grade") or 0):
+        inst.setdefault("_stale", set()).update(userids)
+
+
+def cm_of_instance(st: MoodleState, attendanceid: int) -> dict[str, Any]:
     """get_coursemodule_from_instance('attendance', $id, 0, false, MUST_EXIST)."""
     for cm in st.modules.values():
         if cm["modname"] == "attendance" and cm["instance"] == attendanceid:
@@ -99,7 +107,7 @@ def _cm_of_instance(st: MoodleState, attendanceid: int) -> dict[str, Any]:
     raise missing_record("", {})  # get_record_sql(): the table is not named
 
 
-def _session_or_error(st: MoodleState, sessionid: int) -> dict[str, Any]:
+def session_or_error(st: MoodleState, sessionid: int) -> dict[str, Any]:
     sess = st.attendance_sessions.get(sessionid)
     if sess is None:
         raise missing_record("attendance_sessions", {"id": sessionid})
@@ -194,10 +202,10 @@ def session_info(st: MoodleState, sessionid: int) -> dict[str, Any]:
 @ws("mod_attendance_get_session", Params({"sessionid": Value(PARAM_INT, "session id")}), GET_SESSION_RETURNS)
 def get_session(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     st = ctx.state
-    sess = _session_or_error(st, p["sessionid"])
+    sess = session_or_error(st, p["sessionid"])
     if sess["attendanceid"] not in st.mod_instances.get("attendance", {}):
         raise missing_record("attendance", {"id": sess["attendanceid"]})
-    _cm_of_instance(st, sess["attendanceid"])
+    cm_of_instance(st, sess["attendanceid"])
     return session_info(st, sess["id"])
 
 
@@ -206,7 +214,7 @@ def get_session(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     Multiple(GET_SESSION_RETURNS))
 def get_sessions(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
     st = ctx.state
-    _cm_of_instance(st, p["attendanceid"])
+    cm_of_instance(st, p["attendanceid"])
     ids = sorted(s["id"] for s in st.attendance_sessions.values() if s["attendanceid"] == p["attendanceid"])
     return [session_info(st, sid) for sid in ids]
 
@@ -224,8 +232,8 @@ def get_sessions(ctx: Ctx, p: dict[str, Any]) -> list[dict[str, Any]]:
 }), Value(PARAM_TEXT, "Http code"))
 def update_user_status(ctx: Ctx, p: dict[str, Any]) -> None:
     st = ctx.state
-    sess = _session_or_error(st, p["sessionid"])
-    _cm_of_instance(st, sess["attendanceid"])
+    sess = session_or_error(st, p["sessionid"])
+    cm_of_instance(st, sess["attendanceid"])
     for uid in (p["studentid"], p["takenbyid"]):
         user = st.users.get(uid)
         if user is None:

@@ -259,13 +259,6 @@ def states(st: MoodleState, course: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def update_grades(st: MoodleState, cm: dict[str, Any], userids: list[int]) -> None:
-    """attendance_update_users_grade($attendance, $userids): these users' grades are worked out when next read."""
-    inst = st.instance(cm)
-    if int(inst.get("grade") or 0):
-        inst.setdefault("_stale", set()).update(userids)
-
-
 # classes/external/get_course_completion.php
 @plugin_ws("local_ocasync_get_course_completion", Params({
     "courseid": Value(PARAM_INT, "course id"),

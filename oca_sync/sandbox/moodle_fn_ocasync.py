@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from ..moodle.plugin_zip import plugin_dir, plugin_version
-from .moodle_fn_attendance import add_default_statuses, statuses_in_set
+from .moodle_fn_attendance import (
+    add_default_statuses,
+    cm_of_instance,
+    session_or_error,
+    statuses_in_set,
+    update_grades,
+)
 from .moodle_fn_format import _set_section_visible
 from .moodle_functions import MODULE_NAMES, Ctx, Handler, WsFunction, php_json
 from .moodle_params import (
@@ -1348,13 +1354,8 @@ def take_attendance(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     st = ctx.state
     if not st.plugins.get("mod_attendance"):
         raise invalid_settings("mod_attendance is not installed")
-    sess = st.attendance_sessions.get(p["sessionid"])
-    if sess is None:
-        raise missing_record("attendance_sessions", {"id": p["sessionid"]})
-    cm = next((c for c in st.modules.values() if c["modname"] == "attendance" and c["instance"] == sess["attendanceid"]),
-              None)
-    if cm is None:
-        raise missing_record("", {})  # get_coursemodule_from_instance(): get_record_sql names no table
+    sess = session_or_error(st, p["sessionid"])
+    cm = cm_of_instance(st, sess["attendanceid"])
     in_set = [s["id"] for s in statuses_in_set(st, sess["attendanceid"], int(sess.get("statusset") or 0))]
     allowed = set(in_set)
     seen: set[int] = set()
@@ -1382,8 +1383,6 @@ def take_attendance(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         elif old["statusid"] != s["statusid"] or old["statusset"] != statusset:
             old.update(record)  # save_log leaves an unchanged row (and its timetaken) alone
     sess.update(lasttaken=t, lasttakenby=ctx.userid, timemodified=t)
-    from .moodle_fn_completion import update_grades  # that module builds on this one
-
     update_grades(st, cm, [s["studentid"] for s in p["statuses"]])
     return {"sessionid": sess["id"], "written": len(p["statuses"])}
 
