@@ -39,8 +39,10 @@ FUNCTIONS = ("local_ocasync_get_course_completion", "local_ocasync_set_course_co
 
 def supported(observed: m.ObservedSite) -> bool:
     if observed.functions:
-        return all(f in observed.functions for f in FUNCTIONS)
+        return observed.functions.issuperset(FUNCTIONS)
     return observed.plugin and observed.plugin_version >= PLUGIN_COMPLETION_VERSION
+
+
 TRACKING_AUTOMATIC = 2  # COMPLETION_TRACKING_AUTOMATIC (lib/completionlib.php)
 AGGREGATION_ALL = 1  # COMPLETION_AGGREGATION_ALL
 
