@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import OcaError, UsageError
 from ..moodle.client import MoodleClient, chunks
+from ..moodle.functions import attendance_sync_missing
 from ..moodle.model import Keys
 from ..plan import Change, Notice, Plan
 from ..spec import LoadedSpec
@@ -39,7 +40,6 @@ log = logging.getLogger("oca_sync.attendance")
 
 #: Read automatically when it sits next to the spec (same format as ``review --output``).
 MAPPINGS_FILE = "attendance-mappings.csv"
-FUNCTIONS = ("mod_attendance_get_sessions", "mod_attendance_update_user_status")
 #: The companion plugin's bulk write (docs/plugin-api.md), used when the token has it.
 TAKE = "local_ocasync_take_attendance"
 #: Statuses per take call (one POST; a session of a large course goes in a few calls).
@@ -149,10 +149,8 @@ class _Site:
         self.client = client
         info = client.call("core_webservice_get_site_info")
         self.userid = int(info.get("userid") or 0)
-        functions = {f.get("name") for f in info.get("functions") or []}
-        # The plugin's bulk take stands in for mod_attendance's per-status write.
-        needed = [f for f in FUNCTIONS if not (f == "mod_attendance_update_user_status" and TAKE in functions)]
-        missing = [f for f in needed if functions and f not in functions]
+        functions = {str(f.get("name")) for f in info.get("functions") or []}
+        missing = attendance_sync_missing(functions) if functions else []
         if missing:
             raise UsageError(f"the token's web service lacks {', '.join(missing)}: add mod_attendance's functions "
                              "to it (Site administration > Server > Web services > External services)")

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import MoodleError, MoodleTransportError, MoodleUnreachable
 from .client import MoodleClient
-from .functions import CORE_FUNCTIONS, MIN_MOODLE_VERSION, PLUGIN_FUNCTIONS
+from .functions import CORE_FUNCTIONS, MIN_MOODLE_VERSION, PLUGIN_FUNCTIONS, attendance_sync_missing
 from .plugin_zip import plugin_version
 
 
@@ -20,7 +20,6 @@ class Check:
 
 
 #: mod_attendance's own functions that `oca-sync attendance sync` calls (docs/attendance.md).
-ATTENDANCE_FUNCTIONS = ("mod_attendance_get_sessions", "mod_attendance_update_user_status")
 
 
 def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> list[Check]:
@@ -101,8 +100,7 @@ def diagnose(client: MoodleClient, role_ids: dict[str, int] | None = None) -> li
     checks.append(Check("mod_attendance", "ok" if att else "warn",
                         f"version {att}" if att else "not installed: the attendance activity cannot be created",
                         "" if att else "Install mod_attendance (moodle.org/plugins/mod_attendance)."))
-    att_missing = [f for f in ATTENDANCE_FUNCTIONS if f not in available
-                   and not (f == "mod_attendance_update_user_status" and "local_ocasync_take_attendance" in available)]
+    att_missing = attendance_sync_missing(available)
     if att and att_missing:
         checks.append(Check("attendance web services", "warn",
                             f"missing from the token's service: {', '.join(att_missing)}: `oca-sync attendance sync` "

@@ -3,6 +3,8 @@
 tests/unit/test_functions.py checks that this list matches the calls in the code.
 """
 
+from collections.abc import Collection
+
 CORE_FUNCTIONS: tuple[str, ...] = (
     "core_webservice_get_site_info",
     "core_course_get_categories",
@@ -47,6 +49,18 @@ CORE_FUNCTIONS: tuple[str, ...] = (
 ATTENDANCE_FUNCTIONS: tuple[str, ...] = (
     "mod_attendance_get_sessions",
 )
+
+#: What ``attendance sync`` calls of mod_attendance: the registers, and the per-status write, for which
+#: the companion plugin's ``local_ocasync_take_attendance`` stands in when the token has it.
+ATTENDANCE_SYNC_FUNCTIONS: tuple[str, ...] = ("mod_attendance_get_sessions", "mod_attendance_update_user_status")
+
+
+def attendance_sync_missing(available: Collection[str]) -> list[str]:
+    """The functions ``attendance sync`` needs that are not among ``available`` (the token's service)."""
+    take = "local_ocasync_take_attendance" in available
+    return [f for f in ATTENDANCE_SYNC_FUNCTIONS
+            if f not in available and not (take and f == "mod_attendance_update_user_status")]
+
 
 #: The companion plugin's functions (docs/plugin-api.md).
 PLUGIN_FUNCTIONS: tuple[str, ...] = (
