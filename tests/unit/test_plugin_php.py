@@ -146,6 +146,15 @@ class Reader:
                 return low == "true"
             if low == "null":
                 return None
+            if self.peek().value == "::" and self.toks[self.pos + 2].value == "(":
+                # other_class::method(): what that method of that external class returns (no arguments)
+                self.take("::")
+                method = self.take().value
+                self.take("(")
+                self.take(")")
+                cls = tok.value.rsplit("\\", 1)[-1]
+                return method_return(class_file(f"local_ocasync\\external\\{cls}").read_text(encoding="utf-8"),
+                                     method)
             return Const(tok.value)
         raise SyntaxError(f"unexpected {tok.value!r}")
 

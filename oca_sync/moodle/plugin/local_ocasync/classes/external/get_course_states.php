@@ -23,7 +23,6 @@ require_once(__DIR__ . '/../../compat.php');
 use core_external\external_api;
 use core_external\external_function_parameters;
 use core_external\external_multiple_structure;
-use core_external\external_single_structure;
 use core_external\external_value;
 use local_ocasync\local\course_access;
 use local_ocasync\local\modules;
@@ -79,30 +78,6 @@ class get_course_states extends external_api {
      * @return external_multiple_structure
      */
     public static function execute_returns(): external_multiple_structure {
-        return new external_multiple_structure(new external_single_structure([
-            'courseid' => new external_value(PARAM_INT, 'course id'),
-            'format' => new external_value(PARAM_PLUGIN, 'course format'),
-            'sections' => new external_multiple_structure(new external_single_structure([
-                'id' => new external_value(PARAM_INT, 'course_sections.id'),
-                'number' => new external_value(PARAM_INT, 'section number'),
-                'key' => new external_value(PARAM_RAW, 'oca-sync key, "" when unmapped'),
-                'name' => new external_value(PARAM_RAW, 'raw name, "" when unnamed'),
-                'summary' => new external_value(PARAM_RAW, 'raw summary (HTML)'),
-                'visible' => new external_value(PARAM_BOOL, 'visible'),
-                'availability' => new external_value(PARAM_RAW, 'access restriction (JSON), "" for none'),
-            ]), 'top-level sections (not delegated subsections), by number'),
-            'modules' => new external_multiple_structure(new external_single_structure([
-                'cmid' => new external_value(PARAM_INT, 'course module id'),
-                'idnumber' => new external_value(PARAM_RAW, 'idnumber'),
-                'modname' => new external_value(PARAM_PLUGIN, 'module type'),
-                'instance' => new external_value(PARAM_INT, 'instance id'),
-                'sectionnumber' => new external_value(PARAM_INT, 'number of its section'),
-                'name' => new external_value(PARAM_RAW, 'raw name'),
-                'intro' => new external_value(PARAM_RAW, 'raw intro (HTML)'),
-                'visible' => new external_value(PARAM_BOOL, 'visible'),
-                'settings' => new external_value(PARAM_RAW, 'JSON object of the managed settings'),
-                'availability' => new external_value(PARAM_RAW, 'access restriction (JSON), "" for none'),
-            ]), 'modules with a non-empty idnumber'),
-        ]), 'one entry per course, in the order given');
+        return new external_multiple_structure(get_course_state::execute_returns(), 'one entry per course, in the order given');
     }
 }
