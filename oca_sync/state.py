@@ -256,6 +256,11 @@ class StateStore:
             row = conn.execute(select(uploads).where(uploads.c.key == key)).mappings().first()
         return (row["session_uri"], int(row["size"])) if row else None
 
+    def upload_session_keys(self) -> set[str]:
+        """The keys of every resumable upload left unfinished (one query for a whole run)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(uploads.c.key)).scalars())
+
     def save_upload_session(self, key: str, session_uri: str, size: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(uploads).where(uploads.c.key == key))

@@ -159,6 +159,8 @@ class Archiver:
         #: folders looked up ahead, in batches, by ocaFolder value (each used once: see prefetch_folders)
         self._looked: dict[str, list[dict[str, Any]]] = {}
         self._copies: dict[str, list[dict[str, Any]]] | None = None
+        #: keys of the resumable uploads a run before this one left unfinished (read once per run)
+        self._left_unfinished: set[str] | None = None
         sessions = {}
         self.course_of: dict[str, str] = {}  # session key -> course shortname
         prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
@@ -331,6 +333,7 @@ class Archiver:
         """
         report = ArchiveReport()
         self._copies = self._index_copies()
+        self._left_unfinished = self.store.upload_session_keys()
         self.progress.files(len(targets))
         places = {(t.kind_folder, t.course or self.course_of[t.key], t.key): self.sessions[t.key]
                   for t in targets if not self._has_verified_copy(t)}
@@ -358,8 +361,11 @@ class Archiver:
         return any(content_verified(f, t.size) for f in (self._copies or {}).get(recording_source(t.zoom_file_id), []))
 
     def _small(self, t: RecordingTarget) -> bool:
-        """Small enough for one multipart request, and no resumable upload of it was left to resume."""
-        return t.size <= SMALL_FILE and not self.store.upload_session(t.zoom_file_id)
+        """Small enough for one multipart request, and no resumable upload of it was left to resume
+        (by an earlier run: the answer does not change during this one)."""
+        if self._left_unfinished is None:
+            self._left_unfinished = self.store.upload_session_keys()
+        return t.size <= SMALL_FILE and t.zoom_file_id not in self._left_unfinished
 
     def _archive_one(self, t: RecordingTarget, report: ArchiveReport) -> Row:
         session = t.session_folder

@@ -61,6 +61,7 @@ import os
 import random
 import re
 import secrets
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -318,7 +319,8 @@ class _RequestsHttp:
 
 @dataclass
 class DriveStats:
-    """Counts for progress, tests and benchmarks."""
+    """Counts for progress, tests and benchmarks (safe to count from several threads: the archive uploads
+    small files in a pool)."""
 
     calls: Counter[str] = field(default_factory=Counter)
     retries: int = 0
@@ -326,6 +328,23 @@ class DriveStats:
     bytes_sent: int = 0
     #: bytes the server confirmed (308 ``Range`` growth or completion)
     bytes_confirmed: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] += 1
+
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def sent(self, n: int) -> None:
+        with self._lock:
+            self.bytes_sent += n
+
+    def confirmed(self, n: int) -> None:
+        with self._lock:
+            self.bytes_confirmed += n
 
     @property
     def bytes_resent(self) -> int:
@@ -436,7 +455,7 @@ class DriveClient:
         delay = base / 2 + self._jitter() * base / 2
         if retry_after and retry_after.strip().isdigit():
             delay = max(delay, min(float(retry_after), self.max_backoff))
-        self.stats.retries += 1
+        self.stats.retried()
         log.warning("Drive %s: %s; retrying in %.1fs (attempt %d of %d)", operation, cause, delay,
                     attempt + 1, self.max_attempts)
         self._sleep(delay)
@@ -489,7 +508,7 @@ class DriveClient:
         attempt = 0
         while True:
             attempt += 1
-            self.stats.calls[operation] += 1
+            self.stats.count(operation)
             try:
                 result = build().execute(num_retries=0)
                 if not isinstance(result, dict):
@@ -547,7 +566,7 @@ class DriveClient:
         attempt = 0
         while True:
             attempt += 1
-            self.stats.calls[operation] += 1
+            self.stats.count(operation)
             try:
                 resp = self.session.request(method, url, data=data, headers=dict(headers or {}), timeout=self.timeout)
             except google.auth.exceptions.RefreshError as e:
@@ -857,7 +876,7 @@ class DriveClient:
                 elif new != pos:
                     hasher = None  # the server moved in a way these bytes cannot account for
             if new > pos:
-                self.stats.bytes_confirmed += new - pos
+                self.stats.confirmed(new - pos)
                 failures = 0
             elif new < pos:
                 log.warning("Drive: the upload session went back from byte %d to %d", pos, new)
@@ -898,7 +917,7 @@ class DriveClient:
             if len(data) != n:
                 raise ValueError(f"read_at({pos}, {n}) returned {len(data)} bytes: the source is shorter than {size}")
             last = (pos, data)
-            self.stats.calls[operation] += 1
+            self.stats.count(operation)
             try:
                 body: Any = data  # a Chunk is an iterable of buffers with a length: streamed as it comes
                 resp = self.session.request("PUT", uri, data=body, timeout=self.timeout,
@@ -907,10 +926,10 @@ class DriveClient:
                 raise DriveAuthError(f"Drive upload: the credentials were refused and cannot be refreshed "
                                      f"({type(e).__name__})", status=401, operation=operation) from None
             except (requests.exceptions.RequestException, google.auth.exceptions.TransportError) as e:
-                self.stats.bytes_sent += n
+                self.stats.sent(n)
                 recover(_short(e))
                 continue
-            self.stats.bytes_sent += n
+            self.stats.sent(n)
             status = resp.status_code
             if status in (200, 201):
                 body = _json(resp.content)

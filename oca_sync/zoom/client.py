@@ -237,11 +237,25 @@ def _safe_url(url: str) -> str:
 
 @dataclass
 class CallStats:
-    """Counts of calls made, for progress, tests and benchmarks."""
+    """Counts of calls made, for progress, tests and benchmarks (safe to count from several threads:
+    the archive downloads small files in a pool)."""
 
     calls: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     token_requests: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] += 1
+
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def token_requested(self) -> None:
+        with self._lock:
+            self.token_requests += 1
 
     @property
     def total(self) -> int:
@@ -327,7 +341,7 @@ class ZoomClient:
         attempt = waits = 0
         while True:
             attempt += 1
-            self.stats.token_requests += 1
+            self.stats.token_requested()
             issued = self._clock()
             try:
                 resp = self.session.post(
@@ -403,7 +417,7 @@ class ZoomClient:
 
     def _backoff_wait(self, attempt: int, operation: str, cause: str) -> None:
         delay = self._backoff_delay(attempt)
-        self.stats.retries += 1
+        self.stats.retried()
         log.warning("Zoom %s: %s; retrying in %.1fs (attempt %d of %d)", operation, cause, delay, attempt + 1,
                     self.max_attempts)
         self._sleep(delay)
@@ -421,7 +435,7 @@ class ZoomClient:
                 self._redact(f"Zoom kept refusing {operation} with HTTP 429 (rate limit): {message or 'no message'}"),
                 retry_after=asked, status=429, code=code, zoom_message=message, operation=operation,
             )
-        self.stats.retries += 1
+        self.stats.retried()
         log.warning("Zoom %s: rate limited (HTTP 429); waiting %.1fs (%s)", operation, delay,
                     "Retry-After" if asked is not None else "backoff")
         self._sleep(delay)
@@ -472,7 +486,7 @@ class ZoomClient:
         renewed = ambiguous = False
         while True:
             attempt += 1
-            self.stats.calls[operation] += 1
+            self.stats.count(operation)
             token = self._access_token()
             try:
                 resp = self.session.request(
@@ -771,7 +785,7 @@ class Download:
         renewed = False
         while True:
             attempt += 1
-            client.stats.calls[operation] += 1
+            client.stats.count(operation)
             token = client._access_token()
             # identity: byte offsets in Range must be offsets in the file, not in a compressed stream.
             headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
@@ -888,7 +902,7 @@ class Download:
                 )
             if stalls:
                 delay = self._client._backoff_delay(stalls)
-                self._client.stats.retries += 1
+                self._client.stats.retried()
                 log.warning("Zoom download broke at byte %d%s with no byte received (%s); retrying in %.1fs "
                             "(attempt %d of %d)", self.position, of, cause, delay, stalls + 1, self.max_stalls)
                 self._client._sleep(delay)

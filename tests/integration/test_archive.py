@@ -241,6 +241,36 @@ def test_small_files_go_in_one_request_each_several_at_once(sb, oca, store):
     assert again.count("skipped") == len(targets) - 1 and again.count("archived") == 1
 
 
+def test_a_small_file_left_in_a_resumable_upload_is_resumed_and_the_leftovers_read_once(sb, oca, store):
+    """A small file whose resumable upload an earlier run left unfinished goes on in that session (not a
+    second copy by multipart); which uploads were left is read from the store once per run, not per file."""
+    from oca_sync.drive.archive import PROGRAMME, SOURCE, VERIFIED, recording_source
+    from oca_sync.sandbox.drive import OP_CHUNK
+
+    zoom = held(sb, oca)
+    for mid in sb.zoom.meetings:
+        sb.zoom.set_recording_sizes(mid, {"MP4_bytes": 300_000, "M4A_bytes": 50_000})
+    a = archiver(sb, oca, store, zoom)
+    targets = a.recording_targets()[:3]
+    left = targets[1]
+    folder = a.session_folder_id(left.kind_folder, left.course or a.course_of[left.key], a.sessions[left.key])
+    uri = sb.drive_client().start_resumable(left.name, folder, left.mime_type, left.size, {
+        SOURCE: recording_source(left.zoom_file_id), VERIFIED: "0", PROGRAMME: oca.spec.programme.key})
+    store.save_upload_session(left.zoom_file_id, uri, left.size)
+    reads = []
+    keys = store.upload_session_keys
+    store.upload_session_keys = lambda: reads.append(1) or keys()  # type: ignore[method-assign]
+    sb.drive.calls.clear()
+    report = a.archive_recordings(targets)
+    assert [r.status for r in report.rows] == ["archived"] * 3
+    names = sb.drive.calls.names()
+    assert names.count("POST /upload/drive/v3/files (multipart)") == 2
+    assert names.count("POST /upload/drive/v3/files (resumable)") == 0 and names.count(OP_CHUNK) == 1
+    assert store.upload_session(left.zoom_file_id) is None and reads == [1]
+    [copy] = sb.drive.find(ocaSource=left.zoom_file_id)
+    assert copy["appProperties"][VERIFIED] == "1" and int(copy["size"]) == left.size
+
+
 def test_bytes_drive_did_not_keep_are_read_from_zoom_again_and_the_copy_verified_by_reading_it(sb, oca, store):
     zoom = held(sb, oca)
     a = archiver(sb, oca, store, zoom)
