@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..plan import Action, Change, FieldChange
@@ -156,10 +156,19 @@ def apply(client: MoodleClient, changes: Sequence[Change], course_ids: dict[str,
         done([c])
 
 
+def drifted(have: dict[str, Any] | None, applied: dict[str, Any], owned: str) -> tuple[FieldChange, ...]:
+    """What changed on the site since oca-sync last set ``applied`` (the ledger's entry): old is ours."""
+    return tuple(FieldChange(f.name, f.new, f.old) for f in diff(have, applied, owned))
+
+
 def plan(desired: m.DesiredSite, observed: m.ObservedSite,
          add: Callable[[str, str, Action, tuple[FieldChange, ...], Any], None],
-         notice: Callable[[str, str], None]) -> None:
-    """Add a ``completion`` change per course whose settings differ (payload: the course idnumber)."""
+         notice: Callable[[str, str], None],
+         last: Mapping[tuple[str, str], dict[str, Any]] | None = None,
+         drift: Callable[[str, str, tuple[FieldChange, ...]], None] | None = None) -> None:
+    """Add a ``completion`` change per course whose settings differ (payload: the course idnumber), and
+    a drift line per course whose settings changed on the site since we last set them (``last``: the
+    ledger)."""
     if not desired.completion:
         return
     if not observed.plugin or not supported(observed):
@@ -171,7 +180,13 @@ def plan(desired: m.DesiredSite, observed: m.ObservedSite,
         return
     for cid, want in desired.completion.items():
         # Activities are shown by their key in the course (the change is the course's).
-        fields = diff(observed.completion.get(cid), want, desired.keys.module(desired.courses[cid].shortname, ""))
+        owned = desired.keys.module(desired.courses[cid].shortname, "")
+        applied = (last or {}).get(("completion", desired.courses[cid].shortname))
+        if applied is not None and drift is not None and cid in observed.completion:
+            changed = drifted(observed.completion[cid], applied, owned)
+            if changed:
+                drift("completion", desired.courses[cid].shortname, changed)
+        fields = diff(observed.completion.get(cid), want, owned)
         if fields:
             action = Action.UPDATE if cid in observed.courses else Action.CREATE
             add("completion", desired.courses[cid].shortname, action, fields, cid)

@@ -74,6 +74,30 @@ def test_a_changed_rule_is_one_change_and_one_call(moodle_plugin, client_plugin,
     assert sync.prepare(client_plugin, loaded, site, store).plan.empty
 
 
+def test_completion_changed_by_hand_is_drift_and_the_plan_puts_it_back(moodle_plugin, client_plugin, site, store,
+                                                                        oca):
+    """What apply set is in the ledger: a change made in Moodle afterwards shows as drift (what we set,
+    what the site has now), not only as an update."""
+    sync.apply(client_plugin, oca, site, store)
+    got = settings(client_plugin)
+    criteria = [c for c in got["criteria"] if not c.endswith(":survey-pre")]
+    # an administrator makes the pre-survey manually completed and drops it from the criteria
+    client_plugin.call("local_ocasync_set_course_completion", {"courseid": got["courseid"], "settings": json.dumps({
+        "modules": {OWNED + "survey-pre": {"completion": 1, "completionsubmit": 0}},
+        "criteria": criteria, "aggregation": 1})})
+    plan = sync.prepare(client_plugin, oca, site, store).plan
+    [drift] = [d for d in plan.drift if d.kind == "completion"]
+    assert drift.key == "OCA-KG-2022"
+    assert {f.name: (f.old, f.new) for f in drift.fields} == {
+        "criteria": (["attendance", "survey-post", "survey-pre"], ["attendance", "survey-post"]),
+        "survey-pre.completion": (2, 1), "survey-pre.completionsubmit": (1, 0)}
+    [change] = [c for c in plan.changes if c.kind == "completion"]
+    assert {f.name: f.new for f in change.fields}["survey-pre.completion"] == 2
+    sync.apply(client_plugin, oca, site, store)
+    again = sync.prepare(client_plugin, oca, site, store).plan
+    assert again.empty and not again.drift
+
+
 def test_without_the_plugin_the_plan_says_completion_is_not_set(moodle, client, site, store, oca):
     plan = sync.prepare(client, oca, site, store).plan
     assert not [c for c in plan.changes if c.kind == "completion"]

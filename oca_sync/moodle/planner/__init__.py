@@ -51,7 +51,7 @@ def plan_moodle(
         p.notice("info", note)
     plan_courses(p)
     plan_content(p)
-    completion.plan(desired, observed, p.add, p.notice)
+    completion.plan(desired, observed, p.add, p.notice, p.last, p.drifted)
     skipped_groups = plan_groups(p)
     user_ids = plan_users(p)
     plan_enrolments(p, user_ids, skipped_groups)
@@ -84,6 +84,9 @@ def applied_records(desired: m.DesiredSite, observed: m.ObservedSite) -> dict[tu
     for groups in desired.groups.values():
         for gid, g in groups.items():
             out[("group", gid.removeprefix(keys.owned))] = g.fields()
+    if observed.plugin and completion.supported(observed):
+        for cid, settings in desired.completion.items():
+            out[("completion", desired.courses[cid].shortname)] = settings
     for uid, u in desired.users.items():
         out[("user", uid.removeprefix(keys.owned))] = u.fields()
     for events in managed_events(desired, observed).values():

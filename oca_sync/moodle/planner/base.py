@@ -89,9 +89,13 @@ class Planning:
             return
         before = comparable(kind, before)
         now = comparable(kind, obs.fields())
-        fields = tuple(FieldChange(k, v, now.get(k)) for k, v in before.items() if k in now and now[k] != v)
+        self.drifted(kind, key, tuple(FieldChange(k, v, now.get(k)) for k, v in before.items()
+                                      if k in now and now[k] != v))
+
+    def drifted(self, kind: str, key: str, fields: Sequence[FieldChange]) -> None:
+        """Record ``fields`` (old: what we wrote, new: what the site has now) as drift of ``kind[key]``."""
         if fields:
-            self.plan.drift.append(Drift(SYSTEM, kind, key, fields))
+            self.plan.drift.append(Drift(SYSTEM, kind, key, tuple(fields)))
 
     def add(self, kind: str, key: str, action: Action, fields: Sequence[FieldChange] = (), payload: Any = None,
             note: str = "") -> None:

@@ -43,7 +43,7 @@ def _plan_core_sections(p: Planning) -> None:
                 "left in place (sections carry no key of ours without the companion plugin)"))
 
     items = sum(len(v) for v in desired.modules.values()) + sum(len(v) for v in desired.plugin_sections.values())
-    restricted = sum(1 for v in desired.plugin_sections.values() for s in v if s.groups)
+    restricted = _group_only_sessions(desired)
     if restricted:
         p.notice("warning", (
             f"{restricted} sessions are for some groups only, but their sections are open to everyone: Moodle's "
@@ -59,7 +59,7 @@ def _plan_core_sections(p: Planning) -> None:
 def _plan_plugin_content(p: Planning) -> None:
     """With the plugin: keyed sections (name, summary, position, restriction) and modules by idnumber."""
     desired, observed, keys = p.desired, p.observed, p.keys
-    restricted = sum(1 for v in desired.plugin_sections.values() for s in v if s.groups)
+    restricted = _group_only_sessions(desired)
     if restricted and not observed.group_restrictions:
         p.notice("warning", (
             f"{restricted} sessions are for some groups only, but this site's restricted access is off: their "
@@ -146,3 +146,8 @@ def module_diff(cur: m.Module, want: m.Module) -> tuple[FieldChange, ...]:
         elif old.get(k) != v:
             changes.append(FieldChange(k, old.get(k), v))
     return tuple(changes)
+
+
+def _group_only_sessions(desired: m.DesiredSite) -> int:
+    """How many sessions are for some groups only (their sections get a group restriction)."""
+    return sum(1 for sections in desired.plugin_sections.values() for s in sections if s.groups)
