@@ -54,3 +54,38 @@ def test_completion_is_set_once_and_read_back(live_moodle: MoodleClient, info: d
             "courseid": course, "settings": json.dumps({"criteria": ["live:nope"]})})
     assert e.value.errorcode == "completionnomodule"
     assert live_moodle.call("local_ocasync_get_completion", {"courseid": course}) == {"courseid": course, "users": []}
+
+
+def test_completion_changed_by_hand_is_drift_then_put_back(live_moodle: MoodleClient, info: dict[str, Any],  # noqa: F811
+                                                           tmp_path) -> None:
+    """The example programme applied; an administrator then drops the pre-survey from the course's
+    completion criteria: the plan shows it as drift (from the ledger), and apply puts it back."""
+    import os
+    from pathlib import Path
+
+    from oca_sync import sync
+    from oca_sync.config import SiteOptions, parse_languages
+    from oca_sync.spec import load_spec
+    from oca_sync.state import StateStore
+
+    if int(info["plugin_version"]) < PLUGIN_COMPLETION_VERSION or not info.get("attendance_version"):
+        pytest.skip("needs local_ocasync 1.2 or later and mod_attendance")
+    site = SiteOptions(languages=parse_languages(os.environ.get("OCA_MOODLE_LANGUAGES")))
+    store = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
+    loaded = load_spec(Path(__file__).resolve().parents[2] / "course_spec" / "oca-kyrgyzstan-2022.yaml")
+    sync.apply(live_moodle, loaded, site, store)
+    [c] = live_moodle.call("core_course_get_courses_by_field",
+                           {"field": "idnumber", "value": "oca:kg2022:OCA-KG-2022"})["courses"]
+    got = live_moodle.call("local_ocasync_get_course_completion", {"courseid": c["id"]})
+    owned = "oca:kg2022:OCA-KG-2022:"
+    live_moodle.call("local_ocasync_set_course_completion", {"courseid": c["id"], "settings": json.dumps({
+        "modules": {owned + "survey-pre": {"completion": 1, "completionsubmit": 0}},
+        "criteria": [x for x in got["criteria"] if x != owned + "survey-pre"], "aggregation": 1})})
+    plan = sync.prepare(live_moodle, loaded, site, store).plan
+    [drift] = [d for d in plan.drift if d.kind == "completion"]
+    fields = {f.name: (f.old, f.new) for f in drift.fields}
+    assert fields["survey-pre.completion"] == (2, 1) and fields["survey-pre.completionsubmit"] == (1, 0)
+    assert "survey-pre" in fields["criteria"][0] and "survey-pre" not in fields["criteria"][1]
+    sync.apply(live_moodle, loaded, site, store)
+    again = sync.prepare(live_moodle, loaded, site, store).plan
+    assert again.empty and not again.drift
