@@ -61,12 +61,10 @@ import os
 import random
 import re
 import secrets
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib import resources
 from typing import Any
@@ -83,6 +81,7 @@ from googleapiclient.http import HttpRequest
 from googleapiclient.model import JsonModel
 
 from .. import __version__, logsafe
+from ..callstats import CallStats
 from ..errors import ConfigError, WriteOutcomeUnknown
 from ..netcause import specific
 from .readahead import Chunk
@@ -318,33 +317,19 @@ class _RequestsHttp:
 
 
 @dataclass
-class DriveStats:
-    """Counts for progress, tests and benchmarks (safe to count from several threads: the archive uploads
-    small files in a pool)."""
+class DriveStats(CallStats):
+    """Counts of calls made, and of the bytes of resumable uploads."""
 
-    calls: Counter[str] = field(default_factory=Counter)
-    retries: int = 0
     #: bytes PUT in resumable chunks (including any re-sent)
     bytes_sent: int = 0
     #: bytes the server confirmed (308 ``Range`` growth or completion)
     bytes_confirmed: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count(self, operation: str) -> None:
-        with self._lock:
-            self.calls[operation] += 1
-
-    def retried(self) -> None:
-        with self._lock:
-            self.retries += 1
 
     def sent(self, n: int) -> None:
-        with self._lock:
-            self.bytes_sent += n
+        self._add("bytes_sent", n)
 
     def confirmed(self, n: int) -> None:
-        with self._lock:
-            self.bytes_confirmed += n
+        self._add("bytes_confirmed", n)
 
     @property
     def bytes_resent(self) -> int:

@@ -24,16 +24,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from .. import __version__, logsafe
+from ..callstats import CallStats as BaseCallStats
 from ..errors import MoodleError, MoodleTransportError, MoodleUnreachable, WriteOutcomeUnknown
 from ..netcause import describe
 from .filenames import clean_file_name
@@ -82,25 +81,8 @@ def encode(params: Params) -> list[tuple[str, str]]:
     return out
 
 
-@dataclass
-class CallStats:
-    """Counts of calls made, for progress, tests and benchmarks (safe to count from several threads)."""
-
-    calls: Counter[str] = field(default_factory=Counter)
-    retries: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count(self, function: str) -> None:
-        with self._lock:
-            self.calls[function] += 1
-
-    def retried(self) -> None:
-        with self._lock:
-            self.retries += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
+class CallStats(BaseCallStats):
+    """Counts of calls made; writes are the calls that are not reads."""
 
     @property
     def writes(self) -> int:

@@ -49,9 +49,8 @@ import json
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
@@ -62,6 +61,7 @@ import urllib3
 from dateutil.relativedelta import relativedelta
 
 from .. import __version__, logsafe
+from ..callstats import CallStats as BaseCallStats
 from ..errors import WriteOutcomeUnknown, redact
 from ..netcause import describe
 from .errors import (
@@ -236,30 +236,13 @@ def _safe_url(url: str) -> str:
 
 
 @dataclass
-class CallStats:
-    """Counts of calls made, for progress, tests and benchmarks (safe to count from several threads:
-    the archive downloads small files in a pool)."""
+class CallStats(BaseCallStats):
+    """Counts of calls made, and of OAuth tokens asked for."""
 
-    calls: Counter[str] = field(default_factory=Counter)
-    retries: int = 0
     token_requests: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count(self, operation: str) -> None:
-        with self._lock:
-            self.calls[operation] += 1
-
-    def retried(self) -> None:
-        with self._lock:
-            self.retries += 1
 
     def token_requested(self) -> None:
-        with self._lock:
-            self.token_requests += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
+        self._add("token_requests", 1)
 
 
 class ZoomClient:
