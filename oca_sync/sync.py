@@ -18,6 +18,7 @@ from .moodle import model as m
 from .moodle.apply import ApplyCounts, execute
 from .moodle.client import MoodleClient
 from .moodle.desired import build, unknown_roles
+from .moodle.completion import wait_for_registers
 from .moodle.observe import observe, site_info
 from .moodle.planner import applied_records, plan_moodle
 from .plan import Action, Change, Notice, Plan
@@ -121,11 +122,13 @@ def prepare(
     check_for_site(loaded, moodle_limits)
     clock = now() if now else dt.datetime.now(dt.UTC)  # completion criteria wait for the last attendance session
     desired = build(loaded, site.languages, links, moodle_limits, now=clock)
-    observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"), info=info)
+    observed = observe(client, desired, progress=lambda what: hooks.status(f"Reading {what} …"), info=info,
+                       now=clock)
     languages = observed.languages or site.languages
     if languages != site.languages:
         # What is read depends only on keys, not on languages: building again is enough.
         desired = build(loaded, languages, links, moodle_limits, now=clock)
+    desired = wait_for_registers(desired, observed)
     last = store.applied_state(scope(client, loaded)) if store else {}
     # With the plugin, role ids come from the site itself; else from the settings.
     role_ids = observed.role_ids if observed.role_ids is not None else site.role_ids
@@ -227,8 +230,8 @@ def apply(
                             # Moodle's plan had placeholders for these links: plan it again with the real ones.
                             links = {**prep.links, **zr.join_urls}
                             links = {k: v for k, v in links.items() if v != PENDING_LINK}
-                            desired = build(loaded, prep.languages, links, prep.limits,
-                                            now=now() if now else None)
+                            desired = wait_for_registers(build(loaded, prep.languages, links, prep.limits,
+                                                                     now=now() if now else None), prep.observed)
                             prep = Prepared(desired, prep.observed, plan_moodle(
                                 desired, prep.observed, prep.role_ids,
                                 last_applied=store.applied_state(sc), prune=prune), prep.role_ids, None, links,

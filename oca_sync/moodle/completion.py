@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..plan import Action, Change, FieldChange
@@ -95,11 +96,62 @@ def course_settings(loaded: LoadedSpec, course: Course, keys: m.Keys, notes: lis
             if last > now:
                 later.append(idn)
                 notes.append(f"course {course.shortname}: the attendance activity becomes a course completion "
-                             f"criterion after its last session ({last:%Y-%m-%d %H:%M} UTC; apply again once its register is filled): "
+                             f"criterion after its last session ({last:%Y-%m-%d %H:%M} UTC; apply again once every register is taken): "
                              "Moodle never takes back a criterion once met, and the attendance grade counts only "
                              "the sessions taken so far (docs/spec.md#completion)")
     return {"modules": modules, "criteria": sorted(k for k in modules if k not in later),
             "aggregation": AGGREGATION_ALL}
+
+
+def attendance_criterion(course: Course, keys: m.Keys, settings: dict[str, Any] | None) -> str | None:
+    """The idnumber of ``course``'s attendance activity when ``settings`` make it a course criterion."""
+    if settings is None or course.attendance is None:
+        return None
+    idn = keys.module(course.shortname, course.attendance.key)
+    return idn if idn in settings["criteria"] else None
+
+
+def untaken(sessions: Sequence[dict[str, Any]], now: dt.datetime) -> int:
+    """Ended sessions of an attendance activity (``mod_attendance_get_sessions``) not taken yet: never
+    saved on the Take attendance page (``lasttaken``) and no status in their log."""
+    ts = now.timestamp()
+    return sum(1 for s in sessions
+               if int(s.get("sessdate") or 0) + int(s.get("duration") or 0) <= ts
+               and not int(s.get("lasttaken") or 0) and not s.get("attendance_log"))
+
+
+def wait_for_registers(desired: m.DesiredSite, observed: m.ObservedSite) -> m.DesiredSite:
+    """``desired`` without the attendance criterion of the courses whose registers are not all taken.
+
+    Moodle marks an activity criterion met the first time the activity is complete and never takes
+    that back; the attendance grade counts only the sessions taken so far. Once the last session has
+    ended (course_settings), the criterion is added only when every ended session's register is
+    taken, so nobody completes the course on the first registers alone. A criterion already on the
+    site stays (it was added when it was safe, or by hand).
+    """
+    completion = dict(desired.completion)
+    notes = list(desired.notes)
+    for cid, idn in desired.attendance_criterion.items():
+        if cid not in observed.attendance_untaken:
+            continue  # not read: the criterion is on the site already
+        left = observed.attendance_untaken[cid]
+        if left == 0:
+            continue
+        short = desired.courses[cid].shortname
+        settings = completion[cid]
+        completion[cid] = {**settings, "criteria": [c for c in settings["criteria"] if c != idn]}
+        if left is None:
+            notes.append(f"course {short}: the attendance activity is not made a course completion criterion: "
+                         "its registers could not be read (mod_attendance_get_sessions, in the oca-sync service: "
+                         "oca-sync moodle doctor); Moodle never takes back a criterion once met")
+        else:
+            notes.append(f"course {short}: the attendance activity becomes a course completion criterion once "
+                         f"every register is taken ({left} ended session(s) not taken yet: oca-sync attendance "
+                         "sync, or Take attendance in Moodle; then apply again): Moodle never takes back a "
+                         "criterion once met, and the attendance grade counts only the sessions taken so far")
+    if completion == desired.completion:
+        return desired
+    return replace(desired, completion=completion, notes=notes)
 
 
 def parse_observed(res: dict[str, Any]) -> dict[str, Any]:

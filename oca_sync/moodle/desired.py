@@ -13,6 +13,7 @@ from ..spec.limits import NEWEST, MoodleLimits, fit_name
 from ..spec.models import Group, MultiText, Organisation, Person
 from ..spec.multilang import plain
 from . import model as m
+from .completion import attendance_criterion
 from .completion import course_settings as completion_settings
 from .content import build_course
 
@@ -136,6 +137,9 @@ def build(
         rules = completion_settings(loaded, course, keys, notes, now or dt.datetime.now(dt.timezone.utc))
         if rules is not None:
             site.completion[cid] = rules
+            att = attendance_criterion(course, keys, rules)
+            if att is not None:
+                site.attendance_criterion[cid] = att
         site.groups[cid] = {}
         site.enrolments[cid] = {}
 

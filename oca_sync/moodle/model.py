@@ -206,6 +206,9 @@ class DesiredSite:
     attendance_events: dict[str, set[str]] = field(default_factory=dict)
     #: completion settings by course idnumber (moodle/completion.py), for courses with completion rules
     completion: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: course -> idnumber of its attendance activity, where ``completion`` makes it a criterion: it becomes
+    #: one only once every register is taken (completion.wait_for_registers)
+    attendance_criterion: dict[str, str] = field(default_factory=dict)
     #: remarks made while building (texts shortened, languages replaced), shown once in the plan
     notes: list[str] = field(default_factory=list)
 
@@ -250,3 +253,8 @@ class ObservedSite:
     group_restrictions: bool = True
     #: completion settings as local_ocasync_get_course_completion reads them (courses with rules only)
     completion: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: instance ids of our attendance activities, by idnumber (through the plugin)
+    attendance_instances: dict[str, int] = field(default_factory=dict)
+    #: course -> ended attendance sessions not taken yet, read only while the attendance criterion waits for
+    #: them (DesiredSite.attendance_criterion); None: the registers could not be read
+    attendance_untaken: dict[str, int | None] = field(default_factory=dict)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..errors import MoodleError
 from . import completion
 from . import model as m
 from .client import MoodleClient, chunks
+
+log = logging.getLogger(__name__)
 
 #: core_user_get_users_by_field values per call (a POST body; Moodle has no hard limit).
 USER_LOOKUP_BATCH = 500
@@ -45,9 +50,10 @@ def has_functions(info: dict[str, Any], names: tuple[str, ...]) -> bool:
 
 def observe(
     client: MoodleClient, desired: m.DesiredSite, *, progress: Progress | None = None,
-    info: dict[str, Any] | None = None,
+    info: dict[str, Any] | None = None, now: dt.datetime | None = None,
 ) -> m.ObservedSite:
-    """The current state of every object ``desired`` could touch (``info``: site info already read)."""
+    """The current state of every object ``desired`` could touch (``info``: site info already read;
+    ``now``: the clock attendance sessions have ended by)."""
     say = progress or (lambda _msg: None)
     keys = desired.keys
     site = m.ObservedSite()
@@ -112,6 +118,7 @@ def observe(
         for idnumber, course in site.courses.items():
             if idnumber in desired.completion and course.id:
                 site.completion[idnumber] = completion.observe(client, course.id)
+        _registers_left(client, desired, site, now or dt.datetime.now(dt.timezone.utc), say)
 
     say("users")
     size = BULK_USER_BATCH if bulk else USER_LOOKUP_BATCH
@@ -227,6 +234,34 @@ def _groups(site: m.ObservedSite, keys: m.Keys, course_key: str, groups: list[di
     return group_refs
 
 
+def _registers_left(client: MoodleClient, desired: m.DesiredSite, site: m.ObservedSite, now: dt.datetime,
+                    say: Progress) -> None:
+    """Untaken registers of the attendance activities whose criterion waits for them (one call each, only
+    until the criterion is on the site)."""
+    for cid, idn in desired.attendance_criterion.items():
+        have = site.completion.get(cid)
+        if have is not None and idn in have["criteria"]:
+            continue
+        instance = site.attendance_instances.get(idn)
+        if instance is None:
+            # Made by this apply: none of its registers is taken yet.
+            module = desired.modules.get(cid, {}).get(idn)
+            want = json.loads(module.settings or "{}").get("sessions") or [] if module else []
+            site.attendance_untaken[cid] = completion.untaken(want, now)
+            continue
+        if "mod_attendance_get_sessions" not in site.functions:
+            site.attendance_untaken[cid] = None
+            continue
+        say(f"attendance registers of {desired.courses[cid].shortname}")
+        try:
+            sessions = client.call("mod_attendance_get_sessions", {"attendanceid": instance})
+        except MoodleError as e:
+            log.warning("cannot read the registers of %s: %s", idn, e)
+            site.attendance_untaken[cid] = None
+            continue
+        site.attendance_untaken[cid] = completion.untaken(sessions, now)
+
+
 def _plugin_state(site: m.ObservedSite, keys: m.Keys, course_key: str, state: dict[str, Any],
                   group_refs: dict[int, str]) -> None:
     """Sections with their keys and our modules, from get_course_state(s) (docs/plugin-api.md)."""
@@ -247,6 +282,9 @@ def _plugin_state(site: m.ObservedSite, keys: m.Keys, course_key: str, state: di
         )
         for mod in state.get("modules", []) if keys.is_ours(mod.get("idnumber"))
     }
+    site.attendance_instances.update({mod["idnumber"]: int(mod["instance"]) for mod in state.get("modules", [])
+                                      if mod.get("modname") == "attendance" and keys.is_ours(mod.get("idnumber"))
+                                      and mod.get("instance")})
 
 
 def _courses(client: MoodleClient, field: str, value: Any) -> list[dict[str, Any]]:

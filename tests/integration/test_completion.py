@@ -27,15 +27,47 @@ def settings(client: MoodleClient) -> dict:
     return client.call("local_ocasync_get_course_completion", {"courseid": course["id"]})
 
 
+def take_every_register(client: MoodleClient) -> int:
+    """Every session of the course's attendance activity taken (one student marked present each)."""
+    [course] = client.call("core_course_get_courses_by_field",
+                           {"field": "idnumber", "value": "oca:kg2022:OCA-KG-2022"})["courses"]
+    mods = {m["idnumber"]: m for m in client.call("local_ocasync_get_course_state",
+                                                  {"courseid": course["id"]})["modules"]}
+    sessions = client.call("mod_attendance_get_sessions", {"attendanceid": mods[OWNED + "attendance"]["instance"]})
+    student = next(u["id"] for u in client.call("core_enrol_get_enrolled_users", {"courseid": course["id"]})
+                   if any(r["shortname"] == "student" for r in u.get("roles", [])))
+    for sess in sessions:
+        present = next(st["id"] for st in sess["statuses"] if st["acronym"] == "P")
+        client.call("local_ocasync_take_attendance", {"sessionid": sess["id"], "statuses": [
+            {"studentid": student, "statusid": present}]})
+    return len(sessions)
+
+
 def test_plan_shows_completion_then_apply_sets_it_and_reapply_writes_nothing(moodle_plugin, client_plugin, site,
                                                                              store, oca):
+    """The programme is over (its sessions ended): surveys become criteria at once, attendance only once
+    every register is taken (Moodle never takes back a met criterion, and the grade counts only the
+    sessions taken so far)."""
     plan = sync.prepare(client_plugin, oca, site, store).plan
     [change] = [c for c in plan.changes if c.kind == "completion"]
     assert change.key == "OCA-KG-2022"
     fields = {f.name: f.new for f in change.fields}
-    assert fields["criteria"] == ["attendance", "survey-post", "survey-pre"]
+    assert fields["criteria"] == ["survey-post", "survey-pre"]
     assert fields["survey-pre.completionsubmit"] == 1 and fields["attendance.completionpassgrade"] == 1
+    [wait] = [n.message for n in plan.notices if "once every register is taken" in n.message]
+    course = oca.spec.courses[0]
+    held = sum(1 for s in oca.sessions[course.shortname] if s.kind in course.attendance.sessions)
+    assert "OCA-KG-2022" in wait and "ended session(s) not taken yet" in wait
 
+    sync.apply(client_plugin, oca, site, store)
+    got = settings(client_plugin)
+    assert got["criteria"] == [OWNED + k for k in ("survey-post", "survey-pre")]
+    assert sync.prepare(client_plugin, oca, site, store).plan.empty  # still waiting: nothing to write
+    taken = take_every_register(client_plugin)
+    assert taken >= held  # a session for some groups has a register per group
+    plan = sync.prepare(client_plugin, oca, site, store).plan
+    assert [(c.kind, [f.name for f in c.fields]) for c in plan.changes] == [("completion", ["criteria"])]
+    assert not [n for n in plan.notices if "once every register is taken" in n.message]
     sync.apply(client_plugin, oca, site, store)
     got = settings(client_plugin)
     mods = {m["idnumber"].removeprefix(OWNED): json.loads(m["settings"]) for m in got["modules"]}
@@ -44,17 +76,18 @@ def test_plan_shows_completion_then_apply_sets_it_and_reapply_writes_nothing(moo
     assert mods["survey-pre"] == {"completion": 2, "completionview": 0, "completionusegrade": 0,
                                   "completionpassgrade": 0, "completionsubmit": 1}
     # 9 trainings + 8 mentorings of the sessions the attendance activity records, as a share of its grade
-    course = oca.spec.courses[0]
-    held = sum(1 for s in oca.sessions[course.shortname] if s.kind in course.attendance.sessions)
     assert mods["attendance"]["gradepass"] == math.floor(100 * 17 * 100 / held) / 100
     assert mods["attendance"]["completionusegrade"] == 1 and mods["attendance"]["completion"] == 2
     # not in the rules: left as they are (a check-in activity per campaigning organisation)
     assert mods["campaign-checkin@naryn-media-lab"]["completion"] == 0
 
     writes = moodle_plugin.calls.write_count()
+    reads = moodle_plugin.calls.count("mod_attendance_get_sessions")
     again = sync.apply(client_plugin, oca, site, store)
     assert again.plan.empty
     assert moodle_plugin.calls.write_count() == writes
+    # the criterion is on the site: the registers are not read again
+    assert moodle_plugin.calls.count("mod_attendance_get_sessions") == reads
 
 
 def test_a_changed_rule_is_one_change_and_one_call(moodle_plugin, client_plugin, site, store, tmp_path):
@@ -89,7 +122,8 @@ def test_completion_changed_by_hand_is_drift_and_the_plan_puts_it_back(moodle_pl
     [drift] = [d for d in plan.drift if d.kind == "completion"]
     assert drift.key == "OCA-KG-2022"
     assert {f.name: (f.old, f.new) for f in drift.fields} == {
-        "criteria": (["attendance", "survey-post", "survey-pre"], ["attendance", "survey-post"]),
+        # the attendance criterion waits for the registers (none taken yet)
+        "criteria": (["survey-post", "survey-pre"], ["survey-post"]),
         "survey-pre.completion": (2, 1), "survey-pre.completionsubmit": (1, 0)}
     [change] = [c for c in plan.changes if c.kind == "completion"]
     assert {f.name: f.new for f in change.fields}["survey-pre.completion"] == 2
@@ -124,6 +158,10 @@ def test_report_uses_moodles_completion_and_shows_where_the_rules_differ(tmp_pat
         sync.apply(sb.moodle_client(), loaded, sb.site(), store, prune=False,
                    hooks=sync.Hooks(confirm=lambda p: True), zoom=sb.zoom_client())
         seed_outcomes(sb, loaded)
+        # every register is taken now: the attendance activity becomes a course criterion
+        second = sync.apply(sb.moodle_client(), loaded, sb.site(), store, prune=False,
+                            hooks=sync.Hooks(confirm=lambda p: True), zoom=sb.zoom_client())
+        assert [(c.kind, [f.name for f in c.fields]) for c in second.plan.changes] == [("completion", ["criteria"])]
         reader = sb.moodle_client()
         data = collect(loaded, reader, store)
     assert reader.stats.calls["local_ocasync_get_completion"] == 1  # one per course, whatever the people

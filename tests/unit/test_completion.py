@@ -144,3 +144,44 @@ def test_attendance_becomes_a_criterion_only_after_its_last_session(loaded: Load
     after = build(loaded, now=last)
     assert after.completion["oca:p:C1"]["criteria"] == [OWNED + "attendance", OWNED + "post", OWNED + "pre"]
     assert not any("last session" in n for n in after.notes)
+
+
+def test_attendance_waits_for_every_register_after_the_last_session(loaded: LoadedSpec) -> None:
+    """After the last session, the attendance criterion goes to Moodle only when every ended register is
+    taken: a first register alone would complete people for good."""
+    import datetime as dt
+
+    last = max(s.end_utc for s in loaded.sessions["C1"] if s.kind == "mentoring")
+    site = build(loaded, now=last)
+    assert site.attendance_criterion == {"oca:p:C1": OWNED + "attendance"}
+    assert build(loaded, now=last - dt.timedelta(minutes=1)).attendance_criterion == {}
+
+    def planned(untaken: dict[str, int | None], criteria: list[str]) -> m.DesiredSite:
+        observed = m.ObservedSite(attendance_untaken=untaken,
+                                  completion={"oca:p:C1": {"criteria": criteria}})
+        return c.wait_for_registers(site, observed)
+
+    waiting = planned({"oca:p:C1": 2}, [])
+    assert waiting.completion["oca:p:C1"]["criteria"] == [OWNED + "post", OWNED + "pre"]
+    assert any("once every register is taken (2 ended session(s) not taken yet" in n for n in waiting.notes)
+    assert site.completion["oca:p:C1"]["criteria"][0] == OWNED + "attendance", "the input is left as it was"
+    unreadable = planned({"oca:p:C1": None}, [])
+    assert unreadable.completion["oca:p:C1"]["criteria"] == [OWNED + "post", OWNED + "pre"]
+    assert any("registers could not be read" in n for n in unreadable.notes)
+    assert planned({"oca:p:C1": 0}, []) is site  # all taken: as built
+    assert planned({}, [OWNED + "attendance"]) is site  # already a criterion: not read, kept
+
+
+def test_untaken_counts_ended_sessions_with_neither_a_take_nor_a_status() -> None:
+    import datetime as dt
+
+    now = dt.datetime(2026, 5, 1, 12, tzinfo=dt.timezone.utc)
+    t = int(now.timestamp())
+    sessions = [
+        {"sessdate": t - 7200, "duration": 3600, "lasttaken": None, "attendance_log": []},  # ended, not taken
+        {"sessdate": t - 7200, "duration": 3600, "lasttaken": t - 60, "attendance_log": []},  # taken, nobody
+        {"sessdate": t - 7200, "duration": 3600, "lasttaken": 0, "attendance_log": [{"studentid": 3}]},  # a status
+        {"sessdate": t - 1800, "duration": 3600, "lasttaken": None, "attendance_log": []},  # not ended yet
+        {"sessdate": t - 3600, "duration": 3600},  # ends now: ended, not taken (as the spec builds it)
+    ]
+    assert c.untaken(sessions, now) == 2
