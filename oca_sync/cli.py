@@ -438,8 +438,9 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
     5. moves Zoom's clock past the programme and archives the recordings
        and the materials to Drive, verified, shared as the spec says;
     6. fills the attendance registers from the sessions' participant
-       reports (the spec's members, as Zoom shows people), then shows that
-       a second run writes nothing.
+       reports (the spec's members, as Zoom shows people), shows that
+       a second run writes nothing, and applies again: with every register
+       taken, the attendance activity becomes a course completion criterion.
     7. makes up what the participants answered in the Moodle sandbox
        (survey answers, campaign check-ins), collects it and
        builds the final report, and prints where report.html is.
@@ -479,7 +480,7 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
             raise OcaError("the second pass still has changes: this is a bug, please report it")
         c.out.print("[bold]5. Archive[/bold] the programme is over (Zoom's clock moves to May 2022): recordings "
                     "and materials go to Drive, verified")
-        from .demo import archive_after_programme, attendance_after_programme, give_participants
+        from .demo import apply_after_registers, archive_after_programme, attendance_after_programme, give_participants
 
         give_participants(sb, loaded, zoom)
         progress = _ArchiveProgress(c.err)
@@ -501,6 +502,11 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
                     f"{sum(r.held for r in ended)} held for review ({len(first.review)} participants to review: "
                     f"oca-sync attendance review); {written.written} statuses written; "
                     f"re-run: {len(again.plan.changes)} to write", markup=False)
+        after = apply_after_registers(sb, loaded, store, client, zoom)
+        criteria = [c.key for c in after.plan.changes if c.kind == "completion"]
+        c.out.print(f"  apply again now that every register is taken: {after.plan.summary()}"
+                    + (f" (the attendance activity is now a course completion criterion of {', '.join(criteria)})"
+                       if criteria else ""), markup=False)
         from .demo import report_after_programme
 
         folder = report_dir or Path(tempfile.mkdtemp(prefix="oca-demo-report-"))

@@ -140,6 +140,16 @@ def attendance_after_programme(sb: Sandboxes, loaded: LoadedSpec, store: StateSt
     result = att.apply(client, first, store)
     again = att.prepare(client, zoom, loaded, store, now=now)
     return first, result, again
+def apply_after_registers(sb: Sandboxes, loaded: LoadedSpec, store: StateStore, client: MoodleClient,
+                          zoom: ZoomClient) -> Any:
+    """Apply again once the programme is over and its registers are taken: what changes is completion
+    (the attendance activity becomes a course criterion only then, moodle/completion.py)."""
+    from . import sync
+
+    return sync.apply(client, loaded, sb.site(), store, hooks=sync.Hooks(confirm=lambda _p: True),
+                      zoom=zoom, now=sb.zoom.now)
+
+
 def seed_outcomes(sb: Sandboxes, loaded: LoadedSpec, *, seed: int = 2022, attendance: bool = True) -> dict[str, int]:
     """What the programme's people did, made up in the Moodle sandbox after an apply: attendance
     taken in every session (unless ``attendance`` is false: the registers were filled from Zoom),
