@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -111,13 +111,16 @@ def attendance_criterion(course: Course, keys: m.Keys, settings: dict[str, Any] 
     return idn if idn in settings["criteria"] else None
 
 
-def untaken(sessions: Sequence[dict[str, Any]], now: dt.datetime) -> int:
-    """Ended sessions of an attendance activity (``mod_attendance_get_sessions``) not taken yet: never
-    saved on the Take attendance page (``lasttaken``) and no status in their log."""
+def untaken(sessions: Sequence[dict[str, Any]], now: dt.datetime, empty: Container[Any] = ()) -> int:
+    """Ended sessions of an attendance activity (``mod_attendance_get_sessions``, or the plugin's settings
+    for one not made yet) not taken yet: never saved on the Take attendance page (``lasttaken``) and no
+    status in their log. A session of a group in ``empty`` (nobody in it: ``groupid``, or ``group`` for
+    a new activity) has nobody to take and is not waited for."""
     ts = now.timestamp()
     return sum(1 for s in sessions
                if int(s.get("sessdate") or 0) + int(s.get("duration") or 0) <= ts
-               and not int(s.get("lasttaken") or 0) and not s.get("attendance_log"))
+               and not int(s.get("lasttaken") or 0) and not s.get("attendance_log")
+               and (s.get("groupid") or s.get("group") or 0) not in empty)
 
 
 def wait_for_registers(desired: m.DesiredSite, observed: m.ObservedSite) -> m.DesiredSite:

@@ -247,7 +247,8 @@ def _registers_left(client: MoodleClient, desired: m.DesiredSite, site: m.Observ
             # Made by this apply: none of its registers is taken yet.
             module = desired.modules.get(cid, {}).get(idn)
             want = json.loads(module.settings or "{}").get("sessions") or [] if module else []
-            site.attendance_untaken[cid] = completion.untaken(want, now)
+            nobody = {gid for gid in desired.groups.get(cid, {}) if not desired.members.get(gid)}
+            site.attendance_untaken[cid] = completion.untaken(want, now, nobody)
             continue
         if "mod_attendance_get_sessions" not in site.functions:
             site.attendance_untaken[cid] = None
@@ -259,7 +260,9 @@ def _registers_left(client: MoodleClient, desired: m.DesiredSite, site: m.Observ
             log.warning("cannot read the registers of %s: %s", idn, e)
             site.attendance_untaken[cid] = None
             continue
-        site.attendance_untaken[cid] = completion.untaken(sessions, now)
+        with_people = {gid for e in site.enrolled.get(cid, {}).values() for gid in e.groups}
+        empty = {g.id for g in site.groups.get(cid, {}).values() if g.id is not None and g.id not in with_people}
+        site.attendance_untaken[cid] = completion.untaken(sessions, now, empty)
 
 
 def _plugin_state(site: m.ObservedSite, keys: m.Keys, course_key: str, state: dict[str, Any],

@@ -90,6 +90,57 @@ def test_plan_shows_completion_then_apply_sets_it_and_reapply_writes_nothing(moo
     assert moodle_plugin.calls.count("mod_attendance_get_sessions") == reads
 
 
+def test_a_group_session_with_nobody_in_the_group_is_not_waited_for(tmp_path):
+    """The second programme (mentoring for one organisation's group at a time) with an attendance rule:
+    a session of a group that has nobody left has no register anyone could take, so the criterion does
+    not wait for it (it would wait for ever)."""
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "specs" / "second-programme"
+    shutil.copytree(source, tmp_path / "spec")
+    path = tmp_path / "spec" / "csa-2024.yaml"
+    text = path.read_text(encoding="utf-8")
+    rule = "      sessions: [training, mentoring]\n"
+    assert text.count(rule) >= 1
+    path.write_text(text.replace(rule, rule + "    completion:\n      attend:\n        - {kind: mentoring, at_least: 1}\n",
+                                 1), encoding="utf-8")
+    loaded = load_spec(path)
+    owned = "cso:kzuz-2024:CSA-2024-A:"
+    from oca_sync.config import SiteOptions
+
+    site = SiteOptions(languages=("en",))
+    store = StateStore(f"sqlite:///{tmp_path}/state.sqlite")
+    with sandboxes(loaded, langs=("en", "kk", "uz")) as sb:
+        client = sb.moodle_client()
+        sync.apply(client, loaded, site, store)
+        [course] = client.call("core_course_get_courses_by_field",
+                               {"field": "idnumber", "value": "cso:kzuz-2024:CSA-2024-A"})["courses"]
+        mods = {m["idnumber"]: m for m in client.call("local_ocasync_get_course_state",
+                                                      {"courseid": course["id"]})["modules"]}
+        sessions = client.call("mod_attendance_get_sessions", {"attendanceid": mods[owned + "davomat"]["instance"]})
+        gid = next(int(x["groupid"]) for x in sessions if int(x["groupid"] or 0))
+        enrolled = client.call("core_enrol_get_enrolled_users", {"courseid": course["id"]})
+        someone = next(u["id"] for u in enrolled if any(r["shortname"] == "student" for r in u.get("roles", [])))
+        for sess in sessions:
+            if int(sess["groupid"] or 0) != gid:
+                present = next(st["id"] for st in sess["statuses"] if st["acronym"] == "P")
+                client.call("local_ocasync_take_attendance", {"sessionid": sess["id"], "statuses": [
+                    {"studentid": someone, "statusid": present}]})
+        left = sum(1 for x in sessions if int(x["groupid"] or 0) == gid)
+        prep = sync.prepare(client, loaded, site, store)
+        wait = [n.message for n in prep.plan.notices if "once every register is taken" in n.message]
+        assert wait and f"({left} ended session(s) not taken yet" in wait[0]
+        assert owned + "davomat" not in prep.desired.completion["cso:kzuz-2024:CSA-2024-A"]["criteria"]
+        members = [u["id"] for u in enrolled if any(int(g["id"]) == gid for g in u.get("groups", []))]
+        assert members
+        client.call("core_group_delete_group_members", {"members": [{"groupid": gid, "userid": uid}
+                                                                    for uid in members]})
+        prep = sync.prepare(client, loaded, site, store)
+        # the plan puts the members back; meanwhile the empty group's sessions are not waited for
+        assert prep.desired.completion["cso:kzuz-2024:CSA-2024-A"]["criteria"] == [owned + "davomat"]
+        assert not [n for n in prep.plan.notices if "once every register is taken" in n.message]
+
+
 def test_a_changed_rule_is_one_change_and_one_call(moodle_plugin, client_plugin, site, store, tmp_path):
     spec_dir = tmp_path / "spec"
     shutil.copytree(OCA_SPEC.parent, spec_dir)
