@@ -26,7 +26,8 @@ EN = {
     "agree": "Moodle's record and the rules agree for every participant.",
     "differ": "Moodle's record and the rules differ for",
     "differ_why": "Moodle counts a Late or Excused session as part of one in the attendance grade, grades over "
-                  "the sessions taken so far, and marks course completion in its next cron run.",
+                  "the sessions taken so far, and marks course completion in its next cron run; attendance "
+                  "becomes one of its criteria only once every register is taken and the spec applied again.",
     "no_rules": "The specification states no completion rules.",
     "respondents": "respondents", "paired": "answered both", "anonymous_responses": "anonymous responses",
     "survey_intro": "Distributions show the share of respondents per answer before and after. Changes per person "
@@ -81,7 +82,9 @@ RU = {
     "agree": "Данные Moodle и правила совпадают для всех участников.",
     "differ": "Данные Moodle и правила расходятся для",
     "differ_why": "Moodle засчитывает опоздание или уважительную причину частично в оценке посещаемости, считает "
-                  "оценку по уже отмеченным сессиям и отмечает завершение курса при следующем запуске cron.",
+                  "оценку по уже отмеченным сессиям и отмечает завершение курса при следующем запуске cron; "
+                  "посещаемость становится его критерием только когда отмечены все сессии и спецификация "
+                  "применена снова.",
     "no_rules": "В спецификации нет условий завершения.",
     "respondents": "ответов", "paired": "ответили на обе", "anonymous_responses": "анонимных ответов",
     "survey_intro": "Распределения показывают долю ответивших по каждому варианту до и после. Изменение по "
