@@ -114,13 +114,14 @@ def attendance_criterion(course: Course, keys: m.Keys, settings: dict[str, Any] 
 def untaken(sessions: Sequence[dict[str, Any]], now: dt.datetime, empty: Container[Any] = ()) -> int:
     """Ended sessions of an attendance activity (``mod_attendance_get_sessions``, or the plugin's settings
     for one not made yet) not taken yet: never saved on the Take attendance page (``lasttaken``) and no
-    status in their log. A session of a group in ``empty`` (nobody in it: ``groupid``, or ``group`` for
-    a new activity) has nobody to take and is not waited for."""
+    status in their log. A session with nobody to take is not waited for (it would wait for ever): one
+    whose ``users`` (mod_attendance lists who can be listed in its group: attendance_webservices_handler::
+    get_session()) is empty, or for a new activity one whose ``group`` is in ``empty``."""
     ts = now.timestamp()
     return sum(1 for s in sessions
                if int(s.get("sessdate") or 0) + int(s.get("duration") or 0) <= ts
                and not int(s.get("lasttaken") or 0) and not s.get("attendance_log")
-               and (s.get("groupid") or s.get("group") or 0) not in empty)
+               and ("users" not in s or s["users"]) and s.get("group", "") not in empty)
 
 
 def wait_for_registers(desired: m.DesiredSite, observed: m.ObservedSite) -> m.DesiredSite:

@@ -247,6 +247,7 @@ def _registers_left(client: MoodleClient, desired: m.DesiredSite, site: m.Observ
             # Made by this apply: none of its registers is taken yet.
             module = desired.modules.get(cid, {}).get(idn)
             want = json.loads(module.settings or "{}").get("sessions") or [] if module else []
+            # A group the spec gives nobody has nobody to take (staff in it count: a guess on the safe side).
             nobody = {gid for gid in desired.groups.get(cid, {}) if not desired.members.get(gid)}
             site.attendance_untaken[cid] = completion.untaken(want, now, nobody)
             continue
@@ -260,9 +261,7 @@ def _registers_left(client: MoodleClient, desired: m.DesiredSite, site: m.Observ
             log.warning("cannot read the registers of %s: %s", idn, e)
             site.attendance_untaken[cid] = None
             continue
-        with_people = {gid for e in site.enrolled.get(cid, {}).values() for gid in e.groups}
-        empty = {g.id for g in site.groups.get(cid, {}).values() if g.id is not None and g.id not in with_people}
-        site.attendance_untaken[cid] = completion.untaken(sessions, now, empty)
+        site.attendance_untaken[cid] = completion.untaken(sessions, now)
 
 
 def _plugin_state(site: m.ObservedSite, keys: m.Keys, course_key: str, state: dict[str, Any],

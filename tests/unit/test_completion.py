@@ -183,9 +183,12 @@ def test_untaken_counts_ended_sessions_with_neither_a_take_nor_a_status() -> Non
         {"sessdate": t - 7200, "duration": 3600, "lasttaken": 0, "attendance_log": [{"studentid": 3}]},  # a status
         {"sessdate": t - 1800, "duration": 3600, "lasttaken": None, "attendance_log": []},  # not ended yet
         {"sessdate": t - 3600, "duration": 3600},  # ends now: ended, not taken (as the spec builds it)
-        {"sessdate": t - 7200, "duration": 3600, "lasttaken": None, "attendance_log": [], "groupid": 7},
+        # mod_attendance lists nobody to take (a group with no student left): not waited for
+        {"sessdate": t - 7200, "duration": 3600, "lasttaken": None, "attendance_log": [], "groupid": 7, "users": []},
+        {"sessdate": t - 7200, "duration": 3600, "lasttaken": None, "attendance_log": [], "groupid": 8,
+         "users": [{"id": 3, "firstname": "A", "lastname": "B"}]},
         {"sessdate": t - 7200, "duration": 3600, "group": "oca:p:C1:nobody"},  # a new activity's session
     ]
     assert c.untaken(sessions, now) == 4
-    # a group with nobody in it has no register to take: not waited for
-    assert c.untaken(sessions, now, {7, "oca:p:C1:nobody"}) == 2
+    # a new activity's session of a group the spec gives nobody: not waited for either
+    assert c.untaken(sessions, now, {"oca:p:C1:nobody"}) == 3
