@@ -480,10 +480,11 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
             raise OcaError("the second pass still has changes: this is a bug, please report it")
         c.out.print("[bold]5. Archive[/bold] the programme is over (Zoom's clock moves to May 2022): recordings "
                     "and materials go to Drive, verified")
+        from .cli_archive import ArchiveProgress
         from .demo import apply_after_registers, archive_after_programme, attendance_after_programme, give_participants
 
         give_participants(sb, loaded, zoom)
-        progress = _ArchiveProgress(c.err)
+        progress = ArchiveProgress(c.err)
         try:
             rec, mat, shared = archive_after_programme(sb, loaded, store, zoom, progress)
         finally:
@@ -571,182 +572,6 @@ def calendar_export(c: Ctx, spec: Path, output: Path | None, organisation: str |
                 markup=False)
 
 
-# -- recordings and materials ----------------------------------------------------------
-
-
-def _drive(c: Ctx, loaded: LoadedSpec) -> Any:
-    import json as _json
-
-    from .drive.client import DriveClient
-
-    ds = c.settings.drive()
-    shared = ds.shared_drive_id or loaded.spec.drive.shared_drive_id
-    if ds.credentials is None:
-        assert ds.api_url and ds.token
-        return DriveClient.for_sandbox(ds.api_url, ds.token.get_secret_value(), shared_drive_id=shared)
-    kind = _json.loads(Path(ds.credentials).read_text(encoding="utf-8")).get("type")
-    if kind == "service_account":
-        return DriveClient.from_service_account_file(ds.credentials, subject=ds.subject, root_url=ds.api_url,
-                                                     shared_drive_id=shared)
-    if kind == "authorized_user":
-        return DriveClient.from_authorized_user_file(ds.credentials, root_url=ds.api_url, shared_drive_id=shared)
-    raise OcaError(f"OCA_DRIVE_CREDENTIALS: {ds.credentials} is neither a service account key nor an authorised "
-                   "user file")
-
-
-class _ArchiveProgress:
-    """Bars for files and bytes on a terminal; nothing when output is not a terminal."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import DownloadColumn, ProgressColumn, TransferSpeedColumn
-        from rich.text import Text
-
-        class Counted(ProgressColumn):
-            """Files as "3/10 files", bytes as "1.2/4.0 GB" with a speed: each bar in its own unit."""
-
-            def __init__(self) -> None:
-                super().__init__()
-                self.size, self.speed = DownloadColumn(), TransferSpeedColumn()
-
-            def render(self, task: Any) -> Any:
-                if task.fields.get("unit") == "files":
-                    return Text(f"{int(task.completed)}/{int(task.total or 0)} files", style="progress.download")
-                return Text.assemble(self.size.render(task), " ", self.speed.render(task))
-
-        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), Counted(), TimeElapsedColumn(),
-                             console=console, transient=True, disable=not console.is_terminal)
-        self.files_task: Any = None
-        self.bytes_task: Any = None
-        self.base = 0
-
-    def files(self, total: int) -> None:
-        self.bars.start()
-        self.files_task = self.bars.add_task("files", total=total, unit="files")
-
-    def file_started(self, name: str, size: int) -> None:
-        if self.bytes_task is not None:
-            self.bars.remove_task(self.bytes_task)
-        self.bytes_task = self.bars.add_task(name[:40], total=size)
-
-    def bytes_at(self, position: int) -> None:
-        if self.bytes_task is not None:
-            self.bars.update(self.bytes_task, completed=position)
-
-    def file_done(self, row: Any) -> None:
-        if self.files_task is not None:
-            self.bars.advance(self.files_task)
-
-    def stop(self) -> None:
-        self.bars.stop()
-
-
-def _archive_table(c: Ctx, report: Any, title: str) -> None:
-    from rich.table import Table
-
-    # A link folded over two lines cannot be clicked or copied: on a terminal the cell is a hyperlink,
-    # elsewhere the links follow the table, each whole on its own line.
-    hyperlinks = c.out.is_terminal
-    table = Table(title=title, show_header=True, header_style="bold")
-    for col in ("session", "file", "status", "size", "Drive link / detail"):
-        table.add_column(col, overflow="fold")
-    style = {"archived": "green", "skipped": "dim", "failed": "red"}
-    for n, r in enumerate(report.rows, start=1):
-        if r.link:
-            cell = f"[link={escape(r.link)}]open in Drive[/link]" if hyperlinks else f"link [{n}] below"
-        else:
-            cell = escape(r.detail)
-        table.add_row(escape(r.session), escape(r.name), f"[{style[r.status]}]{r.status}[/]", f"{r.size:,}", cell)
-    c.out.print(table)
-    if not hyperlinks:
-        for n, r in enumerate(report.rows, start=1):
-            if r.link:
-                c.out.print(f"[{n}] {r.link}", markup=False, soft_wrap=True)
-    c.out.print(f"{report.count('archived')} archived, {report.count('skipped')} skipped, "
-                f"{report.count('failed')} failed; {report.bytes_sent:,} bytes uploaded.")
-    if report.count("failed"):
-        raise click.exceptions.Exit(ExitCode.ERROR)
-
-
-@cli.group()
-def recordings() -> None:
-    """Zoom cloud recordings."""
-
-
-@recordings.command("archive")
-@spec_argument
-@click.option("--types", metavar="LIST", help="Zoom file types to keep, e.g. MP4,M4A,TRANSCRIPT,CHAT "
-                                               "(default: the spec's drive.file_types).")
-@click.option("--trash-in-zoom-after-verify", "trash", is_flag=True,
-              help="Move each recording to Zoom's trash once its Drive copy is verified (never before; off by "
-                   "default; never a permanent deletion).")
-@pass_ctx
-def recordings_archive(c: Ctx, spec: Path, types: str | None, trash: bool) -> None:
-    """Copy the cloud recordings of every past session to Drive, verified.
-
-    Files go to <root>/<Training|Mentoring|Events>/<NN date title>/, so the
-    recordings of training and of mentoring stay apart; the root is shared
-    with the spec's drive.share_with. A file counts as archived only when
-    Drive's size and MD5 match what Zoom sent. Runs again upload nothing
-    already archived, and resume interrupted uploads. Exit 1 if any file failed.
-
-    \b
-    Examples:
-      oca-sync recordings archive course_spec/oca-kyrgyzstan-2022.yaml
-      oca-sync recordings archive spec.yaml --types MP4 --trash-in-zoom-after-verify
-    """
-    from .drive.archive import Archiver
-
-    loaded = c.load(spec)
-    zoom = _zoom(c)
-    if zoom is None:
-        raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
-    progress = _ArchiveProgress(c.err)
-    archiver = Archiver(loaded, _drive(c, loaded), c.store(), zoom=zoom, trash_in_zoom=trash, progress=progress,
-                        file_types=[t.strip().upper() for t in types.split(",")] if types else None)
-    try:
-        with c.err.status("Listing recordings in Zoom …"):
-            targets = archiver.recording_targets()
-        report = archiver.archive_recordings(targets)
-        shared = archiver.share()
-    finally:
-        progress.stop()
-    if shared:
-        c.err.print(f"Shared the archive with {', '.join(shared)}.")
-    _archive_table(c, report, "Recordings")
-
-
-@cli.group()
-def materials() -> None:
-    """The spec's learning materials."""
-
-
-@materials.command("archive")
-@spec_argument
-@pass_ctx
-def materials_archive(c: Ctx, spec: Path) -> None:
-    """Copy the spec's material files to Drive in their original format.
-
-    Files go to <root>/Materials/<NN date title>/; a file whose content has
-    not changed is not uploaded again (by SHA-256), a changed one replaces
-    its older copy.
-
-    \b
-    Example:
-      oca-sync materials archive course_spec/oca-kyrgyzstan-2022.yaml
-    """
-    from .drive.archive import Archiver
-
-    loaded = c.load(spec)
-    progress = _ArchiveProgress(c.err)
-    archiver = Archiver(loaded, _drive(c, loaded), c.store(), progress=progress)
-    try:
-        report = archiver.archive_materials()
-        archiver.share()
-    finally:
-        progress.stop()
-    _archive_table(c, report, "Materials")
-
-
 @cli.command()
 @spec_argument
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (put a reverse proxy "
@@ -772,6 +597,7 @@ def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
       export OCA_ZOOM_WEBHOOK_SECRET=...   # plus the Zoom and Drive settings
       oca-sync serve course_spec/oca-kyrgyzstan-2022.yaml --port 8080
     """
+    from .cli_archive import drive_client
     from .drive.archive import Archiver
     from .serve import webhook_app
     from .zoom.webhooks import run
@@ -782,7 +608,7 @@ def serve(c: Ctx, spec: Path, host: str, port: int) -> None:
     if zoom is None:
         raise ConfigError("Zoom is not configured: set OCA_ZOOM_ACCOUNT_ID, OCA_ZOOM_CLIENT_ID, OCA_ZOOM_CLIENT_SECRET")
     store = c.store()
-    archiver = Archiver(loaded, _drive(c, loaded), store, zoom=zoom)
+    archiver = Archiver(loaded, drive_client(c, loaded), store, zoom=zoom)
     moodle = _moodle(c)[0] if c.settings.get("moodle.url") and c.settings.get("moodle.token") else None
     if moodle is None:
         c.err.print("Moodle is not configured: meeting.ended will not fill attendance registers")
@@ -886,142 +712,15 @@ def unlock(c: Ctx, name: str) -> None:
 
 def _register_subcommands() -> None:
     # Command groups kept in their own modules (they use ctx.obj, so `python -m oca_sync.cli` works too).
+    from .cli_archive import materials, recordings
     from .cli_attendance import attendance
+    from .cli_report import report
 
-    cli.add_command(attendance)
+    for group in (attendance, materials, recordings, report):
+        cli.add_command(group)
 
 
 _register_subcommands()
-
-
-# -- report --------------------------------------------------------------------------
-
-
-@cli.group()
-def report() -> None:
-    """Outcomes back from Moodle and the archive; the final report and event reports."""
-
-
-def _lang_option(f: F) -> F:
-    return click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
-                        help="Language of the report.")(f)
-
-
-def _anonymise_option(f: F) -> F:
-    return click.option("--anonymise", is_flag=True,
-                        help="Replace participants' names by stable pseudonyms and drop e-mail addresses.")(f)
-
-
-@report.command("collect")
-@spec_argument
-@pass_ctx
-def report_collect(c: Ctx, spec: Path) -> None:
-    """Read attendance, survey responses, the archive ledger and campaign metrics into the state store.
-
-    Reads only: calls per course and activity, not per person. Run it again
-    to refresh; `report build` then works offline.
-
-    \b
-    Example:
-      oca-sync report collect course_spec/oca-kyrgyzstan-2022.yaml
-    """
-    from .report import dataset
-    from .report.collect import collect
-
-    loaded = c.load(spec)
-    client, _site = _moodle(c)
-    store = c.store()
-    data = collect(loaded, client, store, progress=lambda msg: c.err.print(f"[dim]{msg}[/dim]"))
-    dataset.save(store, data)
-    _print_collected(c, data)
-
-
-def _print_collected(c: Ctx, data: Any) -> None:
-    c.out.print(f"Collected: {len(data.attendance)} attendance records in {len(data.taken)} sessions, "
-                f"{len(data.responses)} survey responses, {len(data.archive)} archived files, "
-                f"{len(data.metrics)} campaign numbers from files.", markup=False)
-    for note in data.notes:
-        c.out.print(f"  note: {note}", markup=False)
-
-
-@report.command("build")
-@spec_argument
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for report.html and the CSV files (created owner-only).")
-@_lang_option
-@_anonymise_option
-@pass_ctx
-def report_build(c: Ctx, spec: Path, output: Path, lang: str, anonymise: bool) -> None:
-    """Render report.html and the CSV files from the collected data (no network).
-
-    \b
-    Example:
-      oca-sync report build course_spec/oca-kyrgyzstan-2022.yaml --output report/
-      oca-sync report build course_spec/oca-kyrgyzstan-2022.yaml -o for-unesco/ --lang ru --anonymise
-    """
-    from .report import dataset
-    from .report.render import build
-
-    loaded = c.load(spec)
-    data = dataset.load(c.store(), loaded.spec.programme.key)
-    built = build(loaded, data, output, lang=lang, anonymise=anonymise)
-    c.out.print(f"Report: {built.folder / 'report.html'} (data collected {data.collected_at})", markup=False)
-    c.out.print(f"  beside it: {', '.join(built.files[1:])}", markup=False)
-
-
-@report.command("session")
-@spec_argument
-@click.argument("session_key")
-@click.option("-o", "--output", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for session-KEY.html and session-KEY.md.")
-@_lang_option
-@_anonymise_option
-@click.option("--post", "post_it", is_flag=True,
-              help="Also post the report to the course's announcements forum in Moodle (once: a report "
-                   "posted before is found and not posted again).")
-@click.option("--dry-run", is_flag=True, help="With --post: show where it would go, post nothing.")
-@pass_ctx
-def report_session(c: Ctx, spec: Path, session_key: str, output: Path, lang: str, anonymise: bool,
-                   post_it: bool, dry_run: bool) -> None:
-    """The short report of one session (date, host, attendance, recording and materials) as HTML and Markdown.
-
-    Uses the collected data: run `report collect` first for fresh figures.
-    With --post it also goes to the course's announcements forum, which
-    Moodle mails to the course's participants (--dry-run first to see).
-
-    \b
-    Example:
-      oca-sync report collect course_spec/oca-kyrgyzstan-2022.yaml
-      oca-sync report session course_spec/oca-kyrgyzstan-2022.yaml training-03 -o reports/
-      oca-sync report session course_spec/oca-kyrgyzstan-2022.yaml training-03 --post --dry-run
-    """
-    from .report import announce, dataset
-    from .report.analysis import session_of
-    from .report.render import session_report
-
-    if dry_run and not post_it:
-        raise UsageError("--dry-run goes with --post (the files are written either way)")
-    loaded = c.load(spec)
-    store = c.store()
-    data = dataset.load(store, loaded.spec.programme.key)
-    built = session_report(loaded, data, session_key, output, lang=lang, anonymise=anonymise)
-    for name in built.files:
-        c.out.print(str(built.folder / name), markup=False)
-    if not post_it:
-        return
-    found = session_of(loaded, session_key)
-    assert found is not None  # session_report checked the key
-    markdown = (built.folder / f"session-{session_key}.md").read_text(encoding="utf-8")
-    client, _site = _moodle(c)
-    ann, posted = announce.announce(loaded, client, store, found[0].shortname, session_key, markdown,
-                                    dry_run=dry_run)
-    where = f"{found[0].shortname} forum {ann.forum_name!r}"
-    if ann.discussion is not None:
-        link = f"{client.url}/mod/forum/discuss.php?d={ann.discussion}"
-        c.out.print(f"{'Posted' if posted else 'Already posted'} to {where}: {ann.subject!r} ({link})", markup=False)
-    else:
-        c.out.print(f"+ announcement in {where}: {ann.subject!r}", markup=False)
-        c.out.print("Dry run: nothing posted (run without --dry-run to post).", markup=False)
 
 
 class Terminated(KeyboardInterrupt):

@@ -97,10 +97,10 @@ def test_archive_progress_counts_files_as_files_and_bytes_as_bytes():
 
     from rich.console import Console
 
-    from oca_sync.cli import _ArchiveProgress
+    from oca_sync.cli_archive import ArchiveProgress
 
     buf = io.StringIO()
-    progress = _ArchiveProgress(Console(file=buf, force_terminal=True, width=120))
+    progress = ArchiveProgress(Console(file=buf, force_terminal=True, width=120))
     progress.files(10)
     progress.file_started("video.mp4", 4_000_000)
     progress.bytes_at(1_000_000)
