@@ -31,10 +31,12 @@ $plugin->component = 'local_ocasync';
 // session's statuses in one call, grades and event as the Take attendance page); completion settings and
 // course criteria (get/set_course_completion) and completion read back (get_completion); modules may be
 // restricted to groups; feedback multiple_submit; mod_forum's functions in the oca-sync service.
-$plugin->version   = 2026120102;
+// 1.2.1: the code of 1.2.0, checked against Moodle 4.5 LTS (docs/plugin-api.md, "Moodle 4.5 LTS").
+$plugin->version   = 2026120103;
 $plugin->requires  = 2022112800; // Moodle 4.1 LTS: still installs (compat.php), no longer tested.
-// Supported: Moodle 4.5 LTS and 5.1. Tested: 5.1 (a live site with mod_attendance MOODLE_403_STABLE,
-// tests/live). 4.5 LTS: the APIs used exist there, but no 4.5 site has been run yet (README).
+// Supported: Moodle 4.5 LTS and 5.1. Tested with mod_attendance MOODLE_403_STABLE and tests/live on 5.1
+// (the lab) and on 4.5.6 (a scratch site; the APIs used compared with 5.1's: docs/plugin-api.md). The PHP
+// needs nothing newer than 7.4 (tests/unit/test_plugin_php_versions.py); 4.5 runs on PHP 8.1 to 8.3.
 $plugin->supported = [405, 501];
 $plugin->maturity  = MATURITY_STABLE;
-$plugin->release   = '1.2.0';
+$plugin->release   = '1.2.1';
