@@ -253,6 +253,8 @@ class ObservedSite:
     group_restrictions: bool = True
     #: completion settings as local_ocasync_get_course_completion reads them (courses with rules only)
     completion: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the site's ``$version`` (core_webservice_get_site_info; 0 when unreadable)
+    moodle_version: float = 0.0
     #: instance ids of our attendance activities, by idnumber (through the plugin)
     attendance_instances: dict[str, int] = field(default_factory=dict)
     #: course -> ended attendance sessions not taken yet, read only while the attendance criterion waits for

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import MoodleError
+from ..spec.limits import parse_version
 from . import completion
 from . import model as m
 from .client import MoodleClient, chunks
@@ -60,6 +61,7 @@ def observe(
     say("site info")
     info = info if info is not None else site_info(client)
     site.plugin = has_plugin(info)
+    site.moodle_version = parse_version(info.get("version")) or 0.0
     site.functions = frozenset(str(f.get("name", "")) for f in info.get("functions") or [])
     # The bulk reads of plugin 1.2, when the token's service has them (an older plugin, or a service
     # set up by hand without them, falls back to the per-course core reads: the same observed model).

@@ -277,3 +277,25 @@ def test_activities_for_one_group_are_refused_where_restricted_access_is_off():
     o.group_restrictions = False
     [notice] = [n for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices if n.level == "error"]
     assert "restricted access is off" in notice.message and "C1:checkin@cso-a" in notice.message
+
+
+def test_a_course_growing_past_52_sections_without_the_plugin_warns_before_moodle_5_1():
+    """Core's section_add refuses a section past moodlecourse | maxsections before 5.1 (4.5's
+    stateactions::section_add; seen on a 4.5.6 site): the plan says so instead of apply stopping there."""
+    d = desired()
+    d.sections[CID] = [m.Section(course=CID, number=n, name=f"S{n}") for n in range(1, 61)]
+    o = observed_matching(desired())
+    o.sections[CID] += [m.Section(course=CID, number=n, name=f"S{n}", id=200 + n) for n in range(3, 51)]
+
+    def warned(version: float) -> list[str]:
+        o.moodle_version = version
+        return [n.message for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices
+                if n.level == "warning" and "Maximum number of sections" in n.message]
+
+    [w] = warned(2024100706.00)  # 4.5.6
+    assert "course C1 needs sections up to 60" in w and "local_ocasync" in w
+    assert warned(2025100600.02) == []  # 5.1
+    assert warned(0) == []  # version unknown: no guess
+    d.sections[CID] = d.sections[CID][:52]
+    o.moodle_version = 2024100706.00
+    assert [n for n in plan_moodle(d, o, DEFAULT_ROLE_IDS).notices if "Maximum number" in n.message] == []

@@ -19,12 +19,27 @@ def plan_content(p: Planning) -> None:
         _plan_core_sections(p)
 
 
+#: Moodle 5.1's ``$version``: before it, core's section_add refuses a section past the site's
+#: ``moodlecourse | maxsections`` (course/format/classes/stateactions.php of 4.5; no such check in 5.1).
+SECTION_ADD_UNLIMITED = 2025100600
+#: ``moodlecourse | maxsections`` by default (admin/settings/courses.php).
+DEFAULT_MAX_SECTIONS = 52
+
+
 def _plan_core_sections(p: Planning) -> None:
     """Without the plugin: section names by position (sections have no key) and a notice."""
     desired, observed = p.desired, p.observed
     for cid, sections in desired.sections.items():
         have_secs = {s.number: s for s in observed.sections.get(cid, [])}
         short = desired.courses[cid].shortname
+        added = [s.number for s in sections if s.number not in have_secs]
+        if (cid in observed.courses and added and max(added) > DEFAULT_MAX_SECTIONS
+                and 0 < observed.moodle_version < SECTION_ADD_UNLIMITED):
+            p.notice("warning", (
+                f"course {short} needs sections up to {max(added)}: Moodle before 5.1 refuses to add a section "
+                f"past the site's 'Maximum number of sections' (moodlecourse | maxsections, {DEFAULT_MAX_SECTIONS} "
+                "by default), so apply may stop there. Raise that setting, or install the companion plugin "
+                "local_ocasync, which has no such limit (oca-sync moodle doctor)."))
         for s in sections:
             key = f"{short}#{s.number}"
             cur = have_secs.get(s.number)
