@@ -505,7 +505,7 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
                     f"re-run: {len(again.plan.changes)} to write", markup=False)
         after = apply_after_registers(sb, loaded, store, client, zoom)
         criteria = [c.key for c in after.plan.changes if c.kind == "completion"]
-        c.out.print(f"  apply again now that every register is taken: {after.plan.summary()}"
+        c.out.print(f"  apply again, the registers filled: {after.plan.summary()}"
                     + (f" (the attendance activity is now a course completion criterion of {', '.join(criteria)})"
                        if criteria else ""), markup=False)
         from .demo import report_after_programme

@@ -20,7 +20,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "0 failed" in out and "recordings: 120 archived" in out
     assert "25 sessions:" in out and "0 held for review" in out and "re-run: 0 to write" in out
     # every register taken: only then does the attendance activity become a course completion criterion
-    assert ("apply again now that every register is taken: Plan: 0 to add, 1 to change, 0 to delete. (the "
+    assert ("apply again, the registers filled: Plan: 0 to add, 1 to change, 0 to delete. (the "
             "attendance activity is now a course completion criterion of OCA-KG-2022)") in out
     assert f"The report is at {tmp_path / 'report' / 'report.html'}" in out
     assert "posted to OCA-KG-2022's 'Announcements' forum (discussion 1;" in out
