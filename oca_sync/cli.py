@@ -512,9 +512,9 @@ def demo(c: Ctx, spec: Path | None, keep_running: bool, report_dir: Path | None)
 
         folder = report_dir or Path(tempfile.mkdtemp(prefix="oca-demo-report-"))
         counts, calls, built, posted = report_after_programme(sb, loaded, store, folder)
+        own = " (each organisation in its own check-in activity)" if counts["checkins"] else ""
         c.out.print(f"[bold]7. Report[/bold] made-up outcomes in the sandbox: {counts['responses']} survey "
-                    f"responses, {counts['checkins']} campaign check-ins (each organisation in its own check-in "
-                    f"activity); collected with {calls} Moodle calls")
+                    f"responses, {counts['checkins']} campaign check-ins{own}; collected with {calls} Moodle calls")
         c.out.print(f"  The report is at {built.folder.resolve() / 'report.html'}", markup=False)
         c.out.print(f"  beside it: {', '.join(built.files[1:])}", markup=False)
         if posted is not None:
