@@ -159,8 +159,8 @@ class Archiver:
         #: folders looked up ahead, in batches, by ocaFolder value (each used once: see prefetch_folders)
         self._looked: dict[str, list[dict[str, Any]]] = {}
         self._copies: dict[str, list[dict[str, Any]]] | None = None
-        #: keys of the resumable uploads a run before this one left unfinished (read once per run)
-        self._left_unfinished: set[str] | None = None
+        #: keys of the resumable uploads a run before this one left unfinished (read at each run's start)
+        self._left_unfinished: set[str] = set()
         sessions = {}
         self.course_of: dict[str, str] = {}  # session key -> course shortname
         prefix = f"{loaded.spec.programme.key_prefix}:{loaded.spec.programme.key}:"
@@ -363,8 +363,6 @@ class Archiver:
     def _small(self, t: RecordingTarget) -> bool:
         """Small enough for one multipart request, and no resumable upload of it was left to resume
         (by an earlier run: the answer does not change during this one)."""
-        if self._left_unfinished is None:
-            self._left_unfinished = self.store.upload_session_keys()
         return t.size <= SMALL_FILE and t.zoom_file_id not in self._left_unfinished
 
     def _archive_one(self, t: RecordingTarget, report: ArchiveReport) -> Row:
