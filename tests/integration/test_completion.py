@@ -27,19 +27,38 @@ def settings(client: MoodleClient) -> dict:
     return client.call("local_ocasync_get_course_completion", {"courseid": course["id"]})
 
 
-def take_every_register(client: MoodleClient) -> int:
-    """Every session of the course's attendance activity taken (one student marked present each)."""
+def attendance_sessions(client: MoodleClient, course_idnumber: str, attendance_idnumber: str
+                        ) -> tuple[int, list[dict]]:
+    """The course's id and its attendance activity's sessions (mod_attendance_get_sessions)."""
     [course] = client.call("core_course_get_courses_by_field",
-                           {"field": "idnumber", "value": "oca:kg2022:OCA-KG-2022"})["courses"]
+                           {"field": "idnumber", "value": course_idnumber})["courses"]
     mods = {m["idnumber"]: m for m in client.call("local_ocasync_get_course_state",
                                                   {"courseid": course["id"]})["modules"]}
-    sessions = client.call("mod_attendance_get_sessions", {"attendanceid": mods[OWNED + "attendance"]["instance"]})
-    student = next(u["id"] for u in client.call("core_enrol_get_enrolled_users", {"courseid": course["id"]})
-                   if any(r["shortname"] == "student" for r in u.get("roles", [])))
+    return course["id"], client.call("mod_attendance_get_sessions",
+                                     {"attendanceid": mods[attendance_idnumber]["instance"]})
+
+
+def present(session: dict) -> int:
+    return next(st["id"] for st in session["statuses"] if st["acronym"] == "P")
+
+
+def take(client: MoodleClient, session: dict, student: int) -> None:
+    """The session's register taken through the plugin, ``student`` marked present."""
+    client.call("local_ocasync_take_attendance", {"sessionid": session["id"], "statuses": [
+        {"studentid": student, "statusid": present(session)}]})
+
+
+def a_student(client: MoodleClient, courseid: int) -> int:
+    return next(u["id"] for u in client.call("core_enrol_get_enrolled_users", {"courseid": courseid})
+                if any(r["shortname"] == "student" for r in u.get("roles", [])))
+
+
+def take_every_register(client: MoodleClient) -> int:
+    """Every session of the course's attendance activity taken (one student marked present each)."""
+    courseid, sessions = attendance_sessions(client, "oca:kg2022:OCA-KG-2022", OWNED + "attendance")
+    student = a_student(client, courseid)
     for sess in sessions:
-        present = next(st["id"] for st in sess["statuses"] if st["acronym"] == "P")
-        client.call("local_ocasync_take_attendance", {"sessionid": sess["id"], "statuses": [
-            {"studentid": student, "statusid": present}]})
+        take(client, sess, student)
     return len(sessions)
 
 
@@ -113,19 +132,13 @@ def test_a_group_session_with_nobody_in_the_group_is_not_waited_for(tmp_path):
     with sandboxes(loaded, langs=("en", "kk", "uz")) as sb:
         client = sb.moodle_client()
         sync.apply(client, loaded, site, store)
-        [course] = client.call("core_course_get_courses_by_field",
-                               {"field": "idnumber", "value": "cso:kzuz-2024:CSA-2024-A"})["courses"]
-        mods = {m["idnumber"]: m for m in client.call("local_ocasync_get_course_state",
-                                                      {"courseid": course["id"]})["modules"]}
-        sessions = client.call("mod_attendance_get_sessions", {"attendanceid": mods[owned + "davomat"]["instance"]})
+        courseid, sessions = attendance_sessions(client, "cso:kzuz-2024:CSA-2024-A", owned + "davomat")
         gid = next(int(x["groupid"]) for x in sessions if int(x["groupid"] or 0))
-        enrolled = client.call("core_enrol_get_enrolled_users", {"courseid": course["id"]})
-        someone = next(u["id"] for u in enrolled if any(r["shortname"] == "student" for r in u.get("roles", [])))
+        enrolled = client.call("core_enrol_get_enrolled_users", {"courseid": courseid})
+        someone = a_student(client, courseid)
         for sess in sessions:
             if int(sess["groupid"] or 0) != gid:
-                present = next(st["id"] for st in sess["statuses"] if st["acronym"] == "P")
-                client.call("local_ocasync_take_attendance", {"sessionid": sess["id"], "statuses": [
-                    {"studentid": someone, "statusid": present}]})
+                take(client, sess, someone)
         left = sum(1 for x in sessions if int(x["groupid"] or 0) == gid)
         prep = sync.prepare(client, loaded, site, store)
         wait = [n.message for n in prep.plan.notices if "once every register is taken" in n.message]
@@ -283,22 +296,16 @@ def test_without_the_plugins_bulk_read_core_per_person_gives_the_same(tmp_path):
 def test_attendance_taken_through_the_plugin_moves_completion_and_the_bare_core_call_does_not(
         moodle_plugin, client_plugin, site, store, oca):
     sync.apply(client_plugin, oca, site, store)
-    [course] = client_plugin.call("core_course_get_courses_by_field",
-                                  {"field": "idnumber", "value": "oca:kg2022:OCA-KG-2022"})["courses"]
-    mods = {m["idnumber"]: m for m in client_plugin.call("local_ocasync_get_course_state",
-                                                         {"courseid": course["id"]})["modules"]}
-    sessions = client_plugin.call("mod_attendance_get_sessions", {"attendanceid": mods[OWNED + "attendance"]["instance"]})
-    present = next(s["id"] for s in sessions[0]["statuses"] if s["acronym"] == "P")
+    courseid, sessions = attendance_sessions(client_plugin, "oca:kg2022:OCA-KG-2022", OWNED + "attendance")
     users = {u["idnumber"].removeprefix("oca:kg2022:"): u["id"] for u in client_plugin.call(
-        "core_enrol_get_enrolled_users", {"courseid": course["id"]})}
+        "core_enrol_get_enrolled_users", {"courseid": courseid})}
     members = [m.key for ms in oca.members.values() for m in ms if m.role == "member"]
     taken, bare = users[members[0]], users[members[1]]
     for s in sessions:
-        client_plugin.call("local_ocasync_take_attendance", {"sessionid": s["id"], "statuses": [
-            {"studentid": taken, "statusid": present}]})
+        take(client_plugin, s, taken)
         client_plugin.call("mod_attendance_update_user_status", {
-            "sessionid": s["id"], "studentid": bare, "takenbyid": 2, "statusid": present, "statusset": "0"})
+            "sessionid": s["id"], "studentid": bare, "takenbyid": 2, "statusid": present(s), "statusset": "0"})
     states = {u["userid"]: {a["idnumber"]: a["state"] for a in u["activities"]}
-              for u in client_plugin.call("local_ocasync_get_completion", {"courseid": course["id"]})["users"]}
+              for u in client_plugin.call("local_ocasync_get_completion", {"courseid": courseid})["users"]}
     assert states[taken] == {OWNED + "attendance": 2}  # graded 100 >= the pass grade
     assert states[bare] == {}  # the log alone: no grade, no completion (as on a real site)
