@@ -54,7 +54,6 @@ log = logging.getLogger("oca_sync.drive")
 
 #: Small files archived at once (see :meth:`Archiver.archive_recordings`).
 WORKERS = 4
-_SENT_LOCK = threading.Lock()
 #: Recording files up to this size go in one multipart request (in memory) instead of a resumable session.
 SMALL_FILE = 1024 * 1024
 
@@ -99,12 +98,13 @@ class Row:
 class ArchiveReport:
     rows: list[Row] = field(default_factory=list)
     bytes_sent: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
 
     def add_sent(self, n: int) -> None:
-        with _SENT_LOCK:  # files finish in several threads
+        with self._lock:  # files finish in several threads
             self.bytes_sent += n
 
 
@@ -368,7 +368,7 @@ class Archiver:
     def _archive_one(self, t: RecordingTarget, report: ArchiveReport) -> Row:
         session = t.session_folder
         try:
-            existing = self._verified_copy(recording_source(t.zoom_file_id), t.size, t.zoom_file_id)
+            existing = self._verified_copy(t)
             if existing is not None:
                 self._maybe_trash(t)
                 return Row(session, t.name, "skipped", t.size, existing.get("webViewLink", ""), "already archived")
@@ -384,13 +384,14 @@ class Archiver:
             log.warning("%s: %s", t.name, e)
             return Row(session, t.name, "failed", t.size, "", str(e))
 
-    def _verified_copy(self, source: str, size: int, upload_key: str) -> dict[str, Any] | None:
-        """A verified Drive copy of ``source``; unverified leftovers of a failed run are trashed."""
+    def _verified_copy(self, t: RecordingTarget) -> dict[str, Any] | None:
+        """A verified Drive copy of ``t``; unverified leftovers of a failed run are trashed (unless an
+        upload of it was left to resume: the copy may be that upload's, finished but not yet checked)."""
         found = None
-        for f in (self._copies or {}).get(source, []):
-            if content_verified(f, size) and found is None:
+        for f in (self._copies or {}).get(recording_source(t.zoom_file_id), []):
+            if content_verified(f, t.size) and found is None:
                 found = f
-            elif not self.store.upload_session(upload_key):
+            elif t.zoom_file_id not in self._left_unfinished:
                 # Left by a run that failed verification (or a copy made twice): never counted as archived.
                 self.drive.trash_file(f["id"])
         return found
